@@ -1,0 +1,1 @@
+"""Telegram wiring: Bot and Dispatcher, middlewares, keyboards, the notifier, templates."""

@@ -1,0 +1,1 @@
+"""The 创新积分制 form, its rules and its score, in plain Python (no framework, no database)."""

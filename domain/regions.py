@@ -1,0 +1,101 @@
+"""The province's administrative divisions (GB/T 2260): cities and county-level units.
+
+A county-level code decides which county and city bureaus review an enterprise, so the
+table is validated as strictly as the campaign file that points at it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CODE_PATTERN = r"^\d{6}$"
+
+
+class County(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1)
+    city_code: str
+    city_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.city_name}{self.name}"
+
+
+class City(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1)
+    counties: tuple[tuple[str, str], ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _counties_inside(self) -> City:
+        for code, _ in self.counties:
+            if len(code) != 6 or not code.isdigit() or code[:4] != self.code[:4]:
+                raise ValueError(f"county {code} is not inside city {self.code}")
+            if code == self.code:
+                raise ValueError(f"county {code} repeats its city's code")
+        return self
+
+
+class RegionTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str
+    cities: tuple[City, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_and_inside(self) -> RegionTable:
+        seen: set[str] = set()
+        for city in self.cities:
+            if city.code[:2] != self.code[:2]:
+                raise ValueError(f"city {city.code} is not inside {self.code}")
+            for code in (city.code, *(c for c, _ in city.counties)):
+                if code in seen:
+                    raise ValueError(f"code {code} appears twice")
+                seen.add(code)
+        return self
+
+    @cached_property
+    def counties(self) -> dict[str, County]:
+        """County-level units by code, in table order."""
+        return {
+            code: County(code=code, name=name, city_code=city.code, city_name=city.name)
+            for city in self.cities
+            for code, name in city.counties
+        }
+
+    @cached_property
+    def cities_by_code(self) -> dict[str, City]:
+        return {city.code: city for city in self.cities}
+
+    def city_of(self, county_code: str) -> City:
+        return self.cities_by_code[self.counties[county_code].city_code]
+
+    def find_counties(self, text: str) -> list[County]:
+        """Counties whose name, or city + name, the text names (e.g. 甘井子区, 大连市甘井子区)."""
+        text = text.removeprefix(self.name)
+        exact = [c for c in self.counties.values() if text in (c.full_name, c.name)]
+        if exact:
+            return exact
+        # "大连甘井子" / "甘井子": names typed without their 市/区/县 suffixes.
+        return [
+            c
+            for c in self.counties.values()
+            if len(text) >= 2
+            and (
+                c.full_name.startswith(text)
+                or c.name.startswith(text)
+                or _short(c.city_name) + _short(c.name) == text
+            )
+        ]
+
+
+def _short(name: str) -> str:
+    return name[:-1] if len(name) > 2 and name[-1] in "市区县" else name

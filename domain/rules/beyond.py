@@ -1,0 +1,98 @@
+"""Checks "beyond the table" (数据填报存在的常见问题): wrong units, filler zeros, a code
+registered outside the province. Absurd figures are input errors, caught by the parser."""
+
+from __future__ import annotations
+
+import statistics
+from decimal import Decimal
+
+from domain import formatting
+from domain.catalog import Catalog
+from domain.rules.base import Hit, Rule, Severity, Values, figure
+
+WEAK = Severity.WEAK
+
+# The financial-statement figures of one enterprise, which share an order of magnitude.
+STATEMENT_FIGURES = (
+    "rd_expense",
+    "main_business_revenue",
+    "operating_revenue",
+    "operating_revenue_prev",
+    "net_profit",
+    "equity_begin",
+    "equity_end",
+    "total_assets",
+    "total_liabilities",
+    "taxes_paid",
+    "rd_super_deduction",
+)
+_YUAN, _THOUSAND = Decimal(10000), Decimal(1000)
+_BETWEEN = Decimal(3162)  # √(1000 × 10000): nearer 10⁴ means 元 typed for 万元
+
+
+def _unit(v: Values, c: Catalog) -> list[Hit] | None:
+    """A figure ≥ N × the median of the enterprise's other figures was likely typed in 元."""
+    figures = [x for x in map(v.get, STATEMENT_FIGURES) if x is not None and x > 0]  # type: ignore[operator]
+    ratio = c.campaign.checks.unit_suspect_ratio
+    # A median of fewer than two others says nothing; nothing 1000× the smallest, nothing to see.
+    if len(figures) < 3 or max(figures) < min(figures) * ratio:  # type: ignore[type-var, operator]
+        return None
+    ordered = sorted(figures)  # type: ignore[type-var]
+    # Leaving one figure out lowers the median of the rest to this at most.
+    floor = ordered[(len(ordered) - 2) // 2] * ratio
+    if ordered[-1] < floor:
+        return None
+    positive = {n: v[n] for n in STATEMENT_FIGURES if n in v and v[n] > 0}  # type: ignore[operator]
+    hits = []
+    for name, value in positive.items():
+        if value < floor:  # type: ignore[operator]
+            continue
+        median = statistics.median(x for n, x in positive.items() if n != name)
+        if value < median * ratio:  # type: ignore[operator]
+            continue
+        times = value / median  # type: ignore[operator]
+        factor = _YUAN if times >= _BETWEEN else _THOUSAND
+        corrected = (value / factor).quantize(Decimal("0.0001"))  # type: ignore[operator]
+        guess = "是不是按“元”填写的？" if factor == _YUAN else "是不是多写了三位数？"
+        hits.append(
+            Hit(
+                f"{figure(v, c, name)}，是本企业其他财务数据"
+                f"（中位数 {formatting.amount(median)} 万元）的 {formatting.times(times)} 倍。"
+                f"{guess}换算后为 {formatting.amount(corrected)} 万元",
+                (name,),
+                suggestion=corrected,
+            )
+        )
+    return hits or None
+
+
+def _zeros(v: Values, c: Catalog) -> Hit | None:
+    checks = c.campaign.checks
+    numeric = [x for x in map(v.get, c.numeric_names) if x is not None]
+    count = numeric.count(0)
+    if len(numeric) < checks.zeros_min_numeric or count < checks.zeros_share * len(numeric):
+        return None
+    zeros = tuple(name for name in c.numeric_names if name in v and v[name] == 0)
+    return Hit(
+        f"已填写的 {len(numeric)} 项数字中有 {count} 项为 0。请勿随意补 0："
+        "确实没有的填 0，有数据的请按实际填写",
+        zeros,
+    )
+
+
+def _region(v: Values, c: Catalog) -> str | None:
+    code = str(v["credit_code"])
+    province = c.campaign.regions
+    if code[2:4] == province.code[:2]:
+        return None
+    return (
+        f"统一社会信用代码第 3–8 位（{code[2:8]}）显示登记机关不在{province.name}，"
+        f"请确认企业已在{province.name}登记经营"
+    )
+
+
+BEYOND_RULES: tuple[Rule, ...] = (
+    Rule("W-unit", WEAK, "金额疑似单位填错（差距千倍）", STATEMENT_FIGURES, _unit, partial=True),
+    Rule("W-zeros", WEAK, "大部分数字为 0（随意补 0）", (), _zeros, partial=True),
+    Rule("W-region", WEAK, "信用代码登记地不在本省", ("credit_code",), _region),
+)

@@ -1,0 +1,132 @@
+"""Checking one enterprise's answers: parse each, then run every rule whose inputs are there.
+
+The same function serves the `validate` command (a whole record) and the chat (a form being
+filled): rules that miss an input are skipped, and `E-required` is reported only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from domain.catalog import Catalog, Kind
+from domain.parsing import InputError, Noted, Reader, reader_for
+from domain.rules import RULES, Finding, Severity, Values, order_key
+
+# Malformed answers of these kinds break a named rule rather than the generic E-input.
+_FORMAT_RULES = {Kind.USCC: "E-uscc", Kind.MOBILE: "S5", Kind.EMAIL: "S5", Kind.PERSON: "S5"}
+# Per rule: the fields that must all be filled (none for a partial rule), its check, itself.
+_EVALUATED = tuple(
+    (frozenset() if rule.partial else frozenset(rule.reads), rule.check, rule)
+    for rule in RULES
+    if rule.check is not None
+)
+
+
+@dataclass(slots=True)
+class Report:
+    """What the checks found in one record."""
+
+    values: dict[str, object]
+    findings: list[Finding]
+    notes: dict[str, str] = field(default_factory=dict)  # conversions to confirm, by field
+
+    @property
+    def strong(self) -> list[str]:
+        return _ids(self.findings, Severity.STRONG)
+
+    @property
+    def weak(self) -> list[str]:
+        return _ids(self.findings, Severity.WEAK)
+
+
+def _ids(findings: list[Finding], severity: Severity) -> list[str]:
+    return sorted({f.rule for f in findings if f.severity is severity}, key=order_key)
+
+
+def parse_answers(answers: Mapping[str, object], catalog: Catalog) -> Report:
+    """Typed values of the answers (by field name); malformed ones become findings."""
+    values: dict[str, object] = {}
+    findings: list[Finding] = []
+    notes: dict[str, str] = {}
+    plan = _plan(catalog)
+    for name, raw in answers.items():
+        read, format_rule = plan[name]
+        try:
+            value = read(raw)
+        except InputError as exc:
+            findings.append(Finding(format_rule, Severity.STRONG, (name,), str(exc)))
+            continue
+        if value is None:
+            continue
+        if type(value) is Noted:
+            value, notes[name] = value
+        values[name] = value
+    return Report(values, findings, notes)
+
+
+@cache
+def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str]]:
+    """Per field: its reader and the rule a malformed answer breaks."""
+    return {
+        f.name: (reader_for(f, catalog), _FORMAT_RULES.get(f.kind, "E-input"))
+        for f in catalog.fields
+    }
+
+
+def evaluate(values: Values, catalog: Catalog) -> list[Finding]:
+    """Every rule whose inputs are all filled (or that works on what there is)."""
+    findings: list[Finding] = []
+    filled = set(values)
+    for reads, check, rule in _EVALUATED:
+        if reads <= filled:
+            result = check(values, catalog)
+            if result is not None:
+                findings.extend(rule.findings(result))
+    return findings
+
+
+def missing_required(
+    values: Values, catalog: Catalog, skip: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """E-required: required fields without an answer (those answered wrongly are in `skip`)."""
+    findings = []
+    unanswered = catalog.required_names - values.keys() - skip
+    for f in catalog.required_fields:
+        if f.name not in unanswered:
+            continue
+        if f.required_with:
+            if f.required_with not in values:
+                continue
+            why = f"填写了{catalog.by_name[f.required_with].label}时，{f.label}为必填项"
+        elif f.required:
+            why = f"{f.label}为必填项，尚未填写"
+        else:
+            continue
+        findings.append(
+            Finding("E-required", Severity.STRONG, (f.name,), f"{why}。例如 {f.example}")
+        )
+    return findings
+
+
+def check_record(answers: Mapping[str, object], catalog: Catalog) -> Report:
+    """The full check a submission must pass: parsing, required fields, every rule."""
+    report = parse_answers(answers, catalog)
+    wrong = frozenset(name for f in report.findings for name in f.fields)
+    report.findings.extend(missing_required(report.values, catalog, wrong))
+    report.findings.extend(evaluate(report.values, catalog))
+    report.findings.sort(key=lambda f: order_key(f.rule))
+    return report
+
+
+def check_values(values: Values, catalog: Catalog) -> list[Finding]:
+    """The same check for values already read (as stored): required fields and every rule.
+
+    Stored answers went through their field's reader when they were given or imported, so
+    only what depends on the other answers is left to check.
+    """
+    findings = missing_required(values, catalog)
+    findings.extend(evaluate(values, catalog))
+    findings.sort(key=lambda f: order_key(f.rule))
+    return findings

@@ -1,0 +1,1 @@
+"""aiogram routers: read an update, call a service, render a template."""

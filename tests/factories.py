@@ -1,0 +1,129 @@
+"""Plausible enterprises for tests and benchmarks: typed values by field name, or as a file row."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from stdnum.cn import uscc
+
+from domain import sme
+from domain.catalog import Catalog, Kind
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+MAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "139.com", "foxmail.com")
+NAME_WORDS = (
+    "海创",
+    "辽科",
+    "北方",
+    "新松",
+    "华晨",
+    "恒信",
+    "中德",
+    "瑞泽",
+    "东软",
+    "鸿蒙",
+    "远航",
+)
+NAME_TRADES = ("智能装备", "生物科技", "新材料", "信息技术", "电子", "精密机械", "环保科技")
+
+
+def credit_code(rng: random.Random, region: str) -> str:
+    """A valid USCC of an enterprise registered in `region` (never ending in 000)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    while True:
+        body = "91" + region + "".join(rng.choice(alphabet) for _ in range(9))
+        code = body + uscc.calc_check_digit(body)
+        if not code.endswith("000"):
+            return code
+
+
+def typed_record(rng: random.Random, catalog: Catalog) -> dict[str, object]:
+    """A complete, clean submission that fires no strong rule."""
+    record = _figures(rng, catalog)
+    category = catalog.campaign.sme.categories[
+        sme.category_of(record["industry_code"], catalog.campaign.sme)  # type: ignore[arg-type]
+    ]
+    record["enterprise_scale"] = sme.classify(
+        category,
+        record["employees"],
+        record["operating_revenue"],
+        record["total_assets"],  # type: ignore[arg-type]
+    )
+    return record
+
+
+def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
+    county = rng.choice(list(catalog.campaign.regions.counties))
+    employees = rng.randint(20, 280)
+    rd_staff = rng.randint(3, employees // 3)
+    revenue = Decimal(rng.randint(800, 9000))
+    prev = (revenue * Decimal(rng.uniform(0.6, 1.1))).quantize(Decimal("0.01"))
+    profit = (revenue * Decimal(rng.uniform(0.02, 0.15))).quantize(Decimal("0.01"))
+    equity_begin = Decimal(rng.randint(1000, 5000))
+    ip = rng.randint(5, 120)
+    who = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+    registered = date(2005, 1, 1) + timedelta(days=rng.randint(0, 6500))
+    return {
+        "enterprise_name": f"{rng.choice(('大连', '沈阳', '鞍山'))}{rng.choice(NAME_WORDS)}"
+        f"{rng.choice(NAME_TRADES)}有限公司",
+        "credit_code": credit_code(rng, county),
+        "registration_date": registered,
+        "region_code": county,
+        "operating_status": rng.choice(("存续", "在业")),
+        "qualifications": rng.choice(
+            (("高新技术企业",), ("科技型中小企业",), ("高新技术企业", "专精特新中小企业"))
+        ),
+        "contact_name": who,
+        "contact_mobile": f"13{rng.randint(0, 9)}{rng.randint(0, 99999999):08d}",
+        "contact_email": f"user{rng.randint(1, 10**6)}@{rng.choice(MAIL_DOMAINS)}",
+        "enterprise_scale": "",  # set below from the SME standard
+        "tech_field": "先进制造与自动化",
+        "industry_code": rng.choice(("C3421", "C3511", "C3831", "C4011")),
+        "is_private": True,
+        "has_party_org": rng.random() < 0.4,
+        "rd_institution": rng.choice(("省级", "市级", "企业自建", "无")),
+        "main_products": "数控机床主轴与精密减速器",
+        "key_technologies": "高速电主轴热变形补偿技术",
+        "rd_expense": (revenue * Decimal(rng.uniform(0.03, 0.12))).quantize(Decimal("0.01")),
+        "employees": employees,
+        "rd_staff": rd_staff,
+        "high_edu_staff": rng.randint(rd_staff, employees),
+        "invention_patents": rng.randint(0, min(ip, 40)),
+        "ip_count": ip,
+        "tech_contract_absorbed": Decimal(rng.randint(0, 200)),
+        "tech_contract_output": Decimal(rng.randint(0, 300)),
+        "standards_count": rng.randint(0, 3),
+        "main_business_revenue": (revenue * Decimal("0.9")).quantize(Decimal("0.01")),
+        "operating_revenue": revenue,
+        "operating_revenue_prev": prev,
+        "net_profit": profit,
+        "equity_begin": equity_begin,
+        "equity_end": equity_begin + profit,
+        "total_assets": Decimal(rng.randint(2000, 12000)),
+        "total_liabilities": Decimal(rng.randint(500, 4000)),
+        "taxes_paid": Decimal(rng.randint(50, 600)),
+        "municipal_projects": rng.randint(0, 4),
+        "provincial_projects": rng.randint(0, 2),
+        "municipal_awards": rng.randint(0, 2),
+        "provincial_awards": rng.randint(0, 1),
+        "financing_amount": Decimal(rng.choice((0, 300, 800, 1500, 2600))),
+        "financing_history": ("银行贷款",),
+    }
+
+
+def as_row(record: dict[str, object], catalog: Catalog, labels: bool = False) -> dict[str, object]:
+    """The record as a file row: canonical keys (or Chinese labels), values as people type them."""
+    row: dict[str, object] = {}
+    for name, value in record.items():
+        f = catalog.by_name[name]
+        if f.kind is Kind.MULTI:
+            text = "、".join(value)  # type: ignore[arg-type]
+        elif f.kind is Kind.YES_NO:
+            text = "是" if value else "否"
+        else:
+            text = str(value)
+        row[f.label if labels else f.key] = text
+    return row
