@@ -1,0 +1,157 @@
+"""What `validate` and `score` print: one JSON array, or a readable report (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from domain.catalog import Catalog
+from domain.scoring import Score
+from domain.validation import Report
+from services.record_files import Record
+
+
+def _number(value: Decimal | float | None, places: int) -> int | float | None:
+    """A JSON number: integral values as integers, the rest rounded."""
+    if value is None:
+        return None
+    rounded = round(float(value), places)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def credit_code(record: Record, report: Report) -> str | None:
+    """The code as read, or as typed when it could not be read: how a reader finds the row."""
+    code = report.values.get("credit_code", record.answers.get("credit_code"))
+    return None if code is None else str(code).strip()
+
+
+def validation_json(
+    records: Sequence[Record], reports: Sequence[Report], catalog: Catalog
+) -> list[dict[str, object]]:
+    return [
+        {
+            "credit_code": credit_code(record, report),
+            "strong": report.strong,
+            "weak": report.weak,
+            "messages": [
+                {
+                    "field": catalog.by_name[f.fields[0]].key if f.fields else None,
+                    "rule": f.rule,
+                    "text": f.text,
+                }
+                for f in report.findings
+            ],
+        }
+        for record, report in zip(records, reports, strict=True)
+    ]
+
+
+def score_json(
+    records: Sequence[Record], reports: Sequence[Report], scores: Sequence[Score]
+) -> list[dict[str, object]]:
+    return [
+        {
+            "credit_code": credit_code(record, report),
+            "label": "预估积分",
+            "stage": score.stage,
+            "core": _number(score.core, 2),
+            "bonus": _number(score.bonus, 2),
+            "bonus_parts": {k: _number(v, 2) for k, v in score.bonus_parts.items()},
+            "total": _number(score.total, 2),
+            "cohort_size": score.cohort_size,
+            "note": score.note,
+            "indicators": [
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "unit": i.unit,
+                    "raw": _number(i.raw, 4),
+                    "normalised": _number(i.normalised, 4),
+                    "weight": i.weight,
+                    "effective_weight": _number(i.effective_weight, 2),
+                    "points": _number(i.points, 2),
+                    "note": i.note,
+                }
+                for i in score.indicators
+            ],
+        }
+        for record, report, score in zip(records, reports, scores, strict=True)
+    ]
+
+
+def _name(record: Record, report: Report) -> str:
+    return str(report.values.get("enterprise_name", record.answers.get("enterprise_name") or ""))
+
+
+def validation_table(
+    console: Console, file_name: str, records: Sequence[Record], reports: Sequence[Report]
+) -> None:
+    table = Table(title=f"{file_name} · 数据校验", show_lines=False)
+    table.add_column("行", justify="right")
+    table.add_column("统一社会信用代码", no_wrap=True, min_width=18)
+    table.add_column("企业名称", max_width=24)
+    table.add_column("强规则", style="red", overflow="fold")
+    table.add_column("弱规则（需确认）", style="yellow", overflow="fold")
+    for record, report in zip(records, reports, strict=True):
+        table.add_row(
+            str(record.row),
+            credit_code(record, report) or "—",
+            _name(record, report),
+            " ".join(report.strong) or "—",
+            " ".join(report.weak) or "—",
+        )
+    console.print(table)
+    for record, report in zip(records, reports, strict=True):
+        if not report.findings and not report.notes:
+            continue
+        console.print(
+            Text(
+                f"第 {record.row} 行 {credit_code(record, report) or ''} {_name(record, report)}",
+                style="bold",
+            )
+        )
+        for f in report.findings:
+            style = "red" if f.rule in report.strong else "yellow"
+            console.print(Text(f"  [{f.rule}] ", style=style) + Text(f.text))
+        for note in report.notes.values():
+            console.print(Text("  [换算] ", style="cyan") + Text(note))
+    blocked = sum(1 for r in reports if r.strong)
+    warned = sum(1 for r in reports if r.weak and not r.strong)
+    console.print(
+        f"共 {len(reports)} 条记录：{blocked} 条有强规则问题（须修改后才能提交），"
+        f"{warned} 条仅有提醒（需确认），{len(reports) - blocked - warned} 条无问题。"
+    )
+
+
+def score_table(
+    console: Console,
+    file_name: str,
+    records: Sequence[Record],
+    reports: Sequence[Report],
+    scores: Sequence[Score],
+) -> None:
+    table = Table(title=f"{file_name} · 预估积分（核心 0–100 + 加分 0–30）")
+    table.add_column("行", justify="right")
+    table.add_column("统一社会信用代码", no_wrap=True, min_width=18)
+    table.add_column("企业名称", max_width=24)
+    table.add_column("阶段")
+    for title in ("核心", "加分", "预估总分"):
+        table.add_column(title, justify="right")
+    for record, report, score in zip(records, reports, scores, strict=True):
+        table.add_row(
+            str(record.row),
+            credit_code(record, report) or "—",
+            _name(record, report),
+            score.stage or "—",
+            "—" if score.core is None else f"{score.core:.2f}",
+            f"{float(score.bonus):g}",
+            "—" if score.total is None else f"{score.total:.2f}",
+        )
+    console.print(table)
+    notes = sorted({s.note for s in scores if s.note})
+    for note in notes:
+        console.print(Text("注：", style="yellow") + Text(note))

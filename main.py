@@ -1,0 +1,98 @@
+"""The command line: every entry point of the form assistant.
+
+python main.py validate FILE [--format table|json]
+python main.py score FILE [--format table|json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli import render
+from domain.campaign import CampaignError
+from domain.catalog import Catalog
+from domain.scoring import score_cohort
+from domain.validation import Report, check_record, parse_answers
+from services.record_files import RecordFile, RecordFileError, read_records
+from settings import Settings
+
+app = typer.Typer(
+    help="创新积分制 form assistant",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FileArgument = Annotated[Path, typer.Argument(help="JSON array, CSV or XLSX of records")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
+CampaignOption = Annotated[
+    int | None, typer.Option("--campaign", help="campaign year (default: the newest)")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(message, markup=False, highlight=False)
+    return typer.Exit(2)
+
+
+def _load(file: Path, campaign: int | None) -> tuple[Catalog, RecordFile]:
+    try:
+        catalog = Settings().catalog(campaign)
+        records = read_records(file, catalog)
+    except (CampaignError, RecordFileError) as exc:
+        raise _fail(str(exc)) from None
+    if records.ignored_columns:
+        Console(stderr=True).print(
+            f"已忽略无法识别的列：{'、'.join(records.ignored_columns)}", markup=False
+        )
+    return catalog, records
+
+
+def _print_json(data: object) -> None:
+    # One line: json's C encoder only runs without indent (13,000 records in 0.1 s, not 10).
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def validate(
+    file: FileArgument, format: FormatOption = Format.table, campaign: CampaignOption = None
+) -> None:
+    """Check every record against the form and the rules (exit 1 if any strong rule is broken)."""
+    catalog, read = _load(file, campaign)
+    reports: list[Report] = [check_record(r.answers, catalog) for r in read.records]
+    if format is Format.json:
+        _print_json(render.validation_json(read.records, reports, catalog))
+    else:
+        render.validation_table(Console(), file.name, read.records, reports)
+    raise typer.Exit(1 if any(r.strong for r in reports) else 0)
+
+
+@app.command()
+def score(
+    file: FileArgument, format: FormatOption = Format.table, campaign: CampaignOption = None
+) -> None:
+    """Estimate each record's innovation score (预估积分), the file being the cohort."""
+    catalog, read = _load(file, campaign)
+    reports = [parse_answers(r.answers, catalog) for r in read.records]
+    scores = score_cohort([r.values for r in reports], catalog.campaign)
+    if format is Format.json:
+        _print_json(render.score_json(read.records, reports, scores))
+    else:
+        render.score_table(Console(), file.name, read.records, reports, scores)
+
+
+if __name__ == "__main__":
+    app()

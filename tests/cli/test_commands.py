@@ -1,0 +1,228 @@
+"""`validate` and `score` on files written by someone who read only the spec."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from domain.catalog import Catalog
+from main import app
+from tests.factories import as_row, typed_record
+
+runner = CliRunner()
+
+# As typed by a person reading fields.md: canonical keys, money with units and separators.
+HAND_WRITTEN_CSV = """\
+enterprise_name,credit_code,registration_date,region_code,operating_status,qualifications,contact_name,contact_mobile,contact_email,enterprise_scale,tech_field,industry_code,is_private,has_party_org,rd_institution,main_products,key_technologies,rd_expense_2025,employees_2025,rd_staff_2025,high_edu_staff_2025,invention_patents,ip_count,tech_contract_absorbed_2025,tech_contract_output_2025,standards_count,main_business_revenue_2025,operating_revenue_2025,operating_revenue_2024,net_profit_2025,equity_begin_2025,equity_end_2025,total_assets_2025,total_liabilities_2025,taxes_paid_2025,municipal_projects,provincial_projects,municipal_awards,provincial_awards,financing_amount,financing_history
+大连海创智能装备有限公司,91210211MA0Y4LKX3G,2018年5月20日,大连市甘井子区,存续,高新技术企业、科技型中小企业,张伟,138 1234 5678,zhangwei@example.com,小型,先进制造与自动化,C3421,是,否,企业自建,数控机床主轴,热变形补偿技术,350,120人,30,45,5,28,80,120,1,"4,200",4500万,0.39亿,320,2800,3100,6000,2900,210,2,1,0,0,500,银行贷款
+大连某某物业有限公司,91210211MA0Y4LKX3G,2025/3/1,210211,存续,无,李娜,13912345678,lina@example.com,小型,其他,C3421,是,否,无,物业管理,无,0,10,2,2,0,0,0,0,0,４６００,4500,120,50,100,150,600,300,20,0,0,0,0,0,无
+"""
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_validate_json_on_a_hand_written_csv(tmp_path: Path) -> None:
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    code, out = run("validate", str(path), "--format", "json")
+    assert code == 1
+    first, second = json.loads(out)
+    assert first == {"credit_code": "91210211MA0Y4LKX3G", "strong": [], "weak": [], "messages": []}
+    assert second["strong"] == ["S1", "S6", "S7"]
+    assert second["weak"] == ["W1", "W13", "W15", "W16"]
+    s1 = next(m for m in second["messages"] if m["rule"] == "S1")
+    assert s1["field"] == "main_business_revenue_2025" and "4,600 万元" in s1["text"]
+
+
+def test_validate_table_and_exit_zero_when_nothing_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join(HAND_WRITTEN_CSV.splitlines()[:2]) + "\n", encoding="utf-8")
+    code, out = run("validate", str(path))
+    assert code == 0
+    assert "共 1 条记录：0 条有强规则问题" in out
+
+
+def _write_xlsx(path: Path, rows: list[dict[str, object]]) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append(list(row.values()))
+    book.save(path)
+
+
+def test_validate_xlsx_with_chinese_labels_and_real_cell_types(
+    tmp_path: Path, catalog: Catalog, clean: dict[str, object]
+) -> None:
+    row = as_row(clean, catalog, labels=True)
+    row["注册日期"] = date(2018, 5, 20)  # a date cell
+    row["2025年度研发费用"] = 350.5  # a number cell
+    row["备注"] = "无"  # a column that names no field
+    path = tmp_path / "enterprises.xlsx"
+    _write_xlsx(path, [row])
+    result = runner.invoke(app, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["strong"] == []
+    assert "已忽略无法识别的列：备注" in result.stderr
+
+
+def test_validate_json_array(tmp_path: Path, catalog: Catalog, clean: dict[str, object]) -> None:
+    record = as_row(clean, catalog)
+    record["operating_revenue_2025"] = 45000000  # typed in 元, as a JSON number
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([record, {"credit_code": "91210211MA0Y4LKX3H"}], ensure_ascii=False))
+    code, out = run("validate", str(path), "--format", "json")
+    first, second = json.loads(out)
+    assert code == 1
+    assert "W-unit" in first["weak"] and first["strong"] == []
+    assert second["credit_code"] == "91210211MA0Y4LKX3H"
+    assert second["strong"] == ["E-required", "E-uscc"]
+
+
+def test_gbk_csv_from_excel(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("企业名称,统一社会信用代码\n大连海创,91210211MA0Y4LKX3G\n".encode("gbk"))
+    code, out = run("validate", str(path), "--format", "json")
+    assert code == 1 and json.loads(out)[0]["credit_code"] == "91210211MA0Y4LKX3G"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("missing.csv", None, "missing.csv：无法读取"),
+        ("bad.json", "{not json", "bad.json：不是有效的 JSON"),
+        ("object.json", '{"credit_code": "x"}', "应为记录数组"),
+        ("scalar.json", "[1, 2]", "第 1 条记录不是对象"),
+        ("nested.json", '[{"rd_expense_2025": {"a": 1}}]', "第 1 条记录，“rd_expense_2025”"),
+        ("nan.json", '[{"rd_expense_2025": NaN}]', "不是有效的 JSON"),
+        ("wide.csv", "企业名称\n甲,乙\n", "第 2 行的单元格多于表头"),
+        (
+            "twice.csv",
+            "企业名称,enterprise_name\n甲,乙\n",
+            "第 1 列和第 2 列是同一字段（企业名称）",
+        ),
+        ("empty.csv", "", "文件为空"),
+        ("nothing.csv", "序号,备注\n1,2\n", "没有可识别的表头"),
+        ("garbage.xlsx", "not a zip", "不是有效的 Excel 文件"),
+        ("records.txt", "x", "不支持的文件类型"),
+    ],
+)
+def test_unreadable_input_exits_2_naming_file_row_and_column(
+    tmp_path: Path, name: str, content: str | None, expected: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    for command in ("validate", "score"):
+        result = runner.invoke(app, [command, str(path)])
+        assert result.exit_code == 2
+        assert expected in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_a_broken_campaign_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "2026.toml").write_text("year = 'soon'\n", encoding="utf-8")
+    monkeypatch.setenv("CXJF_CAMPAIGNS_DIR", str(tmp_path))
+    path = tmp_path / "x.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "2026.toml" in result.stderr and "year" in result.stderr
+
+
+def test_score_json(tmp_path: Path, catalog: Catalog) -> None:
+    rng = random.Random(3)
+    records = []
+    for _ in range(40):
+        record = typed_record(rng, catalog)
+        record["registration_date"] = date(2019, 1, 1)  # one stage: 成长期
+        records.append(as_row(record, catalog))
+    path = tmp_path / "cohort.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    code, out = run("score", str(path), "--format", "json")
+    scores = json.loads(out)
+    assert code == 0 and len(scores) == 40
+    first = scores[0]
+    assert set(first) >= {
+        "credit_code",
+        "stage",
+        "core",
+        "bonus",
+        "bonus_parts",
+        "total",
+        "indicators",
+    }
+    assert first["label"] == "预估积分" and first["stage"] == "成长期"
+    assert 0 <= first["core"] <= 100 and first["total"] == pytest.approx(
+        first["core"] + first["bonus"], abs=0.01
+    )
+    assert [i["id"] for i in first["indicators"]][:2] == ["rd_expense", "rd_intensity"]
+    assert sum(i["weight"] for i in first["indicators"]) == 100
+    code, out = run("score", str(path))
+    assert code == 0 and "预估积分" in out
+
+
+def test_score_table_when_the_cohort_is_too_small(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    code, out = run("score", str(path))
+    assert code == 0 and "少于 30 家" in out
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    records=st.lists(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "credit_code",
+                    "rd_expense_2025",
+                    "企业名称",
+                    "registration_date",
+                    "qualifications",
+                    "employees_2025",
+                    "region_code",
+                    "unknown",
+                ]
+            ),
+            JSON_VALUES,
+            max_size=8,
+        ),
+        max_size=4,
+    )
+)
+def test_no_file_however_strange_crashes_the_commands(
+    tmp_path: Path, records: list[dict[str, object]]
+) -> None:
+    path = tmp_path / "strange.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    for command in ("validate", "score"):
+        result = runner.invoke(app, [command, str(path), "--format", "json"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        assert result.exit_code in (0, 1, 2)
