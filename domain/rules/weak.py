@@ -7,22 +7,9 @@ from decimal import Decimal
 
 from domain import formatting, industry, sme
 from domain.catalog import Catalog
-from domain.rules.base import Check, Hit, Rule, Severity, Values, figure, label
+from domain.rules.base import Hit, Rule, Severity, Values, figure, label
 
 WEAK = Severity.WEAK
-
-
-def _at_least(name: str, threshold_of: str, what: str = "请确认数值无误、不是笔误") -> Check:
-    """A rule that fires when one figure reaches a configured threshold (W4, W5, W11, W12)."""
-
-    def check(v: Values, c: Catalog) -> str | None:
-        threshold = getattr(c.campaign.rules, threshold_of)
-        if v[name] < threshold:  # type: ignore[operator]
-            return None
-        unit = c.by_name[name].unit
-        return f"{figure(v, c, name)}，达到 {formatting.amount(threshold)} {unit}，{what}"
-
-    return check
 
 
 def _w1(v: Values, c: Catalog) -> str | None:
@@ -109,21 +96,27 @@ def _w8(v: Values, c: Catalog) -> Hit | None:
     return _apart(v, c, "equity_end", "equity_begin", c.campaign.rules.W8_equity_ratio)
 
 
-def _any_at_least(names: tuple[str, ...], threshold_of: str, what: str) -> Check:
-    """W9 and W10: any of several figures reaches a configured threshold."""
+def _reaches(
+    rule_id: str, title: str, names: tuple[str, ...], threshold_of: str, what: str
+) -> Rule:
+    """W4, W5, W9–W12: a rule that fires when any of its figures reaches a configured threshold."""
 
     def check(v: Values, c: Catalog) -> Hit | None:
         threshold = getattr(c.campaign.rules, threshold_of)
         high = tuple(n for n in names if v[n] >= threshold)  # type: ignore[operator]
         if not high:
             return None
-        unit = c.by_name[names[0]].unit
+        limit = f"{formatting.amount(threshold)} {c.by_name[names[0]].unit}"
+        if len(names) == 1:
+            return Hit(f"{figure(v, c, names[0])}，达到 {limit}，{what}", high)
         shown = "、".join(figure(v, c, n) for n in high)
-        return Hit(
-            f"以下数据达到 {formatting.amount(threshold)} {unit}及以上，{what}：{shown}", high
-        )
+        return Hit(f"以下数据达到 {limit}及以上，{what}：{shown}", high)
 
-    return check
+    return Rule(rule_id, WEAK, title, names, check)
+
+
+_CHECK_FIGURE = "请确认数值无误、不是笔误"
+_CHECK_UNIT = "请确认单位是万元、数值无误"
 
 
 def _w13(v: Values, c: Catalog) -> str | None:
@@ -196,14 +189,10 @@ WEAK_RULES: tuple[Rule, ...] = (
     Rule("W1", WEAK, "研发费用为 0 或达到 3000 万元", ("rd_expense",), _w1),
     Rule("W2", WEAK, "营业收入不大于 0", ("operating_revenue", "operating_revenue_prev"), _w2),
     Rule("W3", WEAK, "两年营业收入相差千倍", ("operating_revenue", "operating_revenue_prev"), _w3),
-    Rule(
-        "W4",
-        WEAK,
-        "发明专利达到 50 件",
-        ("invention_patents",),
-        _at_least("invention_patents", "W4_invention_patents"),
+    _reaches(
+        "W4", "发明专利达到 50 件", ("invention_patents",), "W4_invention_patents", _CHECK_FIGURE
     ),
-    Rule("W5", WEAK, "知识产权达到 200 件", ("ip_count",), _at_least("ip_count", "W5_ip_count")),
+    _reaches("W5", "知识产权达到 200 件", ("ip_count",), "W5_ip_count", _CHECK_FIGURE),
     Rule(
         "W6",
         WEAK,
@@ -213,9 +202,8 @@ WEAK_RULES: tuple[Rule, ...] = (
     ),
     Rule("W7", WEAK, "营业收入达到净利润的 100 倍", ("operating_revenue", "net_profit"), _w7),
     Rule("W8", WEAK, "期初期末所有者权益相差千倍", ("equity_end", "equity_begin"), _w8),
-    Rule(
+    _reaches(
         "W9",
-        WEAK,
         "主要财务数据达到 1 亿元",
         (
             "main_business_revenue",
@@ -225,44 +213,18 @@ WEAK_RULES: tuple[Rule, ...] = (
             "equity_begin",
             "equity_end",
         ),
-        _any_at_least(
-            (
-                "main_business_revenue",
-                "operating_revenue",
-                "operating_revenue_prev",
-                "net_profit",
-                "equity_begin",
-                "equity_end",
-            ),
-            "W9_large_figure",
-            "请确认单位是万元",
-        ),
+        "W9_large_figure",
+        _CHECK_UNIT,
     ),
-    Rule(
+    _reaches(
         "W10",
-        WEAK,
         "科技项目或奖励达到 30 项",
         ("municipal_projects", "provincial_projects", "municipal_awards", "provincial_awards"),
-        _any_at_least(
-            ("municipal_projects", "provincial_projects", "municipal_awards", "provincial_awards"),
-            "W10_projects_awards",
-            "请确认数值无误",
-        ),
+        "W10_projects_awards",
+        _CHECK_FIGURE,
     ),
-    Rule(
-        "W11",
-        WEAK,
-        "参与制定标准达到 20 项",
-        ("standards_count",),
-        _at_least("standards_count", "W11_standards"),
-    ),
-    Rule(
-        "W12",
-        WEAK,
-        "融资金额达到 1 亿元",
-        ("financing_amount",),
-        _at_least("financing_amount", "W12_financing", "请确认单位是万元、数值无误"),
-    ),
+    _reaches("W11", "参与制定标准达到 20 项", ("standards_count",), "W11_standards", _CHECK_FIGURE),
+    _reaches("W12", "融资金额达到 1 亿元", ("financing_amount",), "W12_financing", _CHECK_UNIT),
     Rule("W13", WEAK, "企业名称含非科技领域关键词", ("enterprise_name",), _w13),
     Rule("W14", WEAK, "信用代码最后三位为 000", ("credit_code",), _w14),
     Rule(
