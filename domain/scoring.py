@@ -221,12 +221,13 @@ def _score(
 ) -> Score:
     parts = bonus(v, campaign)
     extra = parts["projects"] + parts["financing"] + parts["rankings"]
-    defined = 0
+    defined = 0  # the weight of the indicators this enterprise has a value for
     weighted = 0.0
-    for w, raw, n in zip(weights, raws, normalised or raws, strict=True):
+    for k, raw in enumerate(raws):
         if raw is not None:
-            defined += w
-            weighted += w * n  # type: ignore[operator]
+            defined += weights[k]
+            if normalised is not None:
+                weighted += weights[k] * normalised[k]  # type: ignore[operator]
     core = None
     if stage is None:
         note = "缺少注册日期，无法确定发展阶段，不计算核心积分"
