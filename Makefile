@@ -10,9 +10,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 .PHONY: run test bench lint
-# The main job so far: check a file of enterprise records (exit 1 = strong-rule violations found).
+# The main job without a Telegram token: the bot in the terminal, with demo enterprises.
 run: $(VENV)/.installed
-	$(PY) main.py validate examples/enterprises.csv || test $$? -eq 1
+	$(PY) main.py chat --demo
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -21,3 +21,4 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.domain
+	$(PY) -m bench.answers

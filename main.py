@@ -6,7 +6,9 @@ python main.py score FILE [--format table|json]
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,13 +17,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli import render
+from cli import render, terminal
 from domain.campaign import CampaignError
 from domain.catalog import Catalog
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
+from services.notifier import LogNotifier
 from services.record_files import RecordFile, RecordFileError, read_records
 from settings import Settings
+from storage.db import create_engine, session_factory, upgrade, upgrade_async
 
 app = typer.Typer(
     help="创新积分制 form assistant",
@@ -29,6 +33,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+db_app = typer.Typer(help="The database", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 class Format(StrEnum):
@@ -92,6 +98,73 @@ def score(
         _print_json(render.score_json(read.records, reports, scores))
     else:
         render.score_table(Console(), file.name, read.records, reports, scores)
+
+
+def _settings_and_catalog(campaign: int | None) -> tuple[Settings, Catalog]:
+    settings = Settings()
+    try:
+        return settings, settings.catalog(campaign)
+    except CampaignError as exc:
+        raise _fail(str(exc)) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations to DATABASE_URL (the bot also does it when it starts)."""
+    upgrade(Settings().database_url)
+
+
+@app.command()
+def run(campaign: CampaignOption = None) -> None:
+    """Run the bot with long polling (BOT_TOKEN; BOT_API_BASE for another Bot API server)."""
+    from bot import app as bot_app
+
+    settings, catalog = _settings_and_catalog(campaign)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    try:
+        bot = bot_app.bot(token, settings.bot_api_base)
+    except bot_app.TokenError as exc:
+        raise _fail(str(exc)) from None
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def serve() -> None:
+        await upgrade_async(settings.database_url)
+        engine = create_engine(settings.database_url)
+        dispatcher = bot_app.dispatcher(session_factory(engine), catalog, LogNotifier())
+        await bot.set_my_commands(bot_app.COMMANDS)
+        try:
+            await dispatcher.start_polling(bot)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(serve())
+
+
+@app.command()
+def chat(
+    demo: Annotated[bool, typer.Option("--demo", help="load the demo enterprises")] = False,
+    user: Annotated[int, typer.Option(help="the Telegram user id to play")] = 10_000,
+    campaign: CampaignOption = None,
+) -> None:
+    """Talk to the bot in the terminal: no token, no network, the default database."""
+    settings, catalog = _settings_and_catalog(campaign)
+    console = Console()
+
+    async def talk() -> None:
+        await upgrade_async(settings.database_url)
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        phone = await terminal.load_demo(sessions, catalog) if demo else "13800000001"
+        if demo:
+            console.print("已载入演示企业。按 [bold]#0[/bold]（分享手机号）即可绑定第一家。")
+        try:
+            await terminal.chat(sessions, catalog, phone, user, console)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(talk())
 
 
 if __name__ == "__main__":

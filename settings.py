@@ -1,9 +1,14 @@
-"""Process settings, from the environment (prefix CXJF_) or a `.env` file."""
+"""Process settings, from the environment or a `.env` file.
+
+The names people set on a server are the issue's: DATABASE_URL, BOT_TOKEN, BOT_API_BASE;
+campaign settings carry the CXJF_ prefix.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.campaign import Campaign, CampaignError, load_campaign
@@ -11,6 +16,7 @@ from domain.catalog import Catalog
 from domain.fields import build_catalog
 
 PROJECT = Path(__file__).resolve().parent
+DEFAULT_DATABASE = f"sqlite+aiosqlite:///{PROJECT / 'data' / 'cxjf.db'}"
 
 
 class Settings(BaseSettings):
@@ -18,6 +24,15 @@ class Settings(BaseSettings):
 
     campaigns_dir: Path = PROJECT / "campaigns"
     campaign: int | None = None  # the campaign year; default: the newest file in campaigns_dir
+    database_url: str = Field(
+        DEFAULT_DATABASE, validation_alias=AliasChoices("DATABASE_URL", "CXJF_DATABASE_URL")
+    )
+    bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("BOT_TOKEN", "CXJF_BOT_TOKEN")
+    )
+    bot_api_base: str | None = Field(
+        None, validation_alias=AliasChoices("BOT_API_BASE", "CXJF_BOT_API_BASE")
+    )
 
     def campaign_path(self, year: int | None = None) -> Path:
         year = year or self.campaign

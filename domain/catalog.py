@@ -80,6 +80,7 @@ class Field:
     max_length: int = 0
     negative: bool = False  # money that may be below zero (profit, equity)
     required_with: str = ""  # required only when this other field is filled
+    follows: str = ""  # asked only once this other field is answered
 
     @property
     def label_with_unit(self) -> str:

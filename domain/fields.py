@@ -467,6 +467,7 @@ FIELDS: tuple[Field, ...] = (
         example="12",
         help="与榜单名称同时填写，或都不填",
         required=False,
+        follows="ranking_list_name",
     ),
     Field(
         "ranking_list_level",
@@ -477,6 +478,7 @@ FIELDS: tuple[Field, ...] = (
         example="省级",
         help="填写了榜单名称时必填",
         required_with="ranking_list_name",
+        follows="ranking_list_name",
         choices=("国际", "国家", "省级"),
     ),
     Field(

@@ -79,22 +79,17 @@ class RegionTable(BaseModel):
         return self.cities_by_code[self.counties[county_code].city_code]
 
     def find_counties(self, text: str) -> list[County]:
-        """Counties whose name, or city + name, the text names (e.g. 甘井子区, 大连市甘井子区)."""
+        """Counties the text names: 甘井子区, 大连市甘井子区, 大连甘井子区, 大连甘井子, 甘井子."""
         text = text.removeprefix(self.name)
-        exact = [c for c in self.counties.values() if text in (c.full_name, c.name)]
-        if exact:
+        exact = [c for c in self.counties.values() if text in _forms(c)]
+        if exact or len(text) < 2:
             return exact
-        # "大连甘井子" / "甘井子": names typed without their 市/区/县 suffixes.
-        return [
-            c
-            for c in self.counties.values()
-            if len(text) >= 2
-            and (
-                c.full_name.startswith(text)
-                or c.name.startswith(text)
-                or _short(c.city_name) + _short(c.name) == text
-            )
-        ]
+        return [c for c in self.counties.values() if c.full_name.startswith(text)]
+
+
+def _forms(county: County) -> set[str]:
+    city, name = _short(county.city_name), _short(county.name)
+    return {county.name, county.full_name, name, city + county.name, city + name}
 
 
 def _short(name: str) -> str:

@@ -172,10 +172,7 @@ class Score:
 
 def score_cohort(records: Sequence[Values], campaign: Campaign) -> list[Score]:
     """Scores of every record, normalising each indicator within its stage's cohort."""
-    stages = [
-        development_stage(v["registration_date"], campaign) if "registration_date" in v else None  # type: ignore[arg-type]
-        for v in records
-    ]
+    stages = [stage_of(v, campaign) for v in records]
     raws = [raw_values(v) for v in records]
     members: dict[str | None, list[int]] = defaultdict(list)
     for i, stage in enumerate(stages):
@@ -191,23 +188,35 @@ def score_cohort(records: Sequence[Values], campaign: Campaign) -> list[Score]:
         ]
         for i, row in zip(idx, zip(*scaled, strict=True), strict=True):
             normalised[i] = row
-    no_weights = (0,) * len(INDICATORS)
-    weights = {
-        stage: tuple(table[ind.id] for ind in INDICATORS)
-        for stage, table in campaign.scoring.weights.items()
-    }
     return [
-        _score(
-            records[i],
-            stages[i],
-            raws[i],
-            normalised[i],
-            weights.get(stages[i] or "", no_weights),
-            len(members[stages[i]]),
-            campaign,
-        )
+        _score(records[i], stages[i], raws[i], normalised[i], len(members[stages[i]]), campaign)
         for i in range(len(records))
     ]
+
+
+def score_against(
+    values: Values, others: Sequence[Sequence[float | None]], campaign: Campaign
+) -> Score:
+    """One enterprise's estimate within the others of its stage, given their raw indicators.
+
+    What the chat shows before submitting: the cohort is the stage's submitted enterprises.
+    """
+    stage = stage_of(values, campaign)
+    raws = raw_values(values)
+    cohort = len(others) + 1
+    normalised = None
+    if stage is not None and cohort >= campaign.scoring.min_cohort:
+        columns = zip(*others, raws, strict=True)
+        normalised = tuple(
+            _normalise(campaign, ind.id, list(c))[-1]
+            for ind, c in zip(INDICATORS, columns, strict=True)
+        )
+    return _score(values, stage, raws, normalised, cohort, campaign)
+
+
+def stage_of(values: Values, campaign: Campaign) -> str | None:
+    registered = values.get("registration_date")
+    return None if registered is None else development_stage(registered, campaign)  # type: ignore[arg-type]
 
 
 def _score(
@@ -215,10 +224,11 @@ def _score(
     stage: str | None,
     raws: tuple[float | None, ...],
     normalised: tuple[float | None, ...] | None,
-    weights: tuple[int, ...],
     cohort: int,
     campaign: Campaign,
 ) -> Score:
+    table = campaign.scoring.weights.get(stage or "")
+    weights = tuple(table[ind.id] for ind in INDICATORS) if table else (0,) * len(INDICATORS)
     parts = bonus(v, campaign)
     extra = parts["projects"] + parts["financing"] + parts["rankings"]
     defined = 0  # the weight of the indicators this enterprise has a value for

@@ -209,3 +209,14 @@ def test_other_normalisers_are_selectable(catalog: Catalog) -> None:
     }
     banded = score_cohort(records, with_normaliser(catalog.campaign, "bands", bands=bands))
     assert {round(s.core, 6) for s in banded if s.core is not None} == {50.0}
+
+
+def test_one_enterprise_against_the_others_matches_the_whole_cohort(catalog: Catalog) -> None:
+    from domain.scoring import raw_values, score_against
+
+    records = cohort(catalog, 50)
+    whole = score_cohort(records, catalog.campaign)[-1]
+    alone = score_against(records[-1], [raw_values(r) for r in records[:-1]], catalog.campaign)
+    assert alone == whole
+    small = score_against(records[-1], [raw_values(r) for r in records[:5]], catalog.campaign)
+    assert small.core is None and small.cohort_size == 6

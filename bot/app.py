@@ -1,0 +1,76 @@
+"""Wiring: the Dispatcher with its storage, middlewares and routers, and the Bot."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommand, ErrorEvent
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.middlewares import Services
+from bot.texts import render
+from domain.catalog import Catalog
+from handlers import form, start
+from services.notifier import Notifier
+from storage.fsm import SqlStorage
+
+log = logging.getLogger(__name__)
+TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
+
+
+class TokenError(ValueError):
+    """BOT_TOKEN is missing or is not a token from @BotFather."""
+
+
+def dispatcher(
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    notifier: Notifier,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(storage=storage or SqlStorage(sessions))
+    dp.update.outer_middleware(Services(sessions, catalog, notifier))
+    dp.include_routers(start.router(), form.router())
+    dp.errors.register(_on_error)
+    return dp
+
+
+async def _on_error(event: ErrorEvent, bot: Bot) -> bool:
+    """Log it; tell the person their last step may not have been saved. Never a traceback."""
+    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    update = event.update
+    chat = (update.message and update.message.chat) or (
+        update.callback_query
+        and update.callback_query.message
+        and update.callback_query.message.chat
+    )
+    if chat:
+        try:
+            await bot.send_message(chat.id, render("error"))
+        except Exception:  # the network may be what failed; the log has it
+            log.warning("could not tell chat %s about the failure", chat.id)
+    return True
+
+
+def bot(token: str | None, api_base: str | None = None) -> Bot:
+    """The real Bot; a missing or malformed token is a clear error, not a traceback later."""
+    if not token:
+        raise TokenError("BOT_TOKEN 未设置：请在环境变量或 .env 中设置 @BotFather 给出的令牌。")
+    if not TOKEN.fullmatch(token):
+        raise TokenError("BOT_TOKEN 格式不对：应形如 123456789:AAE…（@BotFather 给出的令牌）。")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+COMMANDS = [
+    BotCommand(command="start", description="开始或继续填报"),
+    BotCommand(command="menu", description="菜单：跳到任意部分或项目"),
+    BotCommand(command="status", description="填报状态"),
+    BotCommand(command="help", description="使用说明"),
+]

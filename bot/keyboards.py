@@ -1,0 +1,71 @@
+"""Inline keyboards. Every button carries the screen it belongs to and an opaque action code;
+labels come from `phrases.j2`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.texts import phrase
+from domain.regions import RegionTable
+
+
+class Press(CallbackData, prefix="p"):
+    """A button press: the screen number tells a current button from an old one."""
+
+    screen: int
+    act: str
+    arg: str = ""
+
+
+class Keys:
+    """Builds the buttons of one screen."""
+
+    def __init__(self, screen: int) -> None:
+        self.screen = screen
+        self.builder = InlineKeyboardBuilder()
+
+    def button(self, text: str, act: str, arg: str | int = "") -> InlineKeyboardButton:
+        data = Press(screen=self.screen, act=act, arg=str(arg)).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    def row(self, *buttons: InlineKeyboardButton) -> Keys:
+        if buttons:
+            self.builder.row(*buttons)
+        return self
+
+    def grid(self, buttons: Sequence[InlineKeyboardButton], width: int = 2) -> Keys:
+        for start in range(0, len(buttons), width):
+            self.builder.row(*buttons[start : start + width])
+        return self
+
+    def regions(self, table: RegionTable, city: str = "") -> Keys:
+        """Cities, or the counties of one city with a way back to the cities."""
+        if not city:
+            return self.grid([self.button(c.name, "city", c.code) for c in table.cities], width=3)
+        counties = [c for c in table.counties.values() if c.city_code == city]
+        self.grid([self.button(c.name, "county", c.code) for c in counties], width=3)
+        return self.row(self.button(phrase("other_city"), "city", ""))
+
+    def navigation(self, back: bool = True) -> Keys:
+        buttons = [self.button(phrase("back"), "back")] if back else []
+        return self.row(*buttons, self.button(phrase("menu"), "menu"))
+
+    def markup(self) -> InlineKeyboardMarkup:
+        return self.builder.as_markup()
+
+
+def share_phone() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=phrase("share_phone"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )

@@ -1,0 +1,237 @@
+"""A Bot API that answers locally: every call is recorded and gets the result Telegram would give.
+
+The tests, the benchmark and `python main.py chat` run the real Dispatcher on it, with no token
+and no network. Errors can be staged (a 429, a 5xx) and go through aiogram's own
+`check_response`, so they raise the exceptions the real API would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardMarkup,
+    Message,
+    Sticker,
+    Update,
+    User,
+)
+
+BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
+
+
+class OfflineSession(BaseSession):
+    def __init__(self, on_call: Callable[[TelegramMethod[Any], Any], None] | None = None) -> None:
+        super().__init__()
+        self.calls: list[TelegramMethod[Any]] = []
+        self.staged: deque[tuple[int, dict[str, Any]]] = deque()  # (HTTP status, response body)
+        self.on_call = on_call
+        self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
+        self._ids = count(1000)
+
+    def stage_error(self, status: int, description: str, retry_after: int | None = None) -> None:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        self.staged.append((status, body))
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        self.calls.append(method)
+        if self.staged:
+            status, body = self.staged.popleft()
+            self.check_response(bot, method, status, json.dumps(body))
+        result = self._result(method)
+        if isinstance(result, Message):
+            self.message_ids[id(method)] = result.message_id
+        if self.on_call is not None:
+            self.on_call(method, result)
+        return result  # type: ignore[no-any-return]
+
+    def _result(self, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetMe):
+            return BOT_USER
+        if isinstance(method, SendMessage | SendDocument | SendPhoto):
+            return self._message(
+                method.chat_id, getattr(method, "text", None), getattr(method, "reply_markup", None)
+            )
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup) and method.chat_id:
+            return self._message(
+                method.chat_id,
+                getattr(method, "text", None),
+                method.reply_markup,
+                method.message_id,
+            )
+        if isinstance(method, AnswerCallbackQuery | DeleteMessage):
+            return True
+        return True
+
+    def _message(
+        self, chat_id: Any, text: str | None, markup: Any, message_id: int | None = None
+    ) -> Message:
+        return Message(
+            message_id=message_id or next(self._ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=int(chat_id), type="private"),
+            from_user=BOT_USER,
+            text=text,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+        )
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+
+def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = None) -> Bot:
+    """A Bot on an OfflineSession, knowing itself, so it never asks the network who it is."""
+    from aiogram.client.default import DefaultBotProperties
+
+    bot = Bot(
+        "42:OFFLINE",
+        session=OfflineSession(on_call),
+        default=DefaultBotProperties(parse_mode="HTML"),
+    )
+    bot._me = BOT_USER  # what aiogram's own MockedBot presets, so getMe is never called
+    return bot
+
+
+class OfflineChat:
+    """One person talking to the Dispatcher: messages and button presses become real Updates."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, user_id: int, name: str = "张伟") -> None:
+        self.dispatcher, self.bot = dispatcher, bot
+        self.user = User(id=user_id, is_bot=False, first_name=name, language_code="zh-hans")
+        self.chat = Chat(id=user_id, type="private", first_name=name)
+        self._updates = count(user_id * 1_000_000)
+
+    @property
+    def session(self) -> OfflineSession:
+        return self.bot.session  # type: ignore[return-value]
+
+    async def _feed(self, **fields: Any) -> list[TelegramMethod[Any]]:
+        start = len(self.session.calls)
+        update = Update(update_id=next(self._updates), **fields)
+        await self.dispatcher.feed_update(self.bot, update)
+        return self.session.calls[start:]
+
+    def _message(self, **fields: Any) -> Message:
+        return Message(
+            message_id=next(self._updates),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            **fields,
+        )
+
+    async def send(self, text: str) -> list[TelegramMethod[Any]]:
+        return await self._feed(message=self._message(text=text))
+
+    async def share_contact(
+        self, phone: str, user_id: int | None = None
+    ) -> list[TelegramMethod[Any]]:
+        contact = Contact(
+            phone_number=phone,
+            first_name=self.user.first_name,
+            user_id=self.user.id if user_id is None else user_id,
+        )
+        return await self._feed(message=self._message(contact=contact))
+
+    async def send_sticker(self) -> list[TelegramMethod[Any]]:
+        sticker = Sticker(
+            file_id="s",
+            file_unique_id="s",
+            type="regular",
+            width=1,
+            height=1,
+            is_animated=False,
+            is_video=False,
+        )
+        return await self._feed(message=self._message(sticker=sticker))
+
+    def keyboards(self) -> list[tuple[int, InlineKeyboardMarkup]]:
+        """(message id, buttons) of the bot's messages here that carry buttons, oldest first."""
+        found: dict[int, InlineKeyboardMarkup] = {}
+        for method in self.session.calls:
+            if getattr(method, "chat_id", None) != self.chat.id:
+                continue
+            markup = getattr(method, "reply_markup", None)
+            if not isinstance(markup, InlineKeyboardMarkup):
+                continue
+            if isinstance(method, EditMessageReplyMarkup | EditMessageText):
+                found[method.message_id or 0] = markup  # type: ignore[index]
+            else:
+                found[self.session.message_ids[id(method)]] = markup
+        return list(found.items())
+
+    async def press(
+        self, label: str, *, message_id: int | None = None
+    ) -> list[TelegramMethod[Any]]:
+        """Press the button whose label contains `label` on the newest message (or the given)."""
+        boards = self.keyboards()
+        if message_id is not None:
+            boards = [b for b in boards if b[0] == message_id]
+        for number, markup in reversed(boards):
+            for row in markup.inline_keyboard:
+                for button in row:
+                    if label in button.text:
+                        return await self.press_data(number, button.callback_data or "")
+        raise LookupError(f"no button “{label}”")
+
+    async def press_data(self, message_id: int, data: str) -> list[TelegramMethod[Any]]:
+        message = Message(
+            message_id=message_id,
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=BOT_USER,
+            text="…",
+        )
+        query = CallbackQuery(
+            id=str(next(self._updates)),
+            from_user=self.user,
+            chat_instance=str(self.chat.id),
+            message=message,
+            data=data,
+        )
+        return await self._feed(callback_query=query)
+
+
+def texts(calls: list[TelegramMethod[Any]]) -> list[str]:
+    """What the person read: message texts and pop-up notices, in order."""
+    return [
+        method.text
+        for method in calls
+        if isinstance(method, SendMessage | EditMessageText | AnswerCallbackQuery) and method.text
+    ]

@@ -1,0 +1,370 @@
+"""The form's screens: each is a message (from a template) and its buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.keyboards import Keys
+from bot.texts import money, phrase, render, shown
+from domain.catalog import SECTIONS, Field, Kind
+from domain.form import Step, next_step, previous_field, progress
+from domain.rules import RULES_BY_ID, Finding, Severity
+from domain.scoring import Score
+from services.form import Draft, Outstanding
+
+NUMERALS = "一二三四五六七"
+STATUS_NAMES = {
+    "draft": "填报中",
+    "returned": "已退回，待修改",
+    "submitted": "已提交，待区县科技局审核",
+    "county_review": "区县科技局审核中",
+    "city_review": "市科技局审核中",
+    "province_review": "省科技厅审核中",
+    "reported": "已上报科技部",
+    "scored": "已计算积分",
+}
+SUMMARY_LIMIT = 6  # problems listed with buttons at once; the rest follow as these are fixed
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def _header(draft: Draft, section: str) -> dict[str, object]:
+    step = Step("field", section=section)
+    return {
+        "progress": progress(draft.catalog, draft.state, step),
+        "section_title": draft.catalog.section(section).title,
+    }
+
+
+def question_text(f: Field) -> str:
+    if f.kind in (Kind.MONEY, Kind.COUNT, Kind.RANK):
+        return f"{f.label}是多少？"
+    if f.kind is Kind.DATE:
+        return f"{f.label}是哪一天？"
+    if f.kind is Kind.YES_NO:
+        return f"{f.label}？"
+    if f.kind is Kind.MULTI:
+        return f"请选择{f.label}（可多选，选好后点“完成”）"
+    if f.kind in (Kind.CHOICE, Kind.REGION):
+        return f"请选择{f.label}"
+    return f"请填写{f.label}"
+
+
+def _guide(f: Field) -> str:
+    """Where the figure comes from, and an example unless buttons show the options."""
+    parts = [f.help] if f.help else []
+    if f.kind is Kind.REGION:
+        parts.append(f"点按钮选择，也可以直接发送，例如 {f.example}")
+    elif "例如" not in f.help and f.kind not in (Kind.CHOICE, Kind.YES_NO, Kind.MULTI):
+        parts.append(f"例如 {f.example}")
+    return "。".join(parts)
+
+
+def question(
+    draft: Draft,
+    name: str,
+    screen: int,
+    *,
+    picked: list[int] | None = None,
+    city: str = "",
+    error: str = "",
+    saved: str = "",
+) -> Screen:
+    catalog = draft.catalog
+    f = catalog.by_name[name]
+    current = shown(catalog, f, draft.values[name]) if name in draft.values else ""
+    text = render(
+        "question",
+        question=question_text(f),
+        field=f,
+        guide=_guide(f),
+        current=current,
+        error=error,
+        saved=saved,
+        **_header(draft, f.section),
+    )
+    keys = Keys(screen)
+    if f.kind in (Kind.CHOICE, Kind.YES_NO):
+        options = f.choices if f.kind is Kind.CHOICE else ("是", "否")
+        keys.grid(
+            [keys.button(o, "pick", i) for i, o in enumerate(options)],
+            width=2 if len(options) > 3 else len(options),
+        )
+    elif f.kind is Kind.MULTI:
+        chosen = set(picked or [])
+        keys.grid(
+            [
+                keys.button(phrase("picked" if i in chosen else "unpicked", label=o), "tog", i)
+                for i, o in enumerate(f.choices)
+            ],
+            width=2,
+        )
+        keys.row(keys.button(phrase("done"), "done"))
+    elif f.kind is Kind.REGION:
+        keys.regions(catalog.campaign.regions, city)
+    if not (f.required or f.required_with):
+        keys.row(keys.button(phrase("skip"), "skip"))
+    keys.navigation(back=bool(previous_field(catalog, draft.state, name)))
+    return Screen(text, keys.markup())
+
+
+def preloaded(draft: Draft, section: str, screen: int, saved: str = "") -> Screen:
+    catalog = draft.catalog
+    unconfirmed = draft.state.unconfirmed
+    rows = [
+        (f.label, shown(catalog, f, draft.values.get(f.name)))
+        for f in catalog.in_section(section)
+        if f.name in unconfirmed
+    ]
+    text = render("preloaded", rows=rows, saved=saved, **_header(draft, section))
+    keys = Keys(screen)
+    keys.row(keys.button(phrase("all_right"), "ok"), keys.button(phrase("fix_some"), "fix"))
+    return Screen(text, keys.navigation(back=False).markup())
+
+
+def fix_pick(draft: Draft, section: str, screen: int) -> Screen:
+    keys = Keys(screen)
+    fields = [f for f in draft.catalog.in_section(section) if f.name in draft.state.unconfirmed]
+    keys.grid([keys.button(f.label, "go", f.name) for f in fields], width=1)
+    keys.row(keys.button(phrase("all_right"), "ok"))
+    return Screen(render("fix_pick"), keys.navigation(back=False).markup())
+
+
+def conversion(draft: Draft, name: str, note: str, screen: int, saved: str) -> Screen:
+    keys = Keys(screen)
+    keys.row(keys.button(phrase("conversion_ok"), "next"), keys.button(phrase("retype"), "redo"))
+    return Screen(render("conversion", note=note, saved=saved), keys.markup())
+
+
+def problems(draft: Draft, name: str, found: list[Finding], screen: int, saved: str) -> Screen:
+    """What an answer set off: contradictions to fix, warnings to confirm or fix."""
+    catalog = draft.catalog
+    strong = [f for f in found if f.severity is Severity.STRONG]
+    weak = [f for f in found if f.severity is Severity.WEAK]
+    keys = Keys(screen)
+    for finding in weak:
+        if finding.suggestion is not None:
+            keys.row(
+                keys.button(
+                    phrase("use", value=money(finding.suggestion)), "unit", finding.fields[0]
+                )
+            )
+        keys.row(
+            keys.button(
+                phrase("keep")
+                if finding.suggestion is not None
+                else phrase("confirm", title=_rule_title(finding)),
+                "warn",
+                _finding_ref(draft, finding),
+            )
+        )
+    involved = dict.fromkeys(n for finding in found for n in finding.fields)
+    keys.grid(
+        [keys.button(phrase("fix", label=catalog.by_name[n].label), "go", n) for n in involved],
+        width=1,
+    )
+    keys.row(keys.button(phrase("later") if strong else phrase("go_on"), "next"))
+    return Screen(render("problems", strong=strong, weak=weak, saved=saved), keys.markup())
+
+
+def _rule_title(finding: Finding) -> str:
+    return RULES_BY_ID[finding.rule].title
+
+
+def _finding_ref(draft: Draft, finding: Finding) -> str:
+    """An opaque, short reference: rule id and the position of its first field."""
+    names = [f.name for f in draft.catalog.fields]
+    return f"{finding.rule}|{names.index(finding.fields[0])}"
+
+
+def find_finding(draft: Draft, ref: str, candidates: list[Finding]) -> Finding | None:
+    return next((f for f in candidates if _finding_ref(draft, f) == ref), None)
+
+
+def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -> Screen:
+    catalog = draft.catalog
+    state = draft.state
+    rows = []
+    for section in SECTIONS:
+        names = {f.name for f in catalog.in_section(section.key)}
+        issues = sum(
+            1 for f in (*outstanding.blocking, *outstanding.to_confirm) if names & set(f.fields)
+        )
+        unchecked = section.key in outstanding.unchecked_sections
+        mark = (
+            "✅"
+            if not issues and not unchecked
+            else (f"❗ {issues} 项需处理" if issues else "🔎 待核对")
+        )
+        rows.append({"numeral": NUMERALS[section.number - 1], "title": section.title, "mark": mark})
+    keys = Keys(screen)
+    for finding in outstanding.blocking[:SUMMARY_LIMIT]:
+        first = catalog.by_name[finding.fields[0]]
+        label = phrase("fill" if finding.rule == "E-required" else "fix", label=first.label)
+        keys.row(keys.button(label, "go", first.name))
+    for finding in outstanding.to_confirm[:SUMMARY_LIMIT]:
+        keys.row(
+            keys.button(
+                phrase("confirm", title=_rule_title(finding)), "warn", _finding_ref(draft, finding)
+            ),
+            keys.button(phrase("fix", label=""), "go", finding.fields[0]),
+        )
+    for key in outstanding.unchecked_sections:
+        keys.row(
+            keys.button(phrase("check_section", title=catalog.section(key).title), "check", key)
+        )
+    if outstanding.ready:
+        keys.row(keys.button(phrase("sign"), "sign"))
+    keys.row(keys.button(phrase("menu"), "menu"))
+    text = render(
+        "summary",
+        progress=progress(catalog, state, next_step(catalog, state)),
+        sections=rows,
+        outstanding=outstanding,
+        unchecked=[catalog.section(k).title for k in outstanding.unchecked_sections],
+        score=score,
+        bonus={k: f"{v:g}" for k, v in score.bonus_parts.items()},
+        bonus_total=f"{score.bonus:g}",
+        campaign=catalog.campaign,
+        limit=SUMMARY_LIMIT,
+    )
+    return Screen(text, keys.markup())
+
+
+def commitment(draft: Draft, text: str, screen: int) -> Screen:
+    keys = Keys(screen)
+    keys.row(keys.button(phrase("agree"), "agree"))
+    keys.row(keys.button(phrase("cancel"), "sum"))
+    return Screen(render("commitment_screen", text=text, county=county_name(draft)), keys.markup())
+
+
+def commitment_text(draft: Draft, signer: str, when: datetime) -> str:
+    zone = ZoneInfo(draft.catalog.campaign.timezone)
+    return render(
+        "commitment",
+        enterprise=draft.enterprise,
+        campaign=draft.catalog.campaign,
+        signer=signer,
+        day=when.astimezone(zone).strftime("%Y年%m月%d日"),
+    )
+
+
+def county_name(draft: Draft) -> str:
+    counties = draft.catalog.campaign.regions.counties
+    code = draft.values.get("region_code") or draft.enterprise.region_code
+    county = counties.get(str(code))
+    return county.full_name if county else "所在区县"
+
+
+def menu(draft: Draft, screen: int) -> Screen:
+    catalog = draft.catalog
+    state = draft.state
+    keys = Keys(screen)
+    buttons = []
+    for section in SECTIONS:
+        fields = [f for f in catalog.in_section(section.key) if state.applies(f)]
+        done = sum(1 for f in fields if state.settled(f))
+        mark = "✅" if done == len(fields) else f"{done}/{len(fields)}"
+        buttons.append(
+            keys.button(
+                phrase("section", number=section.number, title=section.title, mark=mark),
+                "sec",
+                section.key,
+            )
+        )
+    keys.grid(buttons, width=1)
+    keys.row(keys.button(phrase("to_summary"), "sum"))
+    step = next_step(catalog, state)
+    return Screen(render("menu", progress=progress(catalog, state, step)), keys.markup())
+
+
+def section(draft: Draft, key: str, screen: int) -> Screen:
+    catalog = draft.catalog
+    state = draft.state
+    info = catalog.section(key)
+    keys = Keys(screen)
+    fields = [f for f in catalog.in_section(key) if state.applies(f)]
+    keys.grid(
+        [
+            keys.button(
+                phrase("field", label=f.label, mark="✅" if state.settled(f) else "⬜"),
+                "go",
+                f.name,
+            )
+            for f in fields
+        ],
+        width=1,
+    )
+    keys.row(keys.button(phrase("menu"), "menu"), keys.button(phrase("to_summary"), "sum"))
+    return Screen(
+        render("section", numeral=NUMERALS[info.number - 1], title=info.title), keys.markup()
+    )
+
+
+def local_time(draft: Draft, when: datetime | None) -> str:
+    if when is None:
+        return ""
+    zone = ZoneInfo(draft.catalog.campaign.timezone)
+    return when.astimezone(zone).strftime("%Y年%m月%d日 %H:%M")
+
+
+def submitted(draft: Draft, screen: int) -> Screen:
+    keys = Keys(screen)
+    keys.row(keys.button(phrase("view_form"), "view"))
+    return Screen(
+        render(
+            "submitted",
+            enterprise=draft.enterprise,
+            county=county_name(draft),
+            when=local_time(draft, draft.submission.submitted_at),
+        ),
+        keys.markup(),
+    )
+
+
+def status(draft: Draft) -> Screen:
+    catalog = draft.catalog
+    collection = catalog.campaign.stage("collection")
+    return Screen(
+        render(
+            "status",
+            enterprise=draft.enterprise,
+            status_name=STATUS_NAMES.get(draft.submission.status, draft.submission.status),
+            editable=draft.editable,
+            progress=progress(catalog, draft.state, next_step(catalog, draft.state)),
+            submitted_at=local_time(draft, draft.submission.submitted_at),
+            deadline=f"{collection.end:%Y年%m月%d日}" if collection.end else "",
+        )
+    )
+
+
+def locked(draft: Draft) -> Screen:
+    return Screen(
+        render(
+            "locked",
+            when=local_time(draft, draft.submission.submitted_at),
+            status_name=STATUS_NAMES.get(draft.submission.status, ""),
+        )
+    )
+
+
+def view(draft: Draft) -> list[str]:
+    """The whole form, one message per section (a section fits Telegram's 4,096 characters)."""
+    catalog = draft.catalog
+    pages = []
+    for info in SECTIONS:
+        rows = [
+            (f.label, shown(catalog, f, draft.values.get(f.name)))
+            for f in catalog.in_section(info.key)
+            if f.name in draft.answers
+        ]
+        pages.append(render("view", numeral=NUMERALS[info.number - 1], title=info.title, rows=rows))
+    return pages

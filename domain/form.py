@@ -1,0 +1,91 @@
+"""Where a contact is in the form: what to show next, what came before, how far along.
+
+Pure navigation over the catalog and the answers given so far; the chat renders the steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from domain.catalog import SECTIONS, Catalog, Field
+
+
+@dataclass(frozen=True, slots=True)
+class FormState:
+    values: Mapping[str, object]  # answers given, typed, by field name
+    skipped: frozenset[str] = frozenset()  # optional fields the contact chose to skip
+    unconfirmed: frozenset[str] = frozenset()  # pre-loaded values not yet checked
+
+    def applies(self, f: Field) -> bool:
+        """A field that follows another is asked only once that one is answered."""
+        return not f.follows or f.follows in self.values
+
+    def settled(self, f: Field) -> bool:
+        """Answered (or skipped) and, if pre-loaded, checked by the contact."""
+        return (f.name in self.values or f.name in self.skipped) and f.name not in self.unconfirmed
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: Literal["preloaded", "field", "summary"]
+    section: str = ""
+    field: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    section: int  # 1–7: the section of the current step (7 at the summary)
+    done: int
+    total: int
+    missing_required: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.done // self.total if self.total else 100
+
+
+def next_step(catalog: Catalog, state: FormState, after: str = "") -> Step:
+    """The first unsettled field after `after` (or from the start), then from the start again.
+
+    A pre-loaded value not yet checked is reviewed with the rest of its section's pre-loaded
+    values; once everything is settled, the summary.
+    """
+    fields = catalog.fields
+    start = [f.name for f in fields].index(after) + 1 if after else 0
+    for f in (*fields[start:], *fields[:start]):
+        if not state.applies(f) or state.settled(f):
+            continue
+        if f.name in state.unconfirmed:
+            return Step("preloaded", section=f.section)
+        return Step("field", section=f.section, field=f.name)
+    return Step("summary", section=SECTIONS[-1].key)
+
+
+def before_section(catalog: Catalog, section: str) -> str:
+    """The field just before a section, so that `next_step(after=…)` starts at the section."""
+    names = [f.name for f in catalog.fields]
+    first = names.index(catalog.in_section(section)[0].name)
+    return names[first - 1] if first else ""
+
+
+def previous_field(catalog: Catalog, state: FormState, name: str) -> str:
+    """The field asked before `name` ("上一项"); "" at the first field."""
+    before = [f for f in catalog.fields if state.applies(f)]
+    names = [f.name for f in before]
+    index = names.index(name) if name in names else len(names)
+    return names[index - 1] if index > 0 else ""
+
+
+def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
+    asked = [f for f in catalog.fields if state.applies(f)]
+    missing = [
+        f.name for f in asked if (f.required or f.required_with) and f.name not in state.values
+    ]
+    return Progress(
+        section=catalog.section(step.section).number if step.section else 1,
+        done=sum(1 for f in asked if state.settled(f)),
+        total=len(asked),
+        missing_required=missing,
+    )

@@ -1,0 +1,480 @@
+"""The form conversation of a bound contact: questions, answers, buttons, summary, submission.
+
+Where the contact is lives in the FSM data (`at`, stored in the database): a contact who comes
+back a week later, or after a restart, continues on the same screen. Every screen has a number;
+its buttons carry it, so a button from an older message, or pressed twice, changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot import screens
+from bot.keyboards import Press
+from bot.texts import phrase, render, shown
+from domain.catalog import Catalog, Kind
+from domain.form import Step, before_section, next_step, previous_field
+from domain.rules import Finding
+from services import form
+from services.notifier import Notifier
+from storage.models import Contact, now
+from storage.repositories import Store
+
+
+class Flow:
+    """One update's view of the conversation: the draft, the stored screen, how to move on."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        user_id: int,
+        state: FSMContext,
+        store: Store,
+        notifier: Notifier,
+        draft: form.Draft,
+        data: dict[str, Any],
+    ) -> None:
+        self.bot, self.chat_id, self.user_id = bot, chat_id, user_id
+        self.state, self.store, self.notifier = state, store, notifier
+        self.draft, self.data = draft, data
+        self.catalog: Catalog = draft.catalog
+
+    @classmethod
+    async def open(
+        cls,
+        bot: Bot,
+        chat_id: int,
+        user_id: int,
+        state: FSMContext,
+        store: Store,
+        catalog: Catalog,
+        notifier: Notifier,
+        contact: Contact,
+    ) -> Flow:
+        draft = await form.open_draft(store, contact, catalog)
+        return cls(bot, chat_id, user_id, state, store, notifier, draft, await state.get_data())
+
+    @property
+    def at(self) -> dict[str, str]:
+        return self.data.get("at") or {}
+
+    async def send(self, build: Any, at: dict[str, str], **keep: Any) -> None:
+        """Show a new screen: remember it first, so a crash never leaves buttons unknown."""
+        number = int(self.data.get("screen", 0)) + 1
+        screen: screens.Screen = build(number)
+        self.data = {"screen": number, "at": at, "back_to": self.data.get("back_to", ""), **keep}
+        await self.state.set_data(self.data)
+        await self.bot.send_message(self.chat_id, screen.text, reply_markup=screen.markup)
+
+    # ---- screens ----------------------------------------------------------------------------
+
+    async def resume(self, saved: str = "") -> None:
+        """The current screen again, or where the form stands when there is none."""
+        at = self.at
+        if not self.draft.editable:
+            await self.send(lambda n: screens.submitted(self.draft, n), {"kind": "done"})
+        elif at.get("kind") == "field":
+            await self.ask(at["field"], saved=saved)
+        elif at.get("kind") == "summary":
+            await self.summary()
+        else:
+            await self.show(next_step(self.catalog, self.draft.state), saved)
+
+    async def show(self, step: Step, saved: str = "") -> None:
+        if step.kind == "summary":
+            await self.summary()
+        elif step.kind == "preloaded":
+            await self.send(
+                lambda n: screens.preloaded(self.draft, step.section, n, saved),
+                {"kind": "preloaded", "section": step.section},
+            )
+        else:
+            await self.ask(step.field, saved=saved)
+
+    async def ask(self, name: str, *, error: str = "", saved: str = "") -> None:
+        f = self.catalog.by_name[name]
+        value = self.draft.values.get(name)
+        picked = (
+            [i for i, c in enumerate(f.choices) if value and c in value]
+            if f.kind is Kind.MULTI
+            else []
+        )  # type: ignore[operator]
+        await self.send(
+            lambda n: screens.question(
+                self.draft, name, n, picked=picked, error=error, saved=saved
+            ),
+            {"kind": "field", "field": name},
+            picked=picked,
+        )
+
+    async def summary(self) -> None:
+        outstanding = self.draft.outstanding()
+        score = await form.estimate(self.store, self.draft)
+        await self.send(
+            lambda n: screens.summary(self.draft, outstanding, score, n), {"kind": "summary"}
+        )
+
+    async def advance(self, after: str, saved: str = "") -> None:
+        """Where to go once a field is settled: back where the contact came from, or onwards."""
+        back_to = self.data.pop("back_to", "")
+        if back_to == "summary":
+            await self.summary()
+            return
+        if back_to.startswith("preloaded:"):
+            section = back_to.split(":", 1)[1]
+            if any(
+                f.name in self.draft.state.unconfirmed for f in self.catalog.in_section(section)
+            ):
+                await self.show(Step("preloaded", section=section), saved)
+                return
+        await self.show(next_step(self.catalog, self.draft.state, after), saved)
+
+    async def answered(self, name: str, note: str = "", found: list[Finding] | None = None) -> None:
+        """After a value is stored: what it set off, or the next screen."""
+        f = self.catalog.by_name[name]
+        saved = f"{f.label} {shown(self.catalog, f, self.draft.values.get(name))}"
+        found = self.draft.about(name) if found is None else found
+        if found:
+            await self.send(
+                lambda n: screens.problems(self.draft, name, found, n, saved),
+                {"kind": "problems", "field": name},
+            )
+        elif note:
+            await self.send(
+                lambda n: screens.conversion(self.draft, name, note, n, saved),
+                {"kind": "conversion", "field": name},
+            )
+        else:
+            await self.advance(name, saved)
+
+
+async def _flow(
+    event: Message | CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> Flow:
+    message = event if isinstance(event, Message) else event.message
+    assert message is not None and event.from_user is not None
+    return await Flow.open(
+        bot, message.chat.id, event.from_user.id, state, store, catalog, notifier, contact
+    )
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+
+async def on_text(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+    if not flow.draft.editable:
+        await message.answer(screens.locked(flow.draft).text)
+        return
+    at = flow.at
+    if at.get("kind") != "field":
+        if not at:  # first message ever, or after the conversation state was lost
+            await flow.resume()
+            return
+        await message.answer(render("not_in_form"))
+        return
+    name = at["field"]
+    result = await form.answer(store, flow.draft, name, message.text or "", flow.user_id)
+    if result.error:
+        await flow.ask(name, error=result.error)
+        return
+    await flow.answered(name, result.note, result.findings)
+
+
+async def on_other(message: Message) -> None:
+    """Stickers, photos, voice: the form is answered in text."""
+    await message.answer(render("input_problem", problem="请用文字回答，或点消息中的按钮。"))
+
+
+async def cmd_start(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+    await flow.resume()
+
+
+async def cmd_menu(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+    await flow.send(lambda n: screens.menu(flow.draft, n), {"kind": "menu"})
+
+
+async def cmd_status(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+    await message.answer(screens.status(flow.draft).text)
+    await flow.resume()
+
+
+async def cmd_help(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+    await message.answer(render("help"))
+    await flow.resume()
+
+
+# ---- buttons ---------------------------------------------------------------------------------
+
+
+async def on_press(
+    query: CallbackQuery,
+    callback_data: Press,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    contact: Contact,
+) -> None:
+    flow = await _flow(query, bot, state, store, catalog, notifier, contact)
+    if callback_data.screen != flow.data.get("screen"):
+        await query.answer(phrase("stale"))
+        return
+    if not flow.draft.editable and callback_data.act not in ("view", "menu"):
+        await query.answer(phrase("locked"))
+        return
+    notice = await _act(flow, query, callback_data.act, callback_data.arg)
+    await query.answer(notice or None)
+
+
+async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
+    """Carry out one button; the returned text, if any, pops up for the contact."""
+    draft, catalog, at = flow.draft, flow.catalog, flow.at
+    name = at.get("field", "")
+    f = catalog.by_name.get(name)
+    try:
+        if act == "pick" and f is not None and f.kind in (Kind.CHOICE, Kind.YES_NO):
+            options: tuple[object, ...] = f.choices if f.kind is Kind.CHOICE else (True, False)
+            if not arg.isdigit() or int(arg) >= len(options):
+                return phrase("stale")
+            await form.put(flow.store, draft, name, options[int(arg)], "typed", flow.user_id)
+            await flow.answered(name)
+        elif act == "tog" and f is not None and f.kind is Kind.MULTI:
+            return await _toggle(flow, query, f.choices, f.exclusive, arg)
+        elif act == "done" and f is not None and f.kind is Kind.MULTI:
+            picked = sorted(flow.data.get("picked") or [])
+            if not picked:
+                return phrase("nothing_picked")
+            await form.put(
+                flow.store, draft, name, tuple(f.choices[i] for i in picked), "typed", flow.user_id
+            )
+            await flow.answered(name)
+        elif act in ("city", "county") and f is not None and f.kind is Kind.REGION:
+            return await _region(flow, query, act, arg)
+        elif act == "skip" and f is not None:
+            if not await form.skip(flow.store, draft, name, flow.user_id):
+                return phrase("required_no_skip")
+            await flow.advance(name)
+        elif act == "back" and f is not None:
+            previous = previous_field(catalog, draft.state, name)
+            if previous:
+                await flow.ask(previous)
+        elif act == "ok" and at.get("section"):
+            await form.confirm_preloaded(flow.store, draft, at["section"], flow.user_id)
+            await flow.advance(before_section(catalog, at["section"]))
+        elif act == "fix" and at.get("section"):
+            section = at["section"]
+            flow.data["back_to"] = f"preloaded:{section}"
+            await flow.send(
+                lambda n: screens.fix_pick(draft, section, n), {"kind": "fix", "section": section}
+            )
+        elif act == "check" and arg in {s for s in draft.outstanding().unchecked_sections}:
+            flow.data["back_to"] = "summary"
+            await flow.show(Step("preloaded", section=arg))
+        elif act == "go" and arg in catalog.by_name:
+            if at.get("kind") == "summary":
+                flow.data["back_to"] = "summary"
+            elif at.get("kind") in ("menu", "section", "problems"):
+                flow.data["back_to"] = ""
+            await flow.ask(arg)
+        elif act == "unit" and f is not None:
+            suggestion = next(
+                (
+                    x.suggestion
+                    for x in draft.about(name)
+                    if x.rule == "W-unit" and x.suggestion is not None
+                ),
+                None,
+            )
+            if suggestion is None:
+                return phrase("stale")
+            await form.put(flow.store, draft, name, suggestion, "corrected", flow.user_id)
+            await flow.answered(name)
+        elif act == "warn":
+            return await _confirm(flow, arg)
+        elif act == "redo" and f is not None:
+            await flow.ask(name)
+        elif act == "next" and f is not None:
+            await flow.advance(name)
+        elif act == "menu":
+            await flow.send(lambda n: screens.menu(draft, n), {"kind": "menu"})
+        elif act == "sec" and arg in {s.key for s in screens.SECTIONS}:
+            await flow.send(lambda n: screens.section(draft, arg, n), {"kind": "section"})
+        elif act == "sum":
+            await flow.summary()
+        elif act == "sign":
+            return await _sign(flow, query)
+        elif act == "agree":
+            return await _submit(flow, query)
+        elif act == "view":
+            for page in screens.view(draft):
+                await flow.bot.send_message(flow.chat_id, page)
+        else:
+            return phrase("stale")
+    except form.FormLocked:
+        return phrase("locked")
+    return ""
+
+
+async def _toggle(
+    flow: Flow, query: CallbackQuery, choices: tuple[str, ...], exclusive: str, arg: str
+) -> str:
+    if not arg.isdigit() or int(arg) >= len(choices):
+        return phrase("stale")
+    index = int(arg)
+    picked = set(flow.data.get("picked") or [])
+    if index in picked:
+        picked.discard(index)
+    elif choices[index] == exclusive:
+        picked = {index}  # “无” clears the others
+    else:
+        picked = {i for i in picked if choices[i] != exclusive} | {index}
+    flow.data["picked"] = sorted(picked)
+    await flow.state.set_data(flow.data)
+    screen = screens.question(
+        flow.draft, flow.at["field"], int(flow.data["screen"]), picked=sorted(picked)
+    )
+    if query.message is not None:
+        await flow.bot.edit_message_reply_markup(
+            chat_id=flow.chat_id, message_id=query.message.message_id, reply_markup=screen.markup
+        )
+    return ""
+
+
+async def _region(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
+    regions = flow.catalog.campaign.regions
+    name = flow.at["field"]
+    if act == "county":
+        if arg not in regions.counties:
+            return phrase("stale")
+        await form.put(flow.store, flow.draft, name, arg, "typed", flow.user_id)
+        await flow.answered(name)
+        return ""
+    if arg and arg not in regions.cities_by_code:
+        return phrase("stale")
+    screen = screens.question(flow.draft, name, int(flow.data["screen"]), city=arg)
+    if query.message is not None:
+        await flow.bot.edit_message_reply_markup(
+            chat_id=flow.chat_id, message_id=query.message.message_id, reply_markup=screen.markup
+        )
+    return ""
+
+
+async def _confirm(flow: Flow, ref: str) -> str:
+    draft = flow.draft
+    finding = screens.find_finding(draft, ref, draft.outstanding().to_confirm)
+    if finding is None:
+        return phrase("stale")
+    await form.confirm_warning(flow.store, draft, finding, flow.user_id)
+    if flow.at.get("kind") == "problems":
+        await flow.answered(flow.at["field"])
+    else:
+        await flow.summary()
+    return phrase("saved")
+
+
+def _signer(query: CallbackQuery) -> str:
+    user = query.from_user
+    return user.full_name if user else ""
+
+
+async def _sign(flow: Flow, query: CallbackQuery) -> str:
+    if not flow.draft.outstanding().ready:
+        await flow.summary()
+        return ""
+    text = screens.commitment_text(flow.draft, _signer(query), now())
+    await flow.send(
+        lambda n: screens.commitment(flow.draft, text, n), {"kind": "commitment"}, commitment=text
+    )
+    return ""
+
+
+async def _submit(flow: Flow, query: CallbackQuery) -> str:
+    text = flow.data.get("commitment")
+    if flow.at.get("kind") != "commitment" or not text:
+        return phrase("stale")
+    refused = await form.submit(flow.store, flow.draft, flow.user_id, text, flow.notifier)
+    if refused == "not_ready":
+        await flow.summary()
+        return ""
+    if refused == "locked":
+        return phrase("locked")
+    await flow.send(lambda n: screens.submitted(flow.draft, n), {"kind": "done"})
+    return ""
+
+
+def bound(event: object, contact: Contact | None = None) -> bool:
+    """The sender is a confirmed contact of an enterprise."""
+    return contact is not None and contact.status == "active"
+
+
+def router() -> Router:
+    """A new router (aiogram attaches a router to one dispatcher only)."""
+    r = Router(name="form")
+    r.message.filter(F.chat.type == "private", bound)
+    r.callback_query.filter(bound)
+    r.message.register(cmd_start, Command("start"))
+    r.message.register(cmd_menu, Command("menu"))
+    r.message.register(cmd_status, Command("status"))
+    r.message.register(cmd_help, Command("help"))
+    r.message.register(on_text, F.text)
+    r.message.register(on_other)
+    r.callback_query.register(on_press, Press.filter())
+    return r

@@ -1,0 +1,157 @@
+"""Binding a Telegram user to the enterprise whose form they fill in.
+
+Three ways, strongest first: a one-time invitation link; the Telegram phone number matching the
+pre-loaded contact mobile of exactly one enterprise; or a request the county bureau confirms.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from domain.identifiers import IdentifierError, read_mobile
+from services.notifier import Notifier
+from storage.models import Contact, Enterprise, Invitation, now
+from storage.repositories import Store, token_hash
+
+Refusal = Literal["invalid", "expired", "used", "other_enterprise", "no_match", "ambiguous"]
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramUser:
+    id: int
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """The outcome: the contact and enterprise, or why there is none."""
+
+    contact: Contact | None = None
+    enterprise: Enterprise | None = None
+    refused: Refusal | None = None
+    already: bool = False  # the user was bound before
+
+
+async def issue_invitation(store: Store, enterprise: Enterprise, valid_for: timedelta) -> str:
+    """A new one-time code for the enterprise's deep link; only its hash is kept."""
+    token = secrets.token_urlsafe(24)  # 192 bits: guessing is hopeless
+    store.invitations.add(
+        Invitation(
+            token_sha256=token_hash(token),
+            kind="enterprise",
+            enterprise_id=enterprise.id,
+            expires_at=now() + valid_for,
+        )
+    )
+    return token
+
+
+async def current(store: Store, user_id: int) -> Binding:
+    contact = await store.contacts.by_user(user_id)
+    if contact is None:
+        return Binding()
+    return Binding(contact, await store.enterprises.get(contact.enterprise_id), already=True)
+
+
+async def by_invitation(store: Store, user: TelegramUser, token: str) -> Binding:
+    invitation = await store.invitations.by_token(token) if len(token) <= 64 else None
+    if invitation is None or invitation.enterprise_id is None:
+        return Binding(refused="invalid")
+    existing = await current(store, user.id)
+    if existing.contact is not None:
+        if existing.contact.enterprise_id == invitation.enterprise_id:
+            return existing
+        return Binding(existing.contact, existing.enterprise, refused="other_enterprise")
+    if invitation.used_at is not None:
+        return Binding(refused="used")
+    if invitation.expires_at <= now():
+        return Binding(refused="expired")
+    if not await store.invitations.use(invitation, user.id):
+        return Binding(refused="used")
+    enterprise = await store.enterprises.get(invitation.enterprise_id)
+    assert enterprise is not None
+    return await _bind(store, user, enterprise, "invitation", "active")
+
+
+async def by_phone(store: Store, user: TelegramUser, phone: str) -> Binding:
+    existing = await current(store, user.id)
+    if existing.contact is not None:
+        return existing
+    try:
+        mobile = read_mobile(phone)
+    except IdentifierError:
+        return Binding(refused="no_match")
+    matches = await store.enterprises.active_by_mobile(mobile)
+    if len(matches) != 1:
+        return Binding(refused="no_match" if not matches else "ambiguous")
+    return await _bind(store, user, matches[0], "phone", "active")
+
+
+async def by_request(
+    store: Store,
+    user: TelegramUser,
+    credit_code: str,
+    name: str,
+    region_code: str,
+    notifier: Notifier,
+) -> Binding:
+    """Credit code and name typed by the contact: the county bureau must confirm the binding.
+
+    An enterprise we do not know yet is created as pending; one we know is not handed to whoever
+    types its code: the request waits for the county bureau all the same.
+    """
+    existing = await current(store, user.id)
+    if existing.contact is not None:
+        return existing
+    enterprise = await store.enterprises.by_credit_code(credit_code)
+    if enterprise is None:
+        enterprise = Enterprise(
+            credit_code=credit_code,
+            name=name,
+            region_code=region_code,
+            status="pending",
+            preloaded={},
+        )
+        store.enterprises.add(enterprise)
+        await store.session.flush()
+    binding = await _bind(store, user, enterprise, "request", "pending", typed_name=name)
+    assert binding.contact is not None
+    await notifier.binding_requested(enterprise, binding.contact)
+    return binding
+
+
+async def _bind(
+    store: Store,
+    user: TelegramUser,
+    enterprise: Enterprise,
+    via: str,
+    status: str,
+    typed_name: str = "",
+) -> Binding:
+    contact = Contact(
+        telegram_user_id=user.id,
+        enterprise_id=enterprise.id,
+        status=status,
+        bound_via=via,
+        display_name=user.display_name[:200],
+    )
+    store.contacts.add(contact)
+    try:
+        await store.session.flush()
+    except IntegrityError:  # the same user, bound a moment ago by a second press
+        await store.rollback()
+        return await current(store, user.id)
+    store.audit.record(
+        "contact.bound" if status == "active" else "contact.requested",
+        user.id,
+        enterprise_id=enterprise.id,
+        via=via,
+        typed_name=typed_name,
+    )
+    await store.commit()
+    return Binding(contact, enterprise)

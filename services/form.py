@@ -1,0 +1,319 @@
+"""Filling in the form: the draft, answers, confirmations, the estimate and submission.
+
+Every change is committed before the function returns, so the chat replies only about what is
+stored. A draft is read fresh for each update: contacts of one enterprise share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+
+from domain.catalog import Catalog, Field
+from domain.form import FormState
+from domain.parsing import InputError, parse_value
+from domain.rules import Finding, Severity
+from domain.scoring import Score, raw_values, score_against, stage_of
+from domain.validation import check_values
+from services.notifier import Notifier
+from storage.codec import decode, encode
+from storage.models import Answer, Commitment, Confirmation, Contact, Enterprise, Submission, now
+from storage.repositories import Store
+
+EDITABLE = ("draft", "returned")
+SUBMITTED = ("submitted", "county_review", "city_review", "province_review", "reported", "scored")
+
+
+class FormLocked(Exception):
+    """The form was submitted: it changes again only when a reviewer returns it."""
+
+
+@dataclass(slots=True)
+class Outstanding:
+    """What stands between the draft and submission, and what was confirmed on the way."""
+
+    blocking: list[Finding]  # strong rules and empty required fields
+    to_confirm: list[Finding]  # weak rules without a confirmation for these values
+    confirmed: list[Finding]
+    unchecked_sections: list[str]  # sections whose pre-loaded values await a check
+
+    @property
+    def ready(self) -> bool:
+        return not (self.blocking or self.to_confirm or self.unchecked_sections)
+
+
+@dataclass(slots=True)
+class Draft:
+    catalog: Catalog
+    enterprise: Enterprise
+    submission: Submission
+    answers: dict[str, Answer]
+    confirmations: list[Confirmation]
+    values: dict[str, object] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values = {
+            name: decode(self.catalog.by_name[name], a.value)
+            for name, a in self.answers.items()
+            if a.value is not None and name in self.catalog.by_name
+        }
+
+    @property
+    def editable(self) -> bool:
+        return self.submission.status in EDITABLE
+
+    @property
+    def state(self) -> FormState:
+        return FormState(
+            self.values,
+            skipped=frozenset(n for n, a in self.answers.items() if a.source == "skipped"),
+            unconfirmed=frozenset(n for n, a in self.answers.items() if not a.confirmed),
+        )
+
+    def stored(self, names: tuple[str, ...]) -> dict[str, object]:
+        return {n: self.answers[n].value if n in self.answers else None for n in names}
+
+    def is_confirmed(self, finding: Finding) -> bool:
+        key = ",".join(finding.fields)
+        snapshot = self.stored(finding.fields)
+        return any(
+            c.rule == finding.rule and c.fields == key and c.snapshot == snapshot
+            for c in self.confirmations
+        )
+
+    def outstanding(self) -> Outstanding:
+        findings = check_values(self.values, self.catalog)
+        weak = [f for f in findings if f.severity is Severity.WEAK]
+        unchecked = self.state.unconfirmed
+        return Outstanding(
+            blocking=[f for f in findings if f.severity is Severity.STRONG],
+            to_confirm=[f for f in weak if not self.is_confirmed(f)],
+            confirmed=[f for f in weak if self.is_confirmed(f)],
+            unchecked_sections=list(
+                dict.fromkeys(f.section for f in self.catalog.fields if f.name in unchecked)
+            ),
+        )
+
+    def about(self, name: str) -> list[Finding]:
+        """Problems involving this field right now: strong ones and unconfirmed weak ones."""
+        return [
+            f
+            for f in check_values(self.values, self.catalog)
+            if name in f.fields
+            and f.rule != "E-required"
+            and (f.severity is Severity.STRONG or not self.is_confirmed(f))
+        ]
+
+
+@dataclass(slots=True)
+class Answered:
+    error: str = ""  # the answer was refused: what is wrong and how to fix it
+    note: str = ""  # a conversion to confirm
+    findings: list[Finding] = field(default_factory=list)
+
+
+async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
+    """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use."""
+    enterprise = await store.enterprises.get(contact.enterprise_id)
+    assert enterprise is not None
+    campaign = catalog.campaign.year
+    submission = await store.submissions.of(enterprise.id, campaign)
+    if submission is None:
+        if await store.submissions.create(enterprise.id, campaign):
+            created = await store.submissions.of(enterprise.id, campaign)
+            assert created is not None
+            await store.submissions.seed(created.id, _preloaded(catalog, enterprise), now())
+            store.audit.record(
+                "submission.opened",
+                contact.telegram_user_id,
+                enterprise_id=enterprise.id,
+                submission_id=created.id,
+            )
+        await store.commit()
+        submission = await store.submissions.of(enterprise.id, campaign)
+        assert submission is not None
+    answers = {a.field: a for a in await store.submissions.answers(submission.id)}
+    confirmations = list(await store.submissions.confirmations(submission.id))
+    return Draft(catalog, enterprise, submission, answers, confirmations)
+
+
+def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
+    """The enterprise's pre-loaded values that are fields of this campaign's form."""
+    return {name: value for name, value in enterprise.preloaded.items() if name in catalog.by_name}
+
+
+async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: int) -> Answered:
+    """Read what the contact typed for a field; store it if it is a valid answer."""
+    f = draft.catalog.by_name[name]
+    try:
+        parsed = parse_value(f, raw, draft.catalog)
+    except InputError as exc:
+        return Answered(error=str(exc))
+    if parsed is None:
+        return Answered(error=f"{f.label}：请填写内容。例如 {f.example}")
+    await put(store, draft, name, parsed.value, "typed", user_id)
+    return Answered(note=parsed.note, findings=draft.about(name))
+
+
+async def put(
+    store: Store, draft: Draft, name: str, value: object, source: str, user_id: int
+) -> None:
+    """Store one field's value (None with source "skipped") and record the change."""
+    if not draft.editable:
+        raise FormLocked
+    f: Field = draft.catalog.by_name[name]
+    old = draft.answers.get(name)
+    stored = encode(f, value)
+    if source == "typed" and old is not None and old.source == "preloaded" and old.value != stored:
+        source = "corrected"  # a pre-loaded value the contact changed
+    await store.submissions.put(draft.submission.id, name, stored, source, user_id)
+    store.audit.record(
+        "answer",
+        user_id,
+        enterprise_id=draft.enterprise.id,
+        submission_id=draft.submission.id,
+        field=name,
+        old=None if old is None else old.value,
+        new=stored,
+        source=source,
+    )
+    await store.commit()
+    draft.answers[name] = Answer(
+        submission_id=draft.submission.id,
+        field=name,
+        value=stored,
+        source=source,
+        confirmed=True,
+        answered_at=now(),
+        answered_by=user_id,
+    )
+    if value is None:
+        draft.values.pop(name, None)
+    else:
+        draft.values[name] = value
+
+
+async def skip(store: Store, draft: Draft, name: str, user_id: int) -> bool:
+    """Leave an optional field empty; a required one cannot be skipped."""
+    f = draft.catalog.by_name[name]
+    if f.required or f.required_with:
+        return False
+    await put(store, draft, name, None, "skipped", user_id)
+    return True
+
+
+async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: int) -> list[str]:
+    """The contact checked the section's pre-loaded values: all of them are right."""
+    if not draft.editable:
+        raise FormLocked
+    names = [f.name for f in draft.catalog.in_section(section) if f.name in draft.state.unconfirmed]
+    if names:
+        await store.submissions.confirm(draft.submission.id, names, user_id)
+        store.audit.record(
+            "preloaded.confirmed",
+            user_id,
+            enterprise_id=draft.enterprise.id,
+            submission_id=draft.submission.id,
+            fields=names,
+        )
+        await store.commit()
+        for name in names:
+            draft.answers[name].confirmed = True
+    return names
+
+
+async def confirm_warning(store: Store, draft: Draft, finding: Finding, user_id: int) -> None:
+    """数据无误: the contact confirms a weak rule's figures as they are now."""
+    if not draft.editable:
+        raise FormLocked
+    confirmation = Confirmation(
+        submission_id=draft.submission.id,
+        rule=finding.rule,
+        fields=",".join(finding.fields),
+        snapshot=draft.stored(finding.fields),
+        confirmed_by=user_id,
+        confirmed_at=now(),
+    )
+    store.submissions.add_confirmation(confirmation)
+    store.audit.record(
+        "warning.confirmed",
+        user_id,
+        enterprise_id=draft.enterprise.id,
+        submission_id=draft.submission.id,
+        rule=finding.rule,
+        fields=list(finding.fields),
+        text=finding.text,
+    )
+    await store.commit()
+    draft.confirmations.append(confirmation)
+
+
+async def estimate(store: Store, draft: Draft) -> Score:
+    """The 预估 score against the stage's submitted enterprises (bonus only below the minimum)."""
+    stage = stage_of(draft.values, draft.catalog.campaign)
+    others: list[list[float | None]] = []
+    if stage is not None:
+        query = select(Submission.indicators).where(
+            Submission.campaign == draft.submission.campaign,
+            Submission.status.in_(SUBMITTED),
+            Submission.stage == stage,
+            Submission.id != draft.submission.id,
+        )
+        others = [row for row in (await store.session.scalars(query)).all() if row]
+    return score_against(draft.values, others, draft.catalog.campaign)
+
+
+Refusal = Literal["locked", "not_ready"]
+
+
+async def submit(
+    store: Store, draft: Draft, user_id: int, commitment_text: str, notifier: Notifier
+) -> Refusal | None:
+    """Sign the commitment and submit: the form locks and the officials are told."""
+    if not draft.editable:
+        return "locked"
+    if not draft.outstanding().ready:
+        return "not_ready"
+    data = json.dumps(
+        {
+            "credit_code": draft.enterprise.credit_code,
+            "answers": {n: a.value for n, a in sorted(draft.answers.items())},
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    submission, status = draft.submission, draft.submission.status
+    moved = await store.submissions.move(
+        submission,
+        status,
+        "submitted",
+        stage=stage_of(draft.values, draft.catalog.campaign),
+        indicators=list(raw_values(draft.values)),
+    )
+    if not moved:
+        await store.rollback()
+        return "locked"  # a second press, or another contact, submitted it first
+    store.submissions.add_commitment(
+        Commitment(
+            submission_id=submission.id,
+            telegram_user_id=user_id,
+            signed_at=now(),
+            text_sha256=hashlib.sha256(commitment_text.encode()).hexdigest(),
+            data_sha256=hashlib.sha256(data.encode()).hexdigest(),
+        )
+    )
+    store.audit.record(
+        "submission.submitted",
+        user_id,
+        enterprise_id=draft.enterprise.id,
+        submission_id=submission.id,
+        previous=status,
+    )
+    await store.commit()
+    submission.status = "submitted"
+    await notifier.form_submitted(draft.enterprise, submission)
+    return None

@@ -1,0 +1,184 @@
+"""The tables. Changes to them go through an Alembic migration in `storage/migrations`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class Enterprise(Base):
+    """An enterprise, with the values the provincial platform pre-loads for it."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, pending, rejected
+    contact_mobile: Mapped[str | None] = mapped_column(String(11), index=True)
+    preloaded: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field name → stored value
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Contact(Base):
+    """A Telegram user who fills in an enterprise's form."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, pending
+    bound_via: Mapped[str] = mapped_column(String(16))  # invitation, phone, request
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Submission(Base):
+    """One enterprise's form in one campaign."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("enterprise_id", "campaign"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    campaign: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
+    submitted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    # Kept at submission for the estimates of the others: development stage and the nine
+    # indicator values (domain.scoring.raw_values).
+    stage: Mapped[str | None] = mapped_column(String(8))
+    indicators: Mapped[list[float | None] | None] = mapped_column(JSON)
+
+
+class Answer(Base):
+    """The current answer to one field; the history is in the audit log."""
+
+    __tablename__ = "answers"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)  # null: skipped
+    source: Mapped[str] = mapped_column(String(16))  # preloaded, typed, corrected, skipped
+    confirmed: Mapped[bool] = mapped_column(default=True)  # a pre-loaded value the contact checked
+    answered_at: Mapped[datetime] = mapped_column(default=now)
+    answered_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Confirmation(Base):
+    """A weak rule the contact confirmed for these exact values."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[str] = mapped_column(String(400))  # comma-separated field names
+    snapshot: Mapped[dict[str, Any]] = mapped_column()  # those fields' stored values
+    confirmed_by: Mapped[int] = mapped_column(BigInteger)
+    confirmed_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Commitment(Base):
+    """《信息确认承诺书》 accepted: who, when, and hashes of the text and the data accepted."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    signed_at: Mapped[datetime] = mapped_column(default=now)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    data_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Invitation(Base):
+    """A one-time, expiring deep-link code; only its hash is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # enterprise
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class AuditEntry(Base):
+    """Append-only record of every change: who, when, what (old → new)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_submission_at", "submission_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    actor: Mapped[int | None] = mapped_column(BigInteger)  # Telegram user id; None: system
+    enterprise_id: Mapped[int | None] = mapped_column(Integer)
+    submission_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ConversationState(Base):
+    """aiogram FSM state and data per chat, so a conversation survives restarts."""
+
+    __tablename__ = "conversation_states"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)

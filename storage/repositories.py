@@ -1,0 +1,245 @@
+"""Repositories: the queries the services need, on one session that commits as one unit."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Commitment,
+    Confirmation,
+    Contact,
+    Enterprise,
+    Invitation,
+    Submission,
+    now,
+)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT support (SQLite and PostgreSQL share the syntax)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+class Enterprises:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, enterprise_id: int) -> Enterprise | None:
+        return await self.session.get(Enterprise, enterprise_id)
+
+    async def by_credit_code(self, code: str) -> Enterprise | None:
+        return await self.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+
+    async def active_by_mobile(self, mobile: str) -> Sequence[Enterprise]:
+        query = select(Enterprise).where(
+            Enterprise.contact_mobile == mobile, Enterprise.status == "active"
+        )
+        return (await self.session.scalars(query.limit(2))).all()
+
+    def add(self, enterprise: Enterprise) -> None:
+        self.session.add(enterprise)
+
+
+class Contacts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_user(self, user_id: int) -> Contact | None:
+        return await self.session.scalar(select(Contact).where(Contact.telegram_user_id == user_id))
+
+    def add(self, contact: Contact) -> None:
+        self.session.add(contact)
+
+
+class Invitations:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, invitation: Invitation) -> None:
+        self.session.add(invitation)
+
+    async def by_token(self, token: str) -> Invitation | None:
+        return await self.session.scalar(
+            select(Invitation).where(Invitation.token_sha256 == token_hash(token))
+        )
+
+    async def use(self, invitation: Invitation, user_id: int) -> bool:
+        """Mark it used, unless another update did first (a code works exactly once)."""
+        result = await self.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+            .values(used_at=now(), used_by=user_id)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+class Submissions:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, submission_id: int) -> Submission | None:
+        return await self.session.get(Submission, submission_id, populate_existing=True)
+
+    async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
+        return await self.session.scalar(
+            select(Submission)
+            .where(Submission.enterprise_id == enterprise_id, Submission.campaign == campaign)
+            .execution_options(populate_existing=True)
+        )
+
+    async def create(self, enterprise_id: int, campaign: int) -> bool:
+        """Create the draft unless another contact of the enterprise just did."""
+        statement = (
+            dialect_insert(self.session, Submission)
+            .values(
+                enterprise_id=enterprise_id, campaign=campaign, status="draft", created_at=now()
+            )
+            .on_conflict_do_nothing(index_elements=["enterprise_id", "campaign"])
+        )
+        return (await self.session.execute(statement)).rowcount == 1  # type: ignore[attr-defined]
+
+    async def answers(self, submission_id: int) -> Sequence[Answer]:
+        query = select(Answer).where(Answer.submission_id == submission_id)
+        return (await self.session.scalars(query.execution_options(populate_existing=True))).all()
+
+    async def seed(self, submission_id: int, values: dict[str, Any], at: datetime) -> None:
+        """Pre-loaded values as unconfirmed answers, where there is no answer yet."""
+        if not values:
+            return
+        rows = [
+            {
+                "submission_id": submission_id,
+                "field": name,
+                "value": value,
+                "source": "preloaded",
+                "confirmed": False,
+                "answered_at": at,
+                "answered_by": None,
+            }
+            for name, value in values.items()
+        ]
+        await self.session.execute(
+            dialect_insert(self.session, Answer)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["submission_id", "field"])
+        )
+
+    async def put(
+        self, submission_id: int, field: str, value: Any, source: str, user_id: int
+    ) -> None:
+        row = {
+            "submission_id": submission_id,
+            "field": field,
+            "value": value,
+            "source": source,
+            "confirmed": True,
+            "answered_at": now(),
+            "answered_by": user_id,
+        }
+        statement = dialect_insert(self.session, Answer).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["submission_id", "field"],
+            set_={
+                k: statement.excluded[k]
+                for k in ("value", "source", "confirmed", "answered_at", "answered_by")
+            },
+        )
+        await self.session.execute(statement)
+
+    async def confirm(self, submission_id: int, fields: Iterable[str], user_id: int) -> None:
+        await self.session.execute(
+            update(Answer)
+            .where(Answer.submission_id == submission_id, Answer.field.in_(list(fields)))
+            .values(confirmed=True, answered_by=user_id, answered_at=now())
+        )
+
+    async def confirmations(self, submission_id: int) -> Sequence[Confirmation]:
+        query = select(Confirmation).where(Confirmation.submission_id == submission_id)
+        return (await self.session.scalars(query)).all()
+
+    def add_confirmation(self, confirmation: Confirmation) -> None:
+        self.session.add(confirmation)
+
+    def add_commitment(self, commitment: Commitment) -> None:
+        self.session.add(commitment)
+
+    async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
+        """Change the status only from `expected`: a second submit finds the draft gone."""
+        values["status"] = status
+        if status == "submitted":
+            values["submitted_at"] = now()
+        result = await self.session.execute(
+            update(Submission)
+            .where(Submission.id == submission.id, Submission.status == expected)
+            .values(**values)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def count_in(self, campaign: int, statuses: Sequence[str]) -> int:
+        query = (
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.campaign == campaign, Submission.status.in_(statuses))
+        )
+        return int(await self.session.scalar(query) or 0)
+
+
+class Audit:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self,
+        action: str,
+        actor: int | None,
+        *,
+        enterprise_id: int | None = None,
+        submission_id: int | None = None,
+        **detail: Any,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                action=action,
+                actor=actor,
+                enterprise_id=enterprise_id,
+                submission_id=submission_id,
+                detail=detail,
+                at=now(),
+            )
+        )
+
+    async def of_submission(self, submission_id: int) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).where(AuditEntry.submission_id == submission_id)
+        return (await self.session.scalars(query.order_by(AuditEntry.id))).all()
+
+
+class Store:
+    """One unit of work: the repositories over one session; nothing is kept until `commit`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.enterprises = Enterprises(session)
+        self.contacts = Contacts(session)
+        self.invitations = Invitations(session)
+        self.submissions = Submissions(session)
+        self.audit = Audit(session)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

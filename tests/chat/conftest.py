@@ -1,0 +1,123 @@
+"""A real database per test (a SQLite file; PostgreSQL when TEST_DATABASE_URL is set) and a real
+Dispatcher on an offline Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import app
+from bot.offline import OfflineChat, offline_bot
+from domain.catalog import Catalog
+from services.binding import issue_invitation
+from services.enterprises import preload
+from storage.db import create_engine, session_factory, upgrade
+from storage.models import Contact, Enterprise, Submission
+from storage.repositories import Store
+
+TABLES = (
+    "answers",
+    "confirmations",
+    "commitments",
+    "invitations",
+    "contacts",
+    "submissions",
+    "enterprises",
+    "conversation_states",
+)
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database: a template SQLite file, or the PostgreSQL test database."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        asyncio.run(_empty(url))  # migrate from nothing, as a new deployment does
+        upgrade(url)
+        return url
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{template}")
+    return str(template)
+
+
+async def _empty(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(
+    migrated: str, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    if "://" in migrated:
+        url = migrated
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            # The audit log refuses deletes by design; TRUNCATE is how a test starts afresh.
+            await connection.execute(
+                text(f"TRUNCATE {', '.join(TABLES)}, audit_log RESTART IDENTITY CASCADE")
+            )
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(migrated, path)
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    async def form_submitted(self, enterprise: Enterprise, submission: Submission) -> None:
+        self.events.append(("submitted", enterprise.id))
+
+    async def binding_requested(self, enterprise: Enterprise, contact: Contact) -> None:
+        self.events.append(("binding", enterprise.id))
+
+
+class World:
+    """The bot as deployed: a Dispatcher on the test database, people chatting to it."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> None:
+        self.sessions, self.catalog = sessions, catalog
+        self.notifier = RecordingNotifier()
+        self.bot = offline_bot()
+        self.dispatcher = app.dispatcher(sessions, catalog, self.notifier)
+
+    def restart(self) -> None:
+        """A new process: a new Dispatcher on the same database (the Bot API stays the same)."""
+        self.dispatcher = app.dispatcher(self.sessions, self.catalog, self.notifier)
+
+    def person(self, user_id: int = 1001, name: str = "张伟") -> OfflineChat:
+        return OfflineChat(self.dispatcher, self.bot, user_id, name)
+
+    async def enterprise(self, answers: dict[str, object]) -> Enterprise:
+        async with self.sessions() as session:
+            store = Store(session)
+            enterprise = await preload(store, self.catalog, answers)
+            await store.commit()
+            return enterprise
+
+    async def invitation(self, enterprise: Enterprise, days: int = 14) -> str:
+        async with self.sessions() as session:
+            store = Store(session)
+            token = await issue_invitation(store, enterprise, timedelta(days=days))
+            await store.commit()
+            return token
+
+
+@pytest.fixture
+def world(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> World:
+    return World(sessions, catalog)

@@ -1,0 +1,70 @@
+"""Driving a whole form through the chat, screen by screen, as a person would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.fsm.storage.base import StorageKey
+
+from bot.offline import BOT_USER, OfflineChat, texts
+from domain.catalog import Catalog, Kind
+from tests.chat.conftest import World
+
+
+async def screen(world: World, person: OfflineChat) -> dict[str, Any]:
+    """Where the person is, as the conversation state stores it."""
+    key = StorageKey(bot_id=BOT_USER.id, chat_id=person.chat.id, user_id=person.user.id)
+    data = await world.dispatcher.storage.get_data(key)
+    return data.get("at") or {}
+
+
+def typed(catalog: Catalog, name: str, value: object) -> str:
+    """A value as a person types it."""
+    f = catalog.by_name[name]
+    if f.kind is Kind.MULTI:
+        return "、".join(value)  # type: ignore[arg-type]
+    if f.kind is Kind.YES_NO:
+        return "是" if value else "否"
+    return str(value)
+
+
+async def answer_current(
+    world: World, person: OfflineChat, answers: dict[str, object]
+) -> list[str]:
+    """Answer the question on screen with its value from `answers`, the way the screen asks."""
+    at = await screen(world, person)
+    name = at["field"]
+    f = world.catalog.by_name[name]
+    value = answers.get(name)
+    if value is None:
+        return texts(await person.press("跳过"))
+    if f.kind is Kind.CHOICE:
+        return texts(await person.press(str(value)))
+    if f.kind is Kind.YES_NO:
+        return texts(await person.press("是" if value else "否"))
+    if f.kind is Kind.MULTI:
+        for option in value:  # type: ignore[attr-defined]
+            await person.press(option)
+        return texts(await person.press("完成"))
+    return texts(await person.send(typed(world.catalog, name, value)))
+
+
+async def fill(
+    world: World, person: OfflineChat, answers: dict[str, object], limit: int = 200
+) -> list[str]:
+    """Go through the form until the summary: check pre-loaded sections, answer, accept warnings."""
+    said: list[str] = []
+    for _ in range(limit):
+        at = await screen(world, person)
+        kind = at.get("kind")
+        if kind == "summary":
+            return said
+        if kind == "preloaded":
+            said += texts(await person.press("全部正确"))
+        elif kind == "field":
+            said += await answer_current(world, person, answers)
+        elif kind in ("problems", "conversion"):
+            said += texts(await person.press("继续" if kind == "problems" else "换算正确"))
+        else:
+            raise AssertionError(f"unexpected screen {at}")
+    raise AssertionError("the form did not reach the summary")

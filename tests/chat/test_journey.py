@@ -1,0 +1,231 @@
+"""The contact's journey through the real Dispatcher on a real database: bind, check the
+pre-loaded data, answer, fix, confirm, sign, submit — and come back a week later."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.offline import texts
+from storage.models import Answer, AuditEntry, Commitment, Confirmation, Submission
+from tests.chat.conftest import World
+from tests.chat.helpers import answer_current, fill, screen
+from tests.conftest import CLEAN
+
+PRELOADED = {k: v for k, v in CLEAN.items() if k != "contact_mobile"}
+
+
+async def bound(world: World, answers: dict[str, object] | None = None, user_id: int = 1001):  # type: ignore[no-untyped-def]
+    """A person bound to an enterprise by its invitation link; the pre-loaded values as given."""
+    catalog = world.catalog
+    answers = PRELOADED if answers is None else answers
+    enterprise = await world.enterprise(
+        {k: v for k, v in answers.items() if catalog.by_name[k].prefill}
+        | {"contact_mobile": "13812345678"}
+    )
+    person = world.person(user_id)
+    await person.send(f"/start {await world.invitation(enterprise)}")
+    return enterprise, person
+
+
+async def stored(world: World) -> dict[str, Answer]:
+    async with world.sessions() as session:
+        return {a.field: a for a in (await session.scalars(select(Answer))).all()}
+
+
+async def test_from_invitation_link_to_submission(world: World) -> None:
+    enterprise, person = await bound(world)
+    said = await fill(world, person, CLEAN)
+    assert any("以下 9 项由省平台带入" in t for t in said)
+    summary = texts(await person.send("/start"))[-1]
+    assert "提交前请核对" in summary and "预估积分" in summary and "加分" in summary
+    said = texts(await person.press("签署承诺书并提交"))
+    assert "《信息确认承诺书》" in said[-1] and enterprise.name in said[-1]
+    said = texts(await person.press("我已阅读并同意"))
+    assert "已提交" in said[-1] and "大连市甘井子区" in said[-1]
+    assert world.notifier.events == [("submitted", enterprise.id)]
+
+    async with world.sessions() as session:
+        submission = (await session.scalars(select(Submission))).one()
+        commitment = (await session.scalars(select(Commitment))).one()
+        actions = [e.action for e in (await session.scalars(select(AuditEntry))).all()]
+    assert submission.status == "submitted" and submission.stage == "成长期"
+    assert submission.indicators is not None and len(submission.indicators) == 9
+    assert commitment.telegram_user_id == 1001 and len(commitment.data_sha256) == 64
+    assert actions[:2] == ["contact.bound", "submission.opened"]
+    assert actions[-1] == "submission.submitted" and actions.count("answer") >= 10
+
+    answers = await stored(world)
+    assert answers["rd_expense"].value == "350" and answers["rd_expense"].source == "preloaded"
+    assert answers["contact_name"].value == "张伟" and answers["contact_name"].source == "typed"
+    assert answers["tech_needs"].source == "skipped"
+
+    # Locked now: answers and buttons change nothing.
+    said = texts(await person.send("120"))
+    assert "审核期间不能修改" in said[-1]
+    assert "已提交" in texts(await person.send("/status"))[0]
+    said = texts(await person.press("查看填报内容"))
+    assert len(said) == 7 and "一、<b>基本信息</b>" in said[0]
+
+
+async def test_correcting_a_preloaded_value(world: World) -> None:
+    _, person = await bound(world)
+    said = texts(await person.press("修改其中几项"))
+    assert "请选择要修改的项目" in said[-1]
+    said = texts(await person.press("企业名称"))
+    assert "请填写企业名称" in said[-1] and "当前：大连海创智能装备有限公司" in said[-1]
+    said = texts(await person.send("大连海创智能装备股份有限公司"))
+    # back on the section's remaining pre-loaded values, now 8
+    assert "以下 8 项由省平台带入" in said[-1]
+    assert "已记录：企业名称 大连海创智能装备股份有限公司" in said[-1]
+    await person.press("全部正确")
+    answers = await stored(world)
+    assert answers["enterprise_name"].value == "大连海创智能装备股份有限公司"
+    assert answers["enterprise_name"].source == "corrected"
+    basic = {f.name for f in world.catalog.in_section("basic")}
+    assert all(a.confirmed for n, a in answers.items() if n in basic)
+    assert not answers["rd_expense"].confirmed  # the next section's are checked there
+
+
+async def test_a_correction_that_sets_off_a_warning(world: World) -> None:
+    _, person = await bound(world)
+    await person.press("修改其中几项")
+    await person.press("企业规模")
+    said = texts(await person.press("中型"))
+    assert "应为小型企业，填写的企业规模是“中型”" in said[-1]
+    said = texts(await person.press("修改企业规模"))
+    said = texts(await person.press("小型"))
+    assert "以下 8 项由省平台带入" in said[-1]
+
+
+async def test_back_and_editing_from_the_summary(world: World) -> None:
+    _, person = await bound(world)
+    await person.press("全部正确")
+    await person.send("张伟")
+    said = texts(await person.press("上一项"))
+    assert "请填写联系人姓名" in said[-1] and "当前：张伟" in said[-1]
+    await person.send("李娜")
+    await fill(world, person, {**CLEAN, "contact_name": "李娜"})
+    said = texts(await person.press("菜单"))
+    said = texts(await person.press("创新投入"))
+    said = texts(await person.press("2025年度研发人员期末数"))
+    assert "当前：30 人" in said[-1]
+    said = texts(await person.send("40"))
+    assert "已完成" in said[-1] or "提交前请核对" in said[-1]
+    assert (await stored(world))["rd_staff"].value == 40
+    assert (await stored(world))["contact_name"].value == "李娜"
+    # from the summary, a fix goes back to the summary
+    summary = texts(await person.send("/start"))
+    assert "提交前请核对" in summary[-1]
+
+
+async def test_resuming_after_a_restart(world: World) -> None:
+    _, person = await bound(world)
+    await person.press("全部正确")
+    await person.send("张伟")
+    world.restart()  # the process dies; a new one starts on the same database
+    person = world.person()
+    said = texts(await person.send("13812345678"))  # the answer to the question left open
+    assert "已记录：联系人手机号 13812345678" in said[-1]
+    assert (await screen(world, person))["field"] == "contact_email"
+    world.restart()
+    person = world.person()
+    said = texts(await person.send("/start"))
+    assert "请填写联系人邮箱" in said[-1]
+
+
+async def test_a_unit_error_corrected_with_one_tap(world: World) -> None:
+    answers = {**PRELOADED}
+    del answers["operating_revenue"]
+    _, person = await bound(world, answers)
+    while (await screen(world, person)).get("field") != "operating_revenue":
+        await _step(world, person)
+    said = texts(await person.send("45000000"))
+    assert "是不是按“元”填写的？换算后为 4,500 万元" in said[-1]
+    said = texts(await person.press("改为 4,500 万元"))
+    assert (await stored(world))["operating_revenue"].value == "4500"
+    assert (await stored(world))["operating_revenue"].source == "corrected"
+    assert "已记录：2025年度营业收入 4,500 万元" in said[-1]
+
+
+async def _step(world: World, person) -> None:  # type: ignore[no-untyped-def]
+    at = await screen(world, person)
+    if at.get("kind") == "preloaded":
+        await person.press("全部正确")
+    elif at.get("kind") == "field":
+        await answer_current(world, person, CLEAN)
+    else:
+        await person.press("继续")
+
+
+async def test_a_yuan_figure_is_converted_and_shown(world: World) -> None:
+    answers = {**PRELOADED}
+    del answers["taxes_paid"]
+    _, person = await bound(world, answers)
+    while (await screen(world, person)).get("field") != "taxes_paid":
+        await _step(world, person)
+    said = texts(await person.send("2,100,000元"))
+    assert "您填写的是 2,100,000 元，已换算为 210 万元" in said[-1]
+    said = texts(await person.press("换算正确"))
+    assert (await stored(world))["taxes_paid"].value == "210"
+
+
+async def test_a_weak_rule_confirmed_and_a_strong_rule_blocking(world: World) -> None:
+    _, person = await bound(
+        world,
+        {
+            **PRELOADED,
+            "invention_patents": 55,
+            "ip_count": 60,
+            "main_business_revenue": Decimal("4600"),
+        },
+    )
+    await fill(world, person, CLEAN)
+    summary = texts(await person.send("/start"))[-1]
+    assert "需要修改后才能提交" in summary and "4,600 万元 大于" in summary
+    assert "发明专利授权总量 55 件，达到 50 件" in summary
+    buttons = [b.text for _, m in person.keyboards()[-1:] for row in m.inline_keyboard for b in row]
+    assert not any("签署承诺书" in b for b in buttons)
+    said = texts(await person.press("确认无误：发明专利达到 50 件"))
+    assert "已保存" in said
+    async with world.sessions() as session:
+        confirmation = (await session.scalars(select(Confirmation))).one()
+    assert confirmation.rule == "W4" and confirmation.snapshot == {"invention_patents": 55}
+    said = texts(await person.press("修改2025年度主营业务收入"))
+    said = texts(await person.send("4200"))
+    assert "提交前请核对" in said[-1] and "全部就绪" in said[-1]
+    said = texts(await person.press("签署承诺书并提交"))
+    assert "《信息确认承诺书》" in said[-1]
+
+
+async def test_a_confirmation_lapses_when_the_figure_changes(world: World) -> None:
+    _, person = await bound(world, {**PRELOADED, "invention_patents": 55, "ip_count": 60})
+    await fill(world, person, CLEAN)
+    await person.send("/start")
+    await person.press("确认无误：发明专利达到 50 件")
+    await person.press("菜单")
+    await person.press("创新产出")
+    await person.press("发明专利授权总量")
+    said = texts(await person.send("58"))
+    assert "发明专利授权总量 58 件，达到 50 件" in said[-1]  # asked again for the new figure
+
+
+async def test_two_contacts_of_one_enterprise_at_once(world: World) -> None:
+    enterprise, first = await bound(world)
+    second = world.person(2002, "李娜")
+    await second.send(f"/start {await world.invitation(enterprise)}")
+    await first.press("全部正确")
+    await second.send("/start")
+    assert (await screen(world, second))["field"] == "contact_name"
+    await asyncio.gather(first.send("张伟"), second.send("李娜"))
+    answers = await stored(world)
+    assert answers["contact_name"].value in ("张伟", "李娜")
+    async with world.sessions() as session:
+        changes = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "answer"))
+        ).all()
+    assert {c.actor for c in changes} == {1001, 2002}
+    # both see the same draft: the second one's next question is the mobile
+    assert (await screen(world, second))["field"] == "contact_mobile"

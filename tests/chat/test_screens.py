@@ -1,0 +1,97 @@
+"""Commands mid-form, choice buttons, multi-choice toggles, the region picker, skipping."""
+
+from __future__ import annotations
+
+from bot.offline import texts
+from tests.chat.conftest import World
+from tests.chat.helpers import screen
+from tests.chat.test_bad_input import at_question
+from tests.chat.test_journey import PRELOADED, bound, stored
+
+
+async def test_help_and_status_mid_form_return_to_the_question(world: World) -> None:
+    person = await at_question(world, "contact_mobile")
+    said = texts(await person.send("/help"))
+    assert "使用说明" in said[0] and "请填写联系人手机号" in said[-1]
+    said = texts(await person.send("/status"))
+    assert (
+        "填报状态：填报中" in said[0]
+        and "还差" in said[0]
+        and "截止日期：2026年06月26日" in said[0]
+    )
+    assert "请填写联系人手机号" in said[-1]
+    said = texts(await person.send("13812345678"))
+    assert "已记录：联系人手机号 13812345678" in said[-1]
+
+
+async def test_menu_jumps_to_any_field(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    said = texts(await person.send("/menu"))
+    assert "菜单" in said[0]
+    await person.press("科技金融")
+    said = texts(await person.press("融资需求金额"))
+    assert "融资需求金额是多少？" in said[-1] and "跳过" in str(person.keyboards()[-1][1])
+    said = texts(await person.send("1,000"))
+    assert (await stored(world))["financing_need_amount"].value == "1000"
+
+
+async def test_multi_choice_toggles_and_none_excludes_the_rest(world: World) -> None:
+    answers = {k: v for k, v in PRELOADED.items() if k != "qualifications"}
+    _, person = await bound(world, answers)
+    await person.press("全部正确")
+    while (await screen(world, person))["field"] != "qualifications":
+        await person.send(
+            {"contact_name": "张伟", "contact_mobile": "13812345678", "contact_email": "a@b.cn"}[
+                (await screen(world, person))["field"]
+            ]
+        )
+    await person.press("高新技术企业")
+    await person.press("瞪羚企业")
+    board = str(person.keyboards()[-1][1])
+    assert "☑️ 高新技术企业" in board and "☑️ 瞪羚企业" in board
+    await person.press("☑️ 瞪羚企业")  # untick
+    await person.press("⬜ 无")
+    board = str(person.keyboards()[-1][1])
+    assert "☑️ 无" in board and "☑️ 高新技术企业" not in board
+    await person.press("⬜ 科技型中小企业")
+    await person.press("完成")
+    assert (await stored(world))["qualifications"].value == ["科技型中小企业"]
+
+
+async def test_nothing_picked_is_refused(world: World) -> None:
+    answers = {k: v for k, v in PRELOADED.items() if k != "qualifications"}
+    _, person = await bound(world, answers)
+    await person.press("全部正确")
+    for answer in ("张伟", "13812345678", "a@b.cn"):
+        await person.send(answer)
+    said = texts(await person.press("完成"))
+    assert said == ["请至少选择一项；都没有请选择“无”。"]
+
+
+async def test_region_by_buttons_or_typed(world: World) -> None:
+    answers = {k: v for k, v in PRELOADED.items() if k != "region_code"}
+    _, person = await bound(world, answers)
+    said = texts(await person.press("全部正确"))
+    assert "请选择所属区县" in said[-1]
+    await person.press("沈阳市")
+    board = str(person.keyboards()[-1][1])
+    assert "浑南区" in board and "甘井子区" not in board
+    said = texts(await person.press("浑南区"))
+    assert "已记录：所属区县 沈阳市浑南区" in said[-1] and "请填写联系人姓名" in said[-1]
+    await person.press("菜单")
+    await person.press("基本信息")
+    await person.press("所属区县")
+    said = texts(await person.send("铁西区"))
+    assert "有重名：沈阳市铁西区、鞍山市铁西区" in said[-1]
+    await person.send("鞍山铁西区")
+    assert (await stored(world))["region_code"].value == "210303"
+
+
+async def test_skipping_an_optional_field(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    await person.press("菜单")
+    await person.press("企业产品与技术")
+    await person.press("企业技术需求")
+    said = texts(await person.press("跳过"))
+    assert (await stored(world))["tech_needs"].source == "skipped"
+    assert said  # the next screen
