@@ -34,7 +34,8 @@ def dispatcher(
     notifier: Notifier,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=storage or SqlStorage(sessions))
+    engine = sessions.kw["bind"]
+    dp = Dispatcher(storage=storage or SqlStorage(engine))
     dp.update.outer_middleware(Services(sessions, catalog, notifier))
     dp.include_routers(start.router(), form.router())
     dp.errors.register(_on_error)

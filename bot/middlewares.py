@@ -36,4 +36,5 @@ class Services(BaseMiddleware):
             data["catalog"] = self.catalog
             data["notifier"] = self.notifier
             data["contact"] = await store.contacts.by_user(user.id) if user else None
+            await store.release()
             return await handler(event, data)

@@ -45,6 +45,7 @@ async def _welcome_bound(
     contact: Contact,
 ) -> None:
     enterprise = await store.enterprises.get(contact.enterprise_id)
+    await store.release()
     await state.clear()
     await message.answer(
         render("bound", enterprise=enterprise, total=len(catalog.fields)),

@@ -146,7 +146,7 @@ async def _bind(
     except IntegrityError:  # the same user, bound a moment ago by a second press
         await store.rollback()
         return await current(store, user.id)
-    store.audit.record(
+    await store.audit.record(
         "contact.bound" if status == "active" else "contact.requested",
         user.id,
         enterprise_id=enterprise.id,

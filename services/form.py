@@ -21,8 +21,8 @@ from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.validation import check_values
 from services.notifier import Notifier
 from storage.codec import decode, encode
-from storage.models import Answer, Commitment, Confirmation, Contact, Enterprise, Submission, now
-from storage.repositories import Store
+from storage.models import Commitment, Confirmation, Contact, Enterprise, Submission, now
+from storage.repositories import Store, StoredAnswer
 
 EDITABLE = ("draft", "returned")
 SUBMITTED = ("submitted", "county_review", "city_review", "province_review", "reported", "scored")
@@ -51,7 +51,7 @@ class Draft:
     catalog: Catalog
     enterprise: Enterprise
     submission: Submission
-    answers: dict[str, Answer]
+    answers: dict[str, StoredAnswer]
     confirmations: list[Confirmation]
     values: dict[str, object] = field(init=False)
 
@@ -118,16 +118,16 @@ class Answered:
 
 async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
     """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use."""
-    enterprise = await store.enterprises.get(contact.enterprise_id)
-    assert enterprise is not None
     campaign = catalog.campaign.year
-    submission = await store.submissions.of(enterprise.id, campaign)
+    enterprise, submission = await store.submissions.with_enterprise(
+        contact.enterprise_id, campaign
+    )
     if submission is None:
         if await store.submissions.create(enterprise.id, campaign):
             created = await store.submissions.of(enterprise.id, campaign)
             assert created is not None
             await store.submissions.seed(created.id, _preloaded(catalog, enterprise), now())
-            store.audit.record(
+            await store.audit.record(
                 "submission.opened",
                 contact.telegram_user_id,
                 enterprise_id=enterprise.id,
@@ -136,8 +136,9 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
         await store.commit()
         submission = await store.submissions.of(enterprise.id, campaign)
         assert submission is not None
-    answers = {a.field: a for a in await store.submissions.answers(submission.id)}
+    answers = await store.submissions.answers(submission.id)
     confirmations = list(await store.submissions.confirmations(submission.id))
+    await store.release()
     return Draft(catalog, enterprise, submission, answers, confirmations)
 
 
@@ -171,7 +172,7 @@ async def put(
     if source == "typed" and old is not None and old.source == "preloaded" and old.value != stored:
         source = "corrected"  # a pre-loaded value the contact changed
     await store.submissions.put(draft.submission.id, name, stored, source, user_id)
-    store.audit.record(
+    await store.audit.record(
         "answer",
         user_id,
         enterprise_id=draft.enterprise.id,
@@ -182,15 +183,7 @@ async def put(
         source=source,
     )
     await store.commit()
-    draft.answers[name] = Answer(
-        submission_id=draft.submission.id,
-        field=name,
-        value=stored,
-        source=source,
-        confirmed=True,
-        answered_at=now(),
-        answered_by=user_id,
-    )
+    draft.answers[name] = StoredAnswer(stored, source, confirmed=True)
     if value is None:
         draft.values.pop(name, None)
     else:
@@ -213,7 +206,7 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
     names = [f.name for f in draft.catalog.in_section(section) if f.name in draft.state.unconfirmed]
     if names:
         await store.submissions.confirm(draft.submission.id, names, user_id)
-        store.audit.record(
+        await store.audit.record(
             "preloaded.confirmed",
             user_id,
             enterprise_id=draft.enterprise.id,
@@ -239,7 +232,7 @@ async def confirm_warning(store: Store, draft: Draft, finding: Finding, user_id:
         confirmed_at=now(),
     )
     store.submissions.add_confirmation(confirmation)
-    store.audit.record(
+    await store.audit.record(
         "warning.confirmed",
         user_id,
         enterprise_id=draft.enterprise.id,
@@ -264,6 +257,7 @@ async def estimate(store: Store, draft: Draft) -> Score:
             Submission.id != draft.submission.id,
         )
         others = [row for row in (await store.session.scalars(query)).all() if row]
+        await store.release()
     return score_against(draft.values, others, draft.catalog.campaign)
 
 
@@ -306,7 +300,7 @@ async def submit(
             data_sha256=hashlib.sha256(data.encode()).hexdigest(),
         )
     )
-    store.audit.record(
+    await store.audit.record(
         "submission.submitted",
         user_id,
         enterprise_id=draft.enterprise.id,

@@ -31,6 +31,10 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection: SQLite has one writer at a time anyway, and a second connection waiting
+    # for the write lock sleeps in SQLite's busy handler (tens of ms) instead of queueing here.
+    # Every update holds at most one connection at a time (Store.release), so none deadlocks.
+    options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **options}
     engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -1,5 +1,10 @@
-"""aiogram FSM storage in the database: a conversation survives restarts and is shared by
-every bot instance on the same database."""
+"""aiogram FSM storage in the database, so a conversation survives restarts.
+
+Reads are served from a write-through cache: every update reads the state twice (aiogram's FSM
+middleware, then the handler), and the database copy changes only through this process. That
+holds for one bot process per database, the default deployment; several instances behind a
+webhook share state through Redis instead.
+"""
 
 from __future__ import annotations
 
@@ -10,47 +15,62 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import ConversationState, now
 from storage.repositories import dialect_insert
 
+Record = tuple[str | None, str]  # (state, data as JSON)
+
 
 class SqlStorage(BaseStorage):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         self.keys = DefaultKeyBuilder(with_destiny=True)
+        self._cache: dict[str, Record] = {}
 
-    async def _write(self, key: StorageKey, **values: Any) -> None:
-        async with self.sessions() as session:
-            statement = dialect_insert(session, ConversationState).values(
-                key=self.keys.build(key), updated_at=now(), **{"data": "{}", **values}
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["key"], set_={**values, "updated_at": now()}
-            )
-            await session.execute(statement)
-            await session.commit()
+    async def _record(self, key: StorageKey) -> tuple[str, Record]:
+        name = self.keys.build(key)
+        record = self._cache.get(name)
+        if record is None:
+            table = ConversationState.__table__
+            async with self.engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        select(table.c.state, table.c.data).where(table.c.key == name)
+                    )
+                ).first()
+            record = (row[0], row[1]) if row else (None, "{}")
+            self._cache[name] = record
+        return name, record
 
-    async def _read(self, key: StorageKey) -> ConversationState | None:
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(ConversationState).where(ConversationState.key == self.keys.build(key))
-            )
+    async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
+        name = self.keys.build(key)
+        table = ConversationState.__table__
+        at = now()
+        statement = dialect_insert(self.engine.dialect.name, table).values(
+            key=name, state=state, data=data, updated_at=at
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"], set_={"state": state, "data": data, "updated_at": at}
+        )
+        async with self.engine.begin() as connection:
+            await connection.execute(statement)
+        self._cache[name] = (state, data)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await self._write(key, state=state.state if isinstance(state, State) else state)
+        _, (_, data) = await self._record(key)
+        await self._write(key, state.state if isinstance(state, State) else state, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._read(key)
-        return row.state if row else None
+        return (await self._record(key))[1][0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._write(key, data=json.dumps(dict(data), ensure_ascii=False))
+        _, (state, _) = await self._record(key)
+        await self._write(key, state, json.dumps(dict(data), ensure_ascii=False))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._read(key)
-        return json.loads(row.data) if row else {}
+        return dict(json.loads((await self._record(key))[1][1]))
 
     async def close(self) -> None:
-        pass
+        self._cache.clear()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,14 +25,24 @@ from storage.models import (
 )
 
 
+@dataclass(slots=True)
+class StoredAnswer:
+    value: Any  # as stored (storage.codec); None: skipped
+    source: str  # preloaded, typed, corrected, skipped
+    confirmed: bool  # a pre-loaded value the contact checked
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
+def dialect_insert(dialect: str, table: Any) -> Any:
     """INSERT with the dialect's ON CONFLICT support (SQLite and PostgreSQL share the syntax)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    return dialect_insert(session.bind.dialect.name if session.bind else "sqlite", table)
 
 
 class Enterprises:
@@ -94,6 +105,23 @@ class Submissions:
     async def get(self, submission_id: int) -> Submission | None:
         return await self.session.get(Submission, submission_id, populate_existing=True)
 
+    async def with_enterprise(
+        self, enterprise_id: int, campaign: int
+    ) -> tuple[Enterprise, Submission | None]:
+        """The enterprise and its submission in the campaign, if there is one, in one query."""
+        row = (
+            await self.session.execute(
+                select(Enterprise, Submission)
+                .outerjoin(
+                    Submission,
+                    (Submission.enterprise_id == Enterprise.id) & (Submission.campaign == campaign),
+                )
+                .where(Enterprise.id == enterprise_id)
+                .execution_options(populate_existing=True)
+            )
+        ).one()
+        return row[0], row[1]
+
     async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
         return await self.session.scalar(
             select(Submission)
@@ -104,7 +132,7 @@ class Submissions:
     async def create(self, enterprise_id: int, campaign: int) -> bool:
         """Create the draft unless another contact of the enterprise just did."""
         statement = (
-            dialect_insert(self.session, Submission)
+            _insert(self.session, Submission)
             .values(
                 enterprise_id=enterprise_id, campaign=campaign, status="draft", created_at=now()
             )
@@ -112,9 +140,17 @@ class Submissions:
         )
         return (await self.session.execute(statement)).rowcount == 1  # type: ignore[attr-defined]
 
-    async def answers(self, submission_id: int) -> Sequence[Answer]:
-        query = select(Answer).where(Answer.submission_id == submission_id)
-        return (await self.session.scalars(query.execution_options(populate_existing=True))).all()
+    async def answers(self, submission_id: int) -> dict[str, StoredAnswer]:
+        """The current answers by field (plain rows: read on every message of the form)."""
+        rows = await self.session.execute(
+            select(Answer.field, Answer.value, Answer.source, Answer.confirmed).where(
+                Answer.submission_id == submission_id
+            )
+        )
+        return {
+            field: StoredAnswer(value, source, confirmed)
+            for field, value, source, confirmed in rows
+        }
 
     async def seed(self, submission_id: int, values: dict[str, Any], at: datetime) -> None:
         """Pre-loaded values as unconfirmed answers, where there is no answer yet."""
@@ -133,7 +169,7 @@ class Submissions:
             for name, value in values.items()
         ]
         await self.session.execute(
-            dialect_insert(self.session, Answer)
+            _insert(self.session, Answer)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["submission_id", "field"])
         )
@@ -150,7 +186,7 @@ class Submissions:
             "answered_at": now(),
             "answered_by": user_id,
         }
-        statement = dialect_insert(self.session, Answer).values(row)
+        statement = _insert(self.session, Answer).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=["submission_id", "field"],
             set_={
@@ -202,7 +238,7 @@ class Audit:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def record(
+    async def record(
         self,
         action: str,
         actor: int | None,
@@ -211,8 +247,9 @@ class Audit:
         submission_id: int | None = None,
         **detail: Any,
     ) -> None:
-        self.session.add(
-            AuditEntry(
+        """Add an entry to the transaction (kept when it commits)."""
+        await self.session.execute(
+            insert(AuditEntry).values(
                 action=action,
                 actor=actor,
                 enterprise_id=enterprise_id,
@@ -243,3 +280,12 @@ class Store:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    async def release(self) -> None:
+        """End a reading transaction: its connection goes back to the pool.
+
+        An update never holds two connections at once (the FSM storage takes its own), so a busy
+        bot waits for a free connection instead of deadlocking on the pool. (A commit, not a
+        rollback: a rollback would expire the objects just read.)
+        """
+        await self.session.commit()
