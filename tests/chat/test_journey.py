@@ -229,3 +229,46 @@ async def test_two_contacts_of_one_enterprise_at_once(world: World) -> None:
     assert {c.actor for c in changes} == {1001, 2002}
     # both see the same draft: the second one's next question is the mobile
     assert (await screen(world, second))["field"] == "contact_mobile"
+
+
+async def test_the_estimate_uses_the_submitted_enterprises_of_the_stage(world: World) -> None:
+    import random
+
+    from domain.scoring import raw_values
+    from storage.models import Enterprise as EnterpriseRow
+    from tests.factories import credit_code, typed_record
+
+    rng = random.Random(9)
+    async with world.sessions() as session:
+        for i in range(30):
+            record = typed_record(rng, world.catalog)
+            other = EnterpriseRow(
+                credit_code=credit_code(rng, "210211"),
+                name=f"企业{i}",
+                status="active",
+                preloaded={},
+            )
+            session.add(other)
+            await session.flush()
+            session.add(
+                Submission(
+                    enterprise_id=other.id,
+                    campaign=2026,
+                    status="submitted",
+                    stage="成长期",
+                    indicators=list(raw_values(record)),
+                )
+            )
+        await session.commit()
+    _, person = await bound(world)
+    await fill(world, person, CLEAN)
+    summary = texts(await person.send("/start"))[-1]
+    assert "核心" in summary and "研发费用金额：" in summary and "（权重" in summary
+
+
+async def test_without_the_minimum_cohort_only_the_bonus(world: World) -> None:
+    _, person = await bound(world)
+    await fill(world, person, CLEAN)
+    summary = texts(await person.send("/start"))[-1]
+    assert "成长期企业共 1 家，少于 30 家，暂不计算核心积分，仅计加分项" in summary
+    assert "科技项目、奖励与标准 10 分，融资 4 分，榜单与资质 5 分" in summary  # 13 capped at 10

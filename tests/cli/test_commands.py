@@ -226,3 +226,17 @@ def test_no_file_however_strange_crashes_the_commands(
         result = runner.invoke(app, [command, str(path), "--format", "json"])
         assert result.exception is None or isinstance(result.exception, SystemExit), result.output
         assert result.exit_code in (0, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"), [("", "BOT_TOKEN 未设置"), ("abc", "BOT_TOKEN 格式不对")]
+)
+def test_run_without_a_usable_token(
+    monkeypatch: pytest.MonkeyPatch, token: str, expected: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", token)
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2 and expected in result.stderr
+    assert "Traceback" not in result.output
+    if token:  # a secret is never echoed, even a malformed one
+        assert token not in result.stderr.replace("BotFather", "")
