@@ -7,12 +7,13 @@ its buttons carry it, so a button from an older message, or pressed twice, chang
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
 from bot.keyboards import Press
@@ -154,35 +155,34 @@ class Flow:
             await self.advance(name, saved)
 
 
-async def _flow(
-    event: Message | CallbackQuery,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> Flow:
-    message = event if isinstance(event, Message) else event.message
-    assert message is not None and event.from_user is not None
-    return await Flow.open(
-        bot, message.chat.id, event.from_user.id, state, store, catalog, notifier, contact
-    )
+class OpenFlow(BaseMiddleware):
+    """For the form's handlers: the sender's draft and conversation, as `flow`."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        message = event if isinstance(event, Message) else getattr(event, "message", None)
+        user = data["event_from_user"]
+        data["flow"] = await Flow.open(
+            data["bot"],
+            message.chat.id,
+            user.id,
+            data["state"],
+            data["store"],
+            data["catalog"],
+            data["notifier"],
+            data["contact"],
+        )
+        return await handler(event, data)
 
 
 # ---- messages --------------------------------------------------------------------------------
 
 
-async def on_text(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+async def on_text(message: Message, flow: Flow) -> None:
     if not flow.draft.editable:
         await message.answer(screens.locked(flow.draft).text)
         return
@@ -194,7 +194,7 @@ async def on_text(
         await message.answer(render("not_in_form"))
         return
     name = at["field"]
-    result = await form.answer(store, flow.draft, name, message.text or "", flow.user_id)
+    result = await form.answer(flow.store, flow.draft, name, message.text or "", flow.user_id)
     if result.error:
         await flow.ask(name, error=result.error)
         return
@@ -206,56 +206,20 @@ async def on_other(message: Message) -> None:
     await message.answer(render("input_problem", problem="请用文字回答，或点消息中的按钮。"))
 
 
-async def cmd_start(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+async def cmd_start(message: Message, flow: Flow) -> None:
     await flow.resume()
 
 
-async def cmd_menu(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+async def cmd_menu(message: Message, flow: Flow) -> None:
     await flow.send(lambda n: screens.menu(flow.draft, n), {"kind": "menu"})
 
 
-async def cmd_status(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+async def cmd_status(message: Message, flow: Flow) -> None:
     await message.answer(screens.status(flow.draft).text)
     await flow.resume()
 
 
-async def cmd_help(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(message, bot, state, store, catalog, notifier, contact)
+async def cmd_help(message: Message, flow: Flow) -> None:
     await message.answer(render("help"))
     await flow.resume()
 
@@ -263,17 +227,7 @@ async def cmd_help(
 # ---- buttons ---------------------------------------------------------------------------------
 
 
-async def on_press(
-    query: CallbackQuery,
-    callback_data: Press,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    notifier: Notifier,
-    contact: Contact,
-) -> None:
-    flow = await _flow(query, bot, state, store, catalog, notifier, contact)
+async def on_press(query: CallbackQuery, callback_data: Press, flow: Flow) -> None:
     if callback_data.screen != flow.data.get("screen"):
         await query.answer(phrase("stale"))
         return
@@ -477,4 +431,6 @@ def router() -> Router:
     r.message.register(on_text, F.text)
     r.message.register(on_other)
     r.callback_query.register(on_press, Press.filter())
+    r.message.middleware(OpenFlow())
+    r.callback_query.middleware(OpenFlow())
     return r
