@@ -12,7 +12,6 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.texts import phrase
 from domain.regions import RegionTable
@@ -26,25 +25,34 @@ class Press(CallbackData, prefix="p"):
     arg: str = ""
 
 
+_SEPARATOR = Press.__separator__
+
+
 class Keys:
-    """Builds the buttons of one screen."""
+    """Builds the buttons of one screen.
+
+    Buttons are assembled directly (not through aiogram's builder, which deep-copies them, nor
+    by validating each one): a question's keyboard is built on every answer.
+    """
 
     def __init__(self, screen: int) -> None:
         self.screen = screen
-        self.builder = InlineKeyboardBuilder()
+        self.rows: list[list[InlineKeyboardButton]] = []
 
     def button(self, text: str, act: str, arg: str | int = "") -> InlineKeyboardButton:
-        data = Press(screen=self.screen, act=act, arg=str(arg)).pack()
-        return InlineKeyboardButton(text=text, callback_data=data)
+        arg = str(arg)
+        assert _SEPARATOR not in act + arg, "an action or argument holding the separator"
+        data = _SEPARATOR.join((Press.__prefix__, str(self.screen), act, arg))  # Press.pack()
+        return InlineKeyboardButton.model_construct(text=text, callback_data=data)
 
     def row(self, *buttons: InlineKeyboardButton) -> Keys:
         if buttons:
-            self.builder.row(*buttons)
+            self.rows.append(list(buttons))
         return self
 
     def grid(self, buttons: Sequence[InlineKeyboardButton], width: int = 2) -> Keys:
         for start in range(0, len(buttons), width):
-            self.builder.row(*buttons[start : start + width])
+            self.rows.append(list(buttons[start : start + width]))
         return self
 
     def regions(self, table: RegionTable, city: str = "") -> Keys:
@@ -60,7 +68,7 @@ class Keys:
         return self.row(*buttons, self.button(phrase("menu"), "menu"))
 
     def markup(self) -> InlineKeyboardMarkup:
-        return self.builder.as_markup()
+        return InlineKeyboardMarkup.model_construct(inline_keyboard=self.rows)
 
 
 def share_phone() -> ReplyKeyboardMarkup:

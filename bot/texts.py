@@ -19,6 +19,7 @@ _OPTIONS: dict[str, Any] = {
     "trim_blocks": True,
     "lstrip_blocks": True,
     "undefined": StrictUndefined,
+    "auto_reload": False,  # templates ship with the code; no file check on every message
 }
 _html = Environment(autoescape=True, **_OPTIONS)
 _plain = Environment(autoescape=False, **_OPTIONS)

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import ConversationState, now
 from storage.repositories import dialect_insert
 
 Record = tuple[str | None, str]  # (state, data as JSON)
+_TABLE = ConversationState.__table__
+_READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    statement = dialect_insert(dialect, _TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={c: statement.excluded[c] for c in ("state", "data", "updated_at")},
+    )
 
 
 class SqlStorage(BaseStorage):
@@ -33,29 +45,17 @@ class SqlStorage(BaseStorage):
         name = self.keys.build(key)
         record = self._cache.get(name)
         if record is None:
-            table = ConversationState.__table__
             async with self.engine.connect() as connection:
-                row = (
-                    await connection.execute(
-                        select(table.c.state, table.c.data).where(table.c.key == name)
-                    )
-                ).first()
+                row = (await connection.execute(_READ, {"key": name})).first()
             record = (row[0], row[1]) if row else (None, "{}")
             self._cache[name] = record
         return name, record
 
     async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
         name = self.keys.build(key)
-        table = ConversationState.__table__
-        at = now()
-        statement = dialect_insert(self.engine.dialect.name, table).values(
-            key=name, state=state, data=data, updated_at=at
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["key"], set_={"state": state, "data": data, "updated_at": at}
-        )
+        row = {"key": name, "state": state, "data": data, "updated_at": now()}
         async with self.engine.begin() as connection:
-            await connection.execute(statement)
+            await connection.execute(_upsert(self.engine.dialect.name), row)
         self._cache[name] = (state, data)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

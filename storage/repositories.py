@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +43,44 @@ def dialect_insert(dialect: str, table: Any) -> Any:
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
-    return dialect_insert(session.bind.dialect.name if session.bind else "sqlite", table)
+    return dialect_insert(_dialect(session), table)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+# Statements run on every message of the form, built once: SQLAlchemy takes longer to build a
+# statement than SQLite takes to run it.
+_CONTACT_BY_USER = select(Contact).where(Contact.telegram_user_id == bindparam("user_id"))
+_ENTERPRISE_AND_SUBMISSION = (
+    select(Enterprise, Submission)
+    .outerjoin(
+        Submission,
+        (Submission.enterprise_id == Enterprise.id)
+        & (Submission.campaign == bindparam("campaign")),
+    )
+    .where(Enterprise.id == bindparam("enterprise_id"))
+    .execution_options(populate_existing=True)
+)
+_ANSWERS = select(Answer.field, Answer.value, Answer.source, Answer.confirmed).where(
+    Answer.submission_id == bindparam("submission_id")
+)
+_CONFIRMATIONS = select(Confirmation).where(
+    Confirmation.submission_id == bindparam("submission_id")
+)
+_AUDIT = insert(AuditEntry)
+_ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
+
+
+@cache
+def _put_answer(dialect: str) -> Any:
+    """INSERT … ON CONFLICT UPDATE of one answer, for the dialect."""
+    statement = dialect_insert(dialect, Answer.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["submission_id", "field"],
+        set_={c: statement.excluded[c] for c in _ANSWER_COLUMNS},
+    )
 
 
 class Enterprises:
@@ -70,7 +108,7 @@ class Contacts:
         self.session = session
 
     async def by_user(self, user_id: int) -> Contact | None:
-        return await self.session.scalar(select(Contact).where(Contact.telegram_user_id == user_id))
+        return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
@@ -109,17 +147,8 @@ class Submissions:
         self, enterprise_id: int, campaign: int
     ) -> tuple[Enterprise, Submission | None]:
         """The enterprise and its submission in the campaign, if there is one, in one query."""
-        row = (
-            await self.session.execute(
-                select(Enterprise, Submission)
-                .outerjoin(
-                    Submission,
-                    (Submission.enterprise_id == Enterprise.id) & (Submission.campaign == campaign),
-                )
-                .where(Enterprise.id == enterprise_id)
-                .execution_options(populate_existing=True)
-            )
-        ).one()
+        params = {"enterprise_id": enterprise_id, "campaign": campaign}
+        row = (await self.session.execute(_ENTERPRISE_AND_SUBMISSION, params)).one()
         return row[0], row[1]
 
     async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
@@ -142,11 +171,7 @@ class Submissions:
 
     async def answers(self, submission_id: int) -> dict[str, StoredAnswer]:
         """The current answers by field (plain rows: read on every message of the form)."""
-        rows = await self.session.execute(
-            select(Answer.field, Answer.value, Answer.source, Answer.confirmed).where(
-                Answer.submission_id == submission_id
-            )
-        )
+        rows = await self.session.execute(_ANSWERS, {"submission_id": submission_id})
         return {
             field: StoredAnswer(value, source, confirmed)
             for field, value, source, confirmed in rows
@@ -186,15 +211,7 @@ class Submissions:
             "answered_at": now(),
             "answered_by": user_id,
         }
-        statement = _insert(self.session, Answer).values(row)
-        statement = statement.on_conflict_do_update(
-            index_elements=["submission_id", "field"],
-            set_={
-                k: statement.excluded[k]
-                for k in ("value", "source", "confirmed", "answered_at", "answered_by")
-            },
-        )
-        await self.session.execute(statement)
+        await self.session.execute(_put_answer(_dialect(self.session)), row)
 
     async def confirm(self, submission_id: int, fields: Iterable[str], user_id: int) -> None:
         await self.session.execute(
@@ -204,8 +221,7 @@ class Submissions:
         )
 
     async def confirmations(self, submission_id: int) -> Sequence[Confirmation]:
-        query = select(Confirmation).where(Confirmation.submission_id == submission_id)
-        return (await self.session.scalars(query)).all()
+        return (await self.session.scalars(_CONFIRMATIONS, {"submission_id": submission_id})).all()
 
     def add_confirmation(self, confirmation: Confirmation) -> None:
         self.session.add(confirmation)
@@ -248,16 +264,15 @@ class Audit:
         **detail: Any,
     ) -> None:
         """Add an entry to the transaction (kept when it commits)."""
-        await self.session.execute(
-            insert(AuditEntry).values(
-                action=action,
-                actor=actor,
-                enterprise_id=enterprise_id,
-                submission_id=submission_id,
-                detail=detail,
-                at=now(),
-            )
-        )
+        row = {
+            "action": action,
+            "actor": actor,
+            "enterprise_id": enterprise_id,
+            "submission_id": submission_id,
+            "detail": detail,
+            "at": now(),
+        }
+        await self.session.execute(_AUDIT, row)
 
     async def of_submission(self, submission_id: int) -> Sequence[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.submission_id == submission_id)
