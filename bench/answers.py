@@ -72,7 +72,10 @@ async def main(contacts: int, cycles: int) -> None:
     async with sessions() as session:
         store = Store(session)
         for i in range(contacts):
-            answers = preloaded | {"credit_code": _code(i), "enterprise_name": f"基准企业{i}有限公司"}
+            answers = preloaded | {
+                "credit_code": _code(i),
+                "enterprise_name": f"基准企业{i}有限公司",
+            }
             enterprise = await preload(store, catalog, answers)
             tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
         await store.commit()
@@ -96,8 +99,10 @@ async def main(contacts: int, cycles: int) -> None:
             latencies.append(time.perf_counter() - start)
             bot.session.calls.clear()  # the recording grows otherwise; nothing reads it here
 
-    print(f"{contacts} contacts at once, {cycles} answers and {cycles} 上一项 each "
-          "(SQLite file, WAL)\n")
+    print(
+        f"{contacts} contacts at once, {cycles} answers and {cycles} 上一项 each "
+        "(SQLite file, WAL)\n"
+    )
     print("| dispatcher | updates | throughput | p50 | p99 |\n|---|---|---|---|---|")
     start = time.perf_counter()
     await asyncio.gather(*(cycle(p) for p in people))

@@ -27,6 +27,15 @@ NAME_WORDS = (
     "鸿蒙",
     "远航",
 )
+PRODUCTS = (
+    "数控机床主轴",
+    "精密减速器",
+    "工业机器人关节",
+    "医用检测试剂",
+    "锂电池隔膜",
+    "智能电表",
+)
+TECHNOLOGIES = ("热变形补偿技术", "高精度伺服控制", "纳米涂层工艺", "机器视觉检测", "低温烧结技术")
 NAME_TRADES = ("智能装备", "生物科技", "新材料", "信息技术", "电子", "精密机械", "环保科技")
 
 
@@ -85,8 +94,8 @@ def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
         "is_private": True,
         "has_party_org": rng.random() < 0.4,
         "rd_institution": rng.choice(("省级", "市级", "企业自建", "无")),
-        "main_products": "数控机床主轴与精密减速器",
-        "key_technologies": "高速电主轴热变形补偿技术",
+        "main_products": f"{rng.choice(PRODUCTS)}（型号 {rng.randint(1, 10**6)}）",
+        "key_technologies": f"{rng.choice(TECHNOLOGIES)}，专利号 ZL{rng.randint(10**8, 10**9)}",
         "rd_expense": (revenue * Decimal(rng.uniform(0.03, 0.12))).quantize(Decimal("0.01")),
         "employees": employees,
         "rd_staff": rd_staff,
