@@ -1,5 +1,9 @@
 """The command line: every entry point of the form assistant.
 
+python main.py run                          the bot, long polling (BOT_TOKEN)
+python main.py chat [--demo]                the same bot in the terminal, no token, no network
+python main.py db upgrade                   apply pending database migrations
+python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -22,7 +26,6 @@ from domain.campaign import CampaignError
 from domain.catalog import Catalog
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
-from services.notifier import LogNotifier
 from services.record_files import RecordFile, RecordFileError, read_records
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade, upgrade_async
@@ -115,9 +118,61 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def invite(
+    kind: Annotated[str, typer.Argument(help="official or group")],
+    level: Annotated[str, typer.Argument(help="county, city or province")],
+    code: Annotated[str, typer.Argument(help="the county, city or province code")],
+    days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
+) -> None:
+    """A one-time invitation: an official's deep link, or a code for /bindgroup."""
+    from datetime import timedelta
+
+    from services import officials
+    from storage.repositories import Store
+
+    if kind not in ("official", "group"):
+        raise _fail("kind 应为 official 或 group")
+    settings, catalog = _settings_and_catalog(None)
+    regions = catalog.campaign.regions
+
+    async def issue() -> str:
+        await upgrade_async(settings.database_url)
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                store = Store(session)
+                token = await officials.invite(
+                    store,
+                    regions,
+                    kind,
+                    level,
+                    code,  # type: ignore[arg-type]
+                    timedelta(days=days),
+                )
+                await store.commit()
+                return token
+        finally:
+            await engine.dispose()
+
+    try:
+        token = asyncio.run(issue())
+    except officials.UnknownJurisdiction as exc:
+        raise _fail(str(exc)) from None
+    name = officials.jurisdiction_name(regions, level, code)
+    if kind == "official":
+        bot_name = settings.bot_username or "<bot>"
+        typer.echo(
+            f"{name} 审核人员链接（一次有效，{days} 天）：https://t.me/{bot_name}?start={token}"
+        )
+    else:
+        typer.echo(f"{name} 审核群绑定码（一次有效，{days} 天）：/bindgroup {token}")
+
+
+@app.command()
 def run(campaign: CampaignOption = None) -> None:
     """Run the bot with long polling (BOT_TOKEN; BOT_API_BASE for another Bot API server)."""
     from bot import app as bot_app
+    from bot.notifier import TelegramNotifier
 
     settings, catalog = _settings_and_catalog(campaign)
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
@@ -132,7 +187,12 @@ def run(campaign: CampaignOption = None) -> None:
     async def serve() -> None:
         await upgrade_async(settings.database_url)
         engine = create_engine(settings.database_url)
-        dispatcher = bot_app.dispatcher(session_factory(engine), catalog, LogNotifier())
+        dispatcher = bot_app.dispatcher(
+            session_factory(engine),
+            catalog,
+            TelegramNotifier(bot, catalog, settings.private_alerts),
+            admins=frozenset(settings.admin_ids),
+        )
         await bot.set_my_commands(bot_app.COMMANDS)
         try:
             await dispatcher.start_polling(bot)

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     bot_api_base: str | None = Field(
         None, validation_alias=AliasChoices("BOT_API_BASE", "CXJF_BOT_API_BASE")
     )
+    bot_username: str = Field(
+        "", validation_alias=AliasChoices("BOT_USERNAME", "CXJF_BOT_USERNAME")
+    )  # for the invitation links the command line prints
+    admin_ids: set[int] = Field(
+        default_factory=set, validation_alias=AliasChoices("ADMIN_IDS", "CXJF_ADMIN_IDS")
+    )  # Telegram user ids, as JSON: ADMIN_IDS=[123, 456]
+    private_alerts: bool = True  # review cards to officials' private chats as well as groups
 
     def campaign_path(self, year: int | None = None) -> Path:
         year = year or self.campaign

@@ -26,10 +26,10 @@ from aiogram.types import Message
 from stdnum.cn import uscc
 
 from bot import app
+from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from services.binding import issue_invitation
 from services.enterprises import preload
-from services.notifier import LogNotifier
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade
 from storage.repositories import Store
@@ -81,7 +81,7 @@ async def main(contacts: int, cycles: int) -> None:
         await store.commit()
 
     bot = offline_bot()
-    dispatcher = app.dispatcher(sessions, catalog, LogNotifier())
+    dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(bot, catalog))
     people = [OfflineChat(dispatcher, bot, 10_000 + i) for i in range(contacts)]
     for person, token in zip(people, tokens, strict=True):
         await person.send(f"/start {token}")

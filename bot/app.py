@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.middlewares import Services
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import form, start
+from handlers import form, review, start
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
 
@@ -33,11 +33,12 @@ def dispatcher(
     catalog: Catalog,
     notifier: Notifier,
     storage: BaseStorage | None = None,
+    admins: frozenset[int] = frozenset(),
 ) -> Dispatcher:
     engine = sessions.kw["bind"]
     dp = Dispatcher(storage=storage or SqlStorage(engine))
-    dp.update.outer_middleware(Services(sessions, catalog, notifier))
-    dp.include_routers(start.router(), form.router())
+    dp.update.outer_middleware(Services(sessions, catalog, notifier, admins))
+    dp.include_routers(review.router(), start.router(), form.router())
     dp.errors.register(_on_error)
     return dp
 

@@ -1,5 +1,5 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
-and who the sender is (their contact record, if they are bound)."""
+and who the sender is (their contact record, if they are bound; whether they are an admin)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import Catalog
 from services.notifier import Notifier
+from storage.fsm import update_session
 from storage.repositories import Store
 
 
 class Services(BaseMiddleware):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], catalog: Catalog, notifier: Notifier
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        notifier: Notifier,
+        admins: frozenset[int] = frozenset(),
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.notifier = notifier
+        self.admins = admins
 
     async def __call__(
         self,
@@ -35,6 +41,10 @@ class Services(BaseMiddleware):
             data["store"] = store
             data["catalog"] = self.catalog
             data["notifier"] = self.notifier
+            data["is_admin"] = user is not None and user.id in self.admins
             data["contact"] = await store.contacts.by_user(user.id) if user else None
-            await store.release()
-            return await handler(event, data)
+            token = update_session.set(session)
+            try:
+                return await handler(event, data)
+            finally:
+                update_session.reset(token)

@@ -71,6 +71,10 @@ class OfflineSession(BaseSession):
             self.on_call(method, result)
         return result  # type: ignore[no-any-return]
 
+    def sent_to(self, chat_id: int) -> list[TelegramMethod[Any]]:
+        """The calls addressed to one chat, oldest first."""
+        return [m for m in self.calls if getattr(m, "chat_id", None) == chat_id]
+
     def _result(self, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
             return BOT_USER
@@ -95,7 +99,7 @@ class OfflineSession(BaseSession):
         return Message(
             message_id=message_id or next(self._ids),
             date=datetime.now(UTC),
-            chat=Chat(id=int(chat_id), type="private"),
+            chat=Chat(id=int(chat_id), type="private" if int(chat_id) > 0 else "group"),
             from_user=BOT_USER,
             text=text,
             reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
@@ -131,10 +135,22 @@ def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = Non
 class OfflineChat:
     """One person talking to the Dispatcher: messages and button presses become real Updates."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, user_id: int, name: str = "张伟") -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        user_id: int,
+        name: str = "张伟",
+        group: int | None = None,
+    ) -> None:
+        """A private chat with the bot, or (`group`: its chat id) the person in a group chat."""
         self.dispatcher, self.bot = dispatcher, bot
         self.user = User(id=user_id, is_bot=False, first_name=name, language_code="zh-hans")
-        self.chat = Chat(id=user_id, type="private", first_name=name)
+        self.chat = (
+            Chat(id=group, type="group", title="审核群")
+            if group is not None
+            else Chat(id=user_id, type="private", first_name=name)
+        )
         self._updates = count(user_id * 1_000_000)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -10,11 +11,13 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.keyboards import Keys
 from bot.texts import money, phrase, render, shown
-from domain.catalog import SECTIONS, Field, Kind
+from domain.catalog import SECTIONS, Catalog, Field, Kind
 from domain.form import Step, next_step, previous_field, progress
+from domain.review import LEVEL_NAMES
 from domain.rules import RULES_BY_ID, Finding, Severity
 from domain.scoring import Score
 from services.form import Draft, Outstanding
+from storage.models import AuditEntry
 
 NUMERALS = "一二三四五六七"
 STATUS_NAMES = {
@@ -83,6 +86,7 @@ def question(
     current = shown(catalog, f, draft.values[name]) if name in draft.values else ""
     text = render(
         "question",
+        note=draft.notes.get(name, ""),
         question=question_text(f),
         field=f,
         guide=_guide(f),
@@ -206,6 +210,8 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
         )
         rows.append({"numeral": NUMERALS[section.number - 1], "title": section.title, "mark": mark})
     keys = Keys(screen)
+    for name in outstanding.reopened:
+        keys.row(keys.button(phrase("fix", label=catalog.by_name[name].label), "go", name))
     for finding in outstanding.blocking[:SUMMARY_LIMIT]:
         first = catalog.by_name[finding.fields[0]]
         label = phrase("fill" if finding.rule == "E-required" else "fix", label=first.label)
@@ -235,6 +241,8 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
         bonus_total=f"{score.bonus:g}",
         campaign=catalog.campaign,
         limit=SUMMARY_LIMIT,
+        notes=[(_label(catalog, n), c) for n, c in draft.notes.items()],
+        reopened=[catalog.by_name[n].label for n in outstanding.reopened],
     )
     return Screen(text, keys.markup())
 
@@ -358,13 +366,42 @@ def locked(draft: Draft) -> Screen:
 
 def view(draft: Draft) -> list[str]:
     """The whole form, one message per section (a section fits Telegram's 4,096 characters)."""
-    catalog = draft.catalog
+    return form_pages(draft.catalog, draft.values, set(draft.answers))
+
+
+def form_pages(catalog: Catalog, values: dict[str, object], answered: set[str]) -> list[str]:
+    """A form's answers section by section, for the contact or for its reviewers."""
     pages = []
     for info in SECTIONS:
         rows = [
-            (f.label, shown(catalog, f, draft.values.get(f.name)))
+            (f.label, shown(catalog, f, values.get(f.name)))
             for f in catalog.in_section(info.key)
-            if f.name in draft.answers
+            if f.name in answered
         ]
         pages.append(render("view", numeral=NUMERALS[info.number - 1], title=info.title, rows=rows))
     return pages
+
+
+def history_lines(catalog: Catalog, entries: Sequence[AuditEntry]) -> list[str]:
+    """A form's review history as lines: submissions, approvals, returns with their comments."""
+    zone = ZoneInfo(catalog.campaign.timezone)
+    lines = []
+    for entry in entries:
+        when = entry.at.astimezone(zone).strftime("%m月%d日 %H:%M")
+        level = LEVEL_NAMES.get(str(entry.detail.get("level", "")), "")
+        who = entry.detail.get("by_name") or ""
+        if entry.action == "submission.submitted":
+            lines.append(f"{when} 企业提交")
+        elif entry.action == "review.approved":
+            lines.append(f"{when} {level}级 {who} 通过")
+        else:
+            notes = "；".join(
+                f"{_label(catalog, str(n['field']))}：{n['comment']}"
+                for n in entry.detail.get("notes", [])
+            )
+            lines.append(f"{when} {level}级 {who} 退回（{notes}）")
+    return lines
+
+
+def _label(catalog: Catalog, name: str) -> str:
+    return catalog.by_name[name].label if name in catalog.by_name else phrase("whole_form")

@@ -19,10 +19,10 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import app
+from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from domain.catalog import Catalog
 from services.enterprises import preload
-from services.notifier import LogNotifier
 from storage.repositories import Store
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo_enterprises.json"
@@ -107,7 +107,7 @@ async def chat(
 ) -> None:
     terminal = Terminal(console)
     bot = offline_bot(terminal.on_call)
-    dispatcher = app.dispatcher(sessions, catalog, LogNotifier())
+    dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(bot, catalog))
     person = OfflineChat(dispatcher, bot, user_id)
     console.print("输入文字作为回复发送；输入 [bold]#编号[/bold] 按对应按钮；输入 q 退出。")
     await person.send("/start")

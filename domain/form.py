@@ -46,15 +46,22 @@ class Progress:
         return 100 * self.done // self.total if self.total else 100
 
 
-def next_step(catalog: Catalog, state: FormState, after: str = "") -> Step:
+def next_step(
+    catalog: Catalog, state: FormState, after: str = "", reopened: frozenset[str] | None = None
+) -> Step:
     """The first unsettled field after `after` (or from the start), then from the start again.
 
     A pre-loaded value not yet checked is reviewed with the rest of its section's pre-loaded
-    values; once everything is settled, the summary.
+    values; once everything is settled, the summary. A returned form asks again only the fields
+    the reviewer reopened (`reopened`: those not yet answered again).
     """
     fields = catalog.fields
     start = [f.name for f in fields].index(after) + 1 if after else 0
     for f in (*fields[start:], *fields[:start]):
+        if reopened is not None:
+            if f.name in reopened:
+                return Step("field", section=f.section, field=f.name)
+            continue
         if not state.applies(f) or state.settled(f):
             continue
         if f.name in state.unconfirmed:

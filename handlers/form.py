@@ -17,11 +17,12 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
 from bot.keyboards import Press
+from bot.notifier import Resume
 from bot.texts import phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.rules import Finding
-from services import form
+from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
 from storage.repositories import Store
@@ -73,6 +74,10 @@ class Flow:
         await self.state.set_data(self.data)
         await self.bot.send_message(self.chat_id, screen.text, reply_markup=screen.markup)
 
+    def next(self, after: str = "") -> Step:
+        """The next screen (of a returned form: its reopened fields, then the summary)."""
+        return next_step(self.catalog, self.draft.state, after, self.draft.reopened)
+
     # ---- screens ----------------------------------------------------------------------------
 
     async def resume(self, saved: str = "") -> None:
@@ -85,7 +90,7 @@ class Flow:
         elif at.get("kind") == "summary":
             await self.summary()
         else:
-            await self.show(next_step(self.catalog, self.draft.state), saved)
+            await self.show(self.next(), saved)
 
     async def show(self, step: Step, saved: str = "") -> None:
         if step.kind == "summary":
@@ -134,7 +139,7 @@ class Flow:
             ):
                 await self.show(Step("preloaded", section=section), saved)
                 return
-        await self.show(next_step(self.catalog, self.draft.state, after), saved)
+        await self.show(self.next(after), saved)
 
     async def answered(self, name: str, note: str = "", found: list[Finding] | None = None) -> None:
         """After a value is stored: what it set off, or the next screen."""
@@ -194,6 +199,9 @@ async def on_text(message: Message, flow: Flow) -> None:
         await message.answer(render("not_in_form"))
         return
     name = at["field"]
+    if not flow.draft.may_change(name):
+        await message.answer(render("input_problem", problem="这一项没有被退回，不能修改。"))
+        return
     result = await form.answer(flow.store, flow.draft, name, message.text or "", flow.user_id)
     if result.error:
         await flow.ask(name, error=result.error)
@@ -216,6 +224,18 @@ async def cmd_menu(message: Message, flow: Flow) -> None:
 
 async def cmd_status(message: Message, flow: Flow) -> None:
     await message.answer(screens.status(flow.draft).text)
+    await flow.resume()
+
+
+async def cmd_history(message: Message, flow: Flow) -> None:
+    """The contact's own form's review history."""
+    entries = await review.history(flow.store, flow.draft.submission.id)
+    await message.answer(render("history", lines=screens.history_lines(flow.catalog, entries)))
+
+
+async def on_resume(query: CallbackQuery, flow: Flow) -> None:
+    """开始修改 on a return notice."""
+    await query.answer()
     await flow.resume()
 
 
@@ -428,9 +448,11 @@ def router() -> Router:
     r.message.register(cmd_menu, Command("menu"))
     r.message.register(cmd_status, Command("status"))
     r.message.register(cmd_help, Command("help"))
+    r.message.register(cmd_history, Command("history"))
     r.message.register(on_text, F.text)
     r.message.register(on_other)
     r.callback_query.register(on_press, Press.filter())
+    r.callback_query.register(on_resume, Resume.filter())
     r.message.middleware(OpenFlow())
     r.callback_query.middleware(OpenFlow())
     return r

@@ -19,9 +19,11 @@ from bot.texts import phrase, render
 from domain.catalog import Catalog
 from domain.identifiers import IdentifierError, read_uscc
 from domain.parsing import InputError, parse_value
+from handlers import review
 from handlers.form import Flow
-from services import binding
+from services import binding, officials
 from services.notifier import Notifier
+from services.people import TelegramUser
 from storage.models import Contact
 from storage.repositories import Store
 
@@ -31,8 +33,8 @@ class Binding(StatesGroup):
     region = State()
 
 
-def _user(user: User) -> binding.TelegramUser:
-    return binding.TelegramUser(user.id, user.full_name)
+def _user(user: User) -> TelegramUser:
+    return TelegramUser(user.id, user.full_name)
 
 
 async def _welcome_bound(
@@ -75,6 +77,9 @@ async def start_with_code(
 ) -> None:
     """t.me/<bot>?start=<invitation>: a one-time code that binds at once."""
     assert message.from_user is not None
+    if await officials.invitation_kind(store, command.args or "") == "official":
+        await review.bind_official(message, command, store, catalog)
+        return
     result = await binding.by_invitation(store, _user(message.from_user), command.args or "")
     if result.refused or result.contact is None:
         await _refused(message, result)
@@ -261,11 +266,11 @@ async def _request(
 
 
 def unbound(event: object, contact: Contact | None = None) -> bool:
-    return contact is None
+    return contact is None or contact.status == "refused"
 
 
 def waiting(event: object, contact: Contact | None = None) -> bool:
-    return contact is not None and contact.status != "active"
+    return contact is not None and contact.status == "pending"
 
 
 def router() -> Router:

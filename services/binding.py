@@ -14,17 +14,13 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 
 from domain.identifiers import IdentifierError, read_mobile
+from services import review
 from services.notifier import Notifier
+from services.people import TelegramUser
 from storage.models import Contact, Enterprise, Invitation, now
 from storage.repositories import Store, token_hash
 
 Refusal = Literal["invalid", "expired", "used", "other_enterprise", "no_match", "ambiguous"]
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramUser:
-    id: int
-    display_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +48,9 @@ async def issue_invitation(store: Store, enterprise: Enterprise, valid_for: time
 
 
 async def current(store: Store, user_id: int) -> Binding:
+    """The user's binding; a refused request counts as none (they may ask again)."""
     contact = await store.contacts.by_user(user_id)
-    if contact is None:
+    if contact is None or contact.status == "refused":
         return Binding()
     return Binding(contact, await store.enterprises.get(contact.enterprise_id), already=True)
 
@@ -121,7 +118,7 @@ async def by_request(
         await store.session.flush()
     binding = await _bind(store, user, enterprise, "request", "pending", typed_name=name)
     assert binding.contact is not None
-    await notifier.binding_requested(enterprise, binding.contact)
+    await review.registration_requested(store, enterprise, binding.contact, notifier)
     return binding
 
 
@@ -133,14 +130,12 @@ async def _bind(
     status: str,
     typed_name: str = "",
 ) -> Binding:
-    contact = Contact(
-        telegram_user_id=user.id,
-        enterprise_id=enterprise.id,
-        status=status,
-        bound_via=via,
-        display_name=user.display_name[:200],
-    )
-    store.contacts.add(contact)
+    contact = await store.contacts.by_user(user.id)  # a refused request, asked again
+    if contact is None:
+        contact = Contact(telegram_user_id=user.id)
+        store.contacts.add(contact)
+    contact.enterprise_id, contact.status, contact.bound_via = enterprise.id, status, via
+    contact.display_name = user.display_name[:200]
     try:
         await store.session.flush()
     except IntegrityError:  # the same user, bound a moment ago by a second press

@@ -16,16 +16,18 @@ from sqlalchemy import select
 from domain.catalog import Catalog, Field
 from domain.form import FormState
 from domain.parsing import InputError, parse_value
+from domain.review import RETURNED, WAITING, after_resubmission
 from domain.rules import Finding, Severity
 from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.validation import check_values
+from services import review
 from services.notifier import Notifier
 from storage.codec import decode, encode
 from storage.models import Commitment, Confirmation, Contact, Enterprise, Submission, now
 from storage.repositories import Store, StoredAnswer
 
-EDITABLE = ("draft", "returned")
-SUBMITTED = ("submitted", "county_review", "city_review", "province_review", "reported", "scored")
+EDITABLE = ("draft", RETURNED)
+SUBMITTED = (*WAITING.values(), "reported", "scored")
 
 
 class FormLocked(Exception):
@@ -40,10 +42,11 @@ class Outstanding:
     to_confirm: list[Finding]  # weak rules without a confirmation for these values
     confirmed: list[Finding]
     unchecked_sections: list[str]  # sections whose pre-loaded values await a check
+    reopened: list[str] = field(default_factory=list)  # returned fields not yet answered again
 
     @property
     def ready(self) -> bool:
-        return not (self.blocking or self.to_confirm or self.unchecked_sections)
+        return not (self.blocking or self.to_confirm or self.unchecked_sections or self.reopened)
 
 
 @dataclass(slots=True)
@@ -53,6 +56,7 @@ class Draft:
     submission: Submission
     answers: dict[str, StoredAnswer]
     confirmations: list[Confirmation]
+    notes: dict[str, str] = field(default_factory=dict)  # a returned form's comments by field
     values: dict[str, object] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +69,28 @@ class Draft:
     @property
     def editable(self) -> bool:
         return self.submission.status in EDITABLE
+
+    @property
+    def returned(self) -> bool:
+        return self.submission.status == RETURNED
+
+    @property
+    def reopened(self) -> frozenset[str] | None:
+        """A returned form's fields not yet answered again since the return; None for a draft."""
+        if not self.returned:
+            return None
+        since = self.submission.status_at
+        return frozenset(
+            n
+            for n in self.submission.reopened or ()
+            if n not in self.answers or since is None or self.answers[n].answered_at <= since
+        )
+
+    def may_change(self, name: str) -> bool:
+        """A draft changes freely; a returned form, only where the reviewer commented."""
+        if self.returned:
+            return name in (self.submission.reopened or ())
+        return self.editable
 
     @property
     def state(self) -> FormState:
@@ -96,6 +122,7 @@ class Draft:
             unchecked_sections=list(
                 dict.fromkeys(f.section for f in self.catalog.fields if f.name in unchecked)
             ),
+            reopened=sorted(self.reopened or ()),
         )
 
     def about(self, name: str) -> list[Finding]:
@@ -138,8 +165,13 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
         assert submission is not None
     answers = await store.submissions.answers(submission.id)
     confirmations = list(await store.submissions.confirmations(submission.id))
+    notes = (
+        {n.field: n.comment for n in await review.last_notes(store, submission)}
+        if submission.status == RETURNED
+        else {}
+    )
     await store.release()
-    return Draft(catalog, enterprise, submission, answers, confirmations)
+    return Draft(catalog, enterprise, submission, answers, confirmations, notes)
 
 
 def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
@@ -164,7 +196,7 @@ async def put(
     store: Store, draft: Draft, name: str, value: object, source: str, user_id: int
 ) -> None:
     """Store one field's value (None with source "skipped") and record the change."""
-    if not draft.editable:
+    if not draft.may_change(name):
         raise FormLocked
     f: Field = draft.catalog.by_name[name]
     old = draft.answers.get(name)
@@ -183,7 +215,7 @@ async def put(
         source=source,
     )
     await store.commit()
-    draft.answers[name] = StoredAnswer(stored, source, confirmed=True)
+    draft.answers[name] = StoredAnswer(stored, source, confirmed=True, answered_at=now())
     if value is None:
         draft.values.pop(name, None)
     else:
@@ -267,11 +299,20 @@ Refusal = Literal["locked", "not_ready"]
 async def submit(
     store: Store, draft: Draft, user_id: int, commitment_text: str, notifier: Notifier
 ) -> Refusal | None:
-    """Sign the commitment and submit: the form locks and the officials are told."""
+    """Sign the commitment and submit: the form locks and the officials are told.
+
+    A returned form goes back to the level that returned it.
+    """
     if not draft.editable:
         return "locked"
     if not draft.outstanding().ready:
         return "not_ready"
+    submission, status = draft.submission, draft.submission.status
+    target = (
+        after_resubmission(submission.returned_level)  # type: ignore[arg-type]
+        if draft.returned
+        else WAITING["county"]
+    )
     data = json.dumps(
         {
             "credit_code": draft.enterprise.credit_code,
@@ -280,13 +321,14 @@ async def submit(
         ensure_ascii=False,
         sort_keys=True,
     )
-    submission, status = draft.submission, draft.submission.status
     moved = await store.submissions.move(
         submission,
         status,
-        "submitted",
+        target,
         stage=stage_of(draft.values, draft.catalog.campaign),
         indicators=list(raw_values(draft.values)),
+        round=submission.round + 1,
+        status_at=now(),
     )
     if not moved:
         await store.rollback()
@@ -306,8 +348,13 @@ async def submit(
         enterprise_id=draft.enterprise.id,
         submission_id=submission.id,
         previous=status,
+        status=target,
     )
     await store.commit()
-    submission.status = "submitted"
-    await notifier.form_submitted(draft.enterprise, submission)
+    refreshed = await store.submissions.get(submission.id)
+    assert refreshed is not None
+    draft.submission = refreshed
+    await review.submitted(
+        store, draft.catalog, draft.enterprise, refreshed, draft.values, notifier
+    )
     return None

@@ -1,26 +1,40 @@
-"""What services tell the outside world. The bot delivers it through Telegram; tests record it."""
+"""What services tell people; the bot delivers it through Telegram (bot.notifier)."""
 
 from __future__ import annotations
 
-import logging
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
-from storage.models import Contact, Enterprise, Submission
+from storage.models import Enterprise, ReviewNote
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from services.review import CardView, RegistrationView
 
 
 class Notifier(Protocol):
-    async def form_submitted(self, enterprise: Enterprise, submission: Submission) -> None: ...
+    private_alerts: bool  # cards to the officials' private chats too, not only their groups
 
-    async def binding_requested(self, enterprise: Enterprise, contact: Contact) -> None: ...
+    async def review_card(self, chat_ids: Sequence[int], card: CardView) -> None:
+        """A form is waiting at a level: its card, with 通过 / 退回 / 详情, to the bureau."""
 
+    async def form_progress(
+        self, user_ids: Sequence[int], enterprise: Enterprise, level: str, status: str
+    ) -> None:
+        """The enterprise's contacts: a level approved their form."""
 
-class LogNotifier:
-    """Until officials are reachable in chat (the review issue), events go to the log."""
+    async def form_returned(
+        self,
+        user_ids: Sequence[int],
+        enterprise: Enterprise,
+        level: str,
+        notes: Sequence[ReviewNote],
+    ) -> None:
+        """The enterprise's contacts: their form came back with comments on named fields."""
 
-    async def form_submitted(self, enterprise: Enterprise, submission: Submission) -> None:
-        log.info("submitted: enterprise %s, submission %s", enterprise.id, submission.id)
+    async def registration_card(self, chat_ids: Sequence[int], card: RegistrationView) -> None:
+        """A self-registration waits for the county bureau's confirmation."""
 
-    async def binding_requested(self, enterprise: Enterprise, contact: Contact) -> None:
-        log.info("binding requested: enterprise %s by contact %s", enterprise.id, contact.id)
+    async def registration_decided(
+        self, user_id: int, enterprise: Enterprise, accepted: bool, reason: str
+    ) -> None:
+        """The person who asked to be bound: confirmed, or refused with the reason."""

@@ -33,7 +33,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer at a time anyway, and a second connection waiting
     # for the write lock sleeps in SQLite's busy handler (tens of ms) instead of queueing here.
-    # Every update holds at most one connection at a time (Store.release), so none deadlocks.
+    # An update works on one session (the FSM state too, storage.fsm.update_session), so it
+    # never waits for a connection it holds itself.
     options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **options}
     engine = create_async_engine(url, **options)
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.models import ConversationState, now
 from storage.repositories import dialect_insert
 
 Record = tuple[str | None, str]  # (state, data as JSON)
+
+# The update's own database session, when there is one: the state is written on it, so an update
+# never needs a second connection (with SQLite's single connection, it would wait for itself).
+update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 _TABLE = ConversationState.__table__
 _READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
 
@@ -45,8 +50,12 @@ class SqlStorage(BaseStorage):
         name = self.keys.build(key)
         record = self._cache.get(name)
         if record is None:
-            async with self.engine.connect() as connection:
-                row = (await connection.execute(_READ, {"key": name})).first()
+            session = update_session.get()
+            if session is not None:
+                row = (await session.execute(_READ, {"key": name})).first()
+            else:
+                async with self.engine.connect() as connection:
+                    row = (await connection.execute(_READ, {"key": name})).first()
             record = (row[0], row[1]) if row else (None, "{}")
             self._cache[name] = record
         return name, record
@@ -54,8 +63,14 @@ class SqlStorage(BaseStorage):
     async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
         name = self.keys.build(key)
         row = {"key": name, "state": state, "data": data, "updated_at": now()}
-        async with self.engine.begin() as connection:
-            await connection.execute(_upsert(self.engine.dialect.name), row)
+        statement = _upsert(self.engine.dialect.name)
+        session = update_session.get()
+        if session is not None:  # committing what the update did so far, which is all decided
+            await session.execute(statement, row)
+            await session.commit()
+        else:
+            async with self.engine.begin() as connection:
+                await connection.execute(statement, row)
         self._cache[name] = (state, data)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

@@ -100,6 +100,15 @@ class Submission(Base):
     # indicator values (domain.scoring.raw_values).
     stage: Mapped[str | None] = mapped_column(String(8))
     indicators: Mapped[list[float | None] | None] = mapped_column(JSON)
+    # The review: when the status last changed, which level returned it and which fields it
+    # reopened, a round number that makes every older card's buttons stale, the figures for
+    # copy-paste detection and what they resembled.
+    status_at: Mapped[datetime | None]
+    returned_level: Mapped[str | None] = mapped_column(String(16))
+    reopened: Mapped[list[str] | None] = mapped_column(JSON)
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    similar: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class Answer(Base):
@@ -150,8 +159,10 @@ class Invitation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # enterprise
+    kind: Mapped[str] = mapped_column(String(16))  # enterprise, official, group
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    level: Mapped[str | None] = mapped_column(String(16))  # official, group: county, city, province
+    region_code: Mapped[str | None] = mapped_column(String(6))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -171,6 +182,72 @@ class AuditEntry(Base):
     submission_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Official(Base):
+    """A reviewer at a county, city or province science bureau."""
+
+    __tablename__ = "officials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ReviewChat(Base):
+    """A bureau's group chat, bound to its jurisdiction: review alerts go there."""
+
+    __tablename__ = "review_chats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    bound_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ReviewCard(Base):
+    """An alert about one form at one level; its id is what the buttons carry."""
+
+    __tablename__ = "review_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    round: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="form")  # form, registration
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ReviewNote(Base):
+    """A reviewer's comment on a returned form: on one field, or on the form (field empty)."""
+
+    __tablename__ = "review_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    comment: Mapped[str] = mapped_column(Text)
+    by: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=now)
+
+
+class SimilarityKey(Base):
+    """Index of submitted figures and texts by city, for copy-paste detection."""
+
+    __tablename__ = "similarity_keys"
+    __table_args__ = (Index("ix_similarity_keys_city_key", "city", "key"),)
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    city: Mapped[str] = mapped_column(String(4))
 
 
 class ConversationState(Base):

@@ -31,6 +31,7 @@ class StoredAnswer:
     value: Any  # as stored (storage.codec); None: skipped
     source: str  # preloaded, typed, corrected, skipped
     confirmed: bool  # a pre-loaded value the contact checked
+    answered_at: datetime
 
 
 def token_hash(token: str) -> str:
@@ -63,9 +64,9 @@ _ENTERPRISE_AND_SUBMISSION = (
     .where(Enterprise.id == bindparam("enterprise_id"))
     .execution_options(populate_existing=True)
 )
-_ANSWERS = select(Answer.field, Answer.value, Answer.source, Answer.confirmed).where(
-    Answer.submission_id == bindparam("submission_id")
-)
+_ANSWERS = select(
+    Answer.field, Answer.value, Answer.source, Answer.confirmed, Answer.answered_at
+).where(Answer.submission_id == bindparam("submission_id"))
 _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
@@ -172,10 +173,7 @@ class Submissions:
     async def answers(self, submission_id: int) -> dict[str, StoredAnswer]:
         """The current answers by field (plain rows: read on every message of the form)."""
         rows = await self.session.execute(_ANSWERS, {"submission_id": submission_id})
-        return {
-            field: StoredAnswer(value, source, confirmed)
-            for field, value, source, confirmed in rows
-        }
+        return {row[0]: StoredAnswer(*row[1:]) for row in rows}
 
     async def seed(self, submission_id: int, values: dict[str, Any], at: datetime) -> None:
         """Pre-loaded values as unconfirmed answers, where there is no answer yet."""
@@ -297,10 +295,8 @@ class Store:
         await self.session.rollback()
 
     async def release(self) -> None:
-        """End a reading transaction: its connection goes back to the pool.
-
-        An update never holds two connections at once (the FSM storage takes its own), so a busy
-        bot waits for a free connection instead of deadlocking on the pool. (A commit, not a
-        rollback: a rollback would expire the objects just read.)
+        """End a reading transaction, so its connection goes back to the pool while the update
+        goes on rendering and sending. (A commit, not a rollback: a rollback would expire the
+        objects just read.)
         """
         await self.session.commit()

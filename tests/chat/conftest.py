@@ -15,12 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import app
+from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from domain.catalog import Catalog
 from services.binding import issue_invitation
 from services.enterprises import preload
 from storage.db import create_engine, session_factory, upgrade
-from storage.models import Contact, Enterprise, Submission
+from storage.models import Enterprise
 from storage.repositories import Store
 
 TABLES = (
@@ -28,6 +29,11 @@ TABLES = (
     "confirmations",
     "commitments",
     "invitations",
+    "review_cards",
+    "review_notes",
+    "similarity_keys",
+    "review_chats",
+    "officials",
     "contacts",
     "submissions",
     "enterprises",
@@ -76,24 +82,13 @@ async def sessions(
     await engine.dispose()
 
 
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int]] = []
-
-    async def form_submitted(self, enterprise: Enterprise, submission: Submission) -> None:
-        self.events.append(("submitted", enterprise.id))
-
-    async def binding_requested(self, enterprise: Enterprise, contact: Contact) -> None:
-        self.events.append(("binding", enterprise.id))
-
-
 class World:
     """The bot as deployed: a Dispatcher on the test database, people chatting to it."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> None:
         self.sessions, self.catalog = sessions, catalog
-        self.notifier = RecordingNotifier()
         self.bot = offline_bot()
+        self.notifier = TelegramNotifier(self.bot, catalog)
         self.dispatcher = app.dispatcher(sessions, catalog, self.notifier)
 
     def restart(self) -> None:
@@ -121,3 +116,30 @@ class World:
 @pytest.fixture
 def world(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> World:
     return World(sessions, catalog)
+
+
+async def official(world: World, level: str, code: str, user_id: int, name: str) -> OfflineChat:
+    """An official bound through their invitation link, chatting privately with the bot."""
+    from services.officials import invite
+
+    async with world.sessions() as session:
+        store = Store(session)
+        token = await invite(
+            store, world.catalog.campaign.regions, "official", level, code, timedelta(days=7)
+        )
+        await store.commit()
+    person = world.person(user_id, name)
+    await person.send(f"/start {token}")
+    return person
+
+
+async def group_code(world: World, level: str, code: str) -> str:
+    from services.officials import invite
+
+    async with world.sessions() as session:
+        store = Store(session)
+        token = await invite(
+            store, world.catalog.campaign.regions, "group", level, code, timedelta(days=7)
+        )
+        await store.commit()
+    return token

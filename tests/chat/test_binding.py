@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from stdnum.cn import uscc
 
 from bot.offline import texts
-from storage.models import AuditEntry, Contact, Enterprise, Invitation, now
+from storage.models import AuditEntry, Contact, Enterprise, Invitation, ReviewCard, now
 from tests.chat.conftest import World
 from tests.chat.helpers import screen
 from tests.chat.test_journey import PRELOADED, bound
@@ -101,7 +101,9 @@ async def test_a_request_the_county_bureau_confirms(world: World) -> None:
         audit = (await session.scalars(select(AuditEntry))).one()
     assert (enterprise.status, enterprise.region_code) == ("pending", "210211")
     assert contact.status == "pending" and audit.action == "contact.requested"
-    assert world.notifier.events == [("binding", enterprise.id)]
+    async with world.sessions() as session:
+        card = (await session.scalars(select(ReviewCard))).one()
+    assert (card.kind, card.contact_id) == ("registration", contact.id)
     # until the bureau confirms, the form stays closed
     said = texts(await person.send("/start"))
     assert "正在等待区县科技局确认" in said[0]

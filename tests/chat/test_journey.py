@@ -45,13 +45,13 @@ async def test_from_invitation_link_to_submission(world: World) -> None:
     assert "《信息确认承诺书》" in said[-1] and enterprise.name in said[-1]
     said = texts(await person.press("我已阅读并同意"))
     assert "已提交" in said[-1] and "大连市甘井子区" in said[-1]
-    assert world.notifier.events == [("submitted", enterprise.id)]
 
     async with world.sessions() as session:
         submission = (await session.scalars(select(Submission))).one()
         commitment = (await session.scalars(select(Commitment))).one()
         actions = [e.action for e in (await session.scalars(select(AuditEntry))).all()]
     assert submission.status == "submitted" and submission.stage == "成长期"
+    assert submission.round == 1 and submission.profile is not None
     assert submission.indicators is not None and len(submission.indicators) == 9
     assert commitment.telegram_user_id == 1001 and len(commitment.data_sha256) == 64
     assert actions[:2] == ["contact.bound", "submission.opened"]

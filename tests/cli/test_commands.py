@@ -240,3 +240,18 @@ def test_run_without_a_usable_token(
     assert "Traceback" not in result.output
     if token:  # a secret is never echoed, even a malformed one
         assert token not in result.stderr.replace("BotFather", "")
+
+
+def test_invite_an_official_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("BOT_USERNAME", "cxjf_bot")
+    code, out = run("invite", "official", "city", "210200")
+    assert (
+        code == 0 and "大连市科技局 审核人员链接" in out and "https://t.me/cxjf_bot?start=" in out
+    )
+    code, out = run("invite", "group", "county", "210211")
+    assert code == 0 and "/bindgroup " in out
+    result = runner.invoke(app, ["invite", "official", "county", "000000"])
+    assert result.exit_code == 2 and "没有代码 000000" in result.stderr

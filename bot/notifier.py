@@ -1,0 +1,199 @@
+"""The notifier that speaks through Telegram: officials' cards, and news for the enterprise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.texts import phrase, render, shown
+from domain import formatting
+from domain.catalog import Catalog
+from domain.review import LEVELS
+from services.officials import jurisdiction_name
+from services.review import CardView, RegistrationView
+from storage.codec import decode
+from storage.models import Enterprise, ReviewNote
+
+log = logging.getLogger(__name__)
+
+
+class CardPress(CallbackData, prefix="c"):
+    """A button on an officials' card: the card's id and what to do, nothing else."""
+
+    card: int
+    act: str  # ok, back, info; yes, no (registrations)
+
+
+class Resume(CallbackData, prefix="resume"):
+    """开始修改 on a return notice: back into the form."""
+
+
+def card_markup(card_id: int, registration: bool = False) -> InlineKeyboardMarkup:
+    acts = (
+        (("yes", "accept"), ("no", "refuse"))
+        if registration
+        else (("ok", "approve"), ("back", "send_back"), ("info", "details"))
+    )
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=phrase(label), callback_data=CardPress(card=card_id, act=act).pack()
+                )
+                for act, label in acts
+            ]
+        ]
+    )
+
+
+def bureau(catalog: Catalog, level: str, region_code: str) -> str:
+    """The bureau of `level` over an enterprise's county: 大连市甘井子区科技局, 大连市科技局 …"""
+    regions = catalog.campaign.regions
+    county = regions.counties.get(region_code)
+    if county is None:
+        return regions.name + "科技厅"
+    code = {"county": county.code, "city": county.city_code, "province": regions.code}[level]
+    return jurisdiction_name(regions, level, code)
+
+
+def local(catalog: Catalog, when: datetime | None) -> str:
+    if when is None:
+        return ""
+    return when.astimezone(ZoneInfo(catalog.campaign.timezone)).strftime("%m月%d日 %H:%M")
+
+
+def card_text(catalog: Catalog, view: CardView) -> str:
+    values = view.values
+
+    def figure(name: str) -> str:
+        f = catalog.by_name[name]
+        return shown(catalog, f, values[name]) if name in values else "—"
+
+    rd, revenue = values.get("rd_expense"), values.get("operating_revenue")
+    share = (
+        f"（{formatting.amount(round(rd * 100 / revenue, 1))}%）"  # type: ignore[operator]
+        if rd is not None and revenue
+        else ""
+    )
+    gap = "· " if share else " · "  # （7.8%）· reads tighter than （7.8%） ·
+    figures = (
+        f"营业收入 {figure('operating_revenue')} · 研发费用 {figure('rd_expense')}{share}{gap}"
+        f"研发人员 {values.get('rd_staff', '—')}/{values.get('employees', '—')} 人"
+    )
+    changes = [
+        (catalog.by_name[n].label, _stored(catalog, n, old), _stored(catalog, n, new))
+        for n, old, new in view.changes
+        if n in catalog.by_name
+    ]
+    notes = [
+        (
+            catalog.by_name[n.field].label if n.field in catalog.by_name else phrase("whole_form"),
+            n.comment,
+        )
+        for n in view.notes
+    ]
+    return render(
+        "card",
+        view=view,
+        county=bureau(catalog, "county", view.enterprise.region_code or "").removesuffix("科技局"),
+        figures=figures,
+        changes=changes,
+        notes=notes,
+    )
+
+
+def _stored(catalog: Catalog, name: str, value: object) -> str:
+    f = catalog.by_name[name]
+    return shown(catalog, f, decode(f, value)) if value is not None else phrase("skipped")
+
+
+class TelegramNotifier:
+    def __init__(self, bot: Bot, catalog: Catalog, private_alerts: bool = True) -> None:
+        self.bot = bot
+        self.catalog = catalog
+        self.private_alerts = private_alerts
+
+    async def _send(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        try:
+            await self.bot.send_message(chat_id, text, reply_markup=markup)
+        except TelegramAPIError as exc:  # a blocked bot or a gone group must not stop the others
+            log.warning("could not reach chat %s: %s", chat_id, exc)
+
+    async def review_card(self, chat_ids: Sequence[int], card: CardView) -> None:
+        text = card_text(self.catalog, card)
+        for chat_id in chat_ids:
+            await self._send(chat_id, text, card_markup(card.card_id))
+
+    async def form_progress(
+        self, user_ids: Sequence[int], enterprise: Enterprise, level: str, status: str
+    ) -> None:
+        region = enterprise.region_code or ""
+        index = LEVELS.index(level)  # type: ignore[arg-type]
+        following = LEVELS[index + 1] if index + 1 < len(LEVELS) else level
+        text = render(
+            "progress",
+            status=status,
+            bureau=bureau(self.catalog, level, region),
+            next_bureau=bureau(self.catalog, following, region),
+        )
+        for user_id in user_ids:
+            await self._send(user_id, text)
+
+    async def form_returned(
+        self,
+        user_ids: Sequence[int],
+        enterprise: Enterprise,
+        level: str,
+        notes: Sequence[ReviewNote],
+    ) -> None:
+        rows = [
+            (
+                self.catalog.by_name[n.field].label
+                if n.field in self.catalog.by_name
+                else phrase("whole_form"),
+                n.comment,
+            )
+            for n in notes
+        ]
+        when = local(self.catalog, notes[0].at) if notes else ""
+        text = render(
+            "returned",
+            bureau=bureau(self.catalog, level, enterprise.region_code or ""),
+            notes=rows,
+            when=when,
+        )
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=phrase("start_fixing"), callback_data=Resume().pack())]
+            ]
+        )
+        for user_id in user_ids:
+            await self._send(user_id, text, markup)
+
+    async def registration_card(self, chat_ids: Sequence[int], card: RegistrationView) -> None:
+        county = bureau(self.catalog, "county", card.enterprise.region_code or "")
+        text = render(
+            "registration_card",
+            enterprise=card.enterprise,
+            contact=card.contact,
+            county=county.removesuffix("科技局"),
+        )
+        for chat_id in chat_ids:
+            await self._send(chat_id, text, card_markup(card.card_id, registration=True))
+
+    async def registration_decided(
+        self, user_id: int, enterprise: Enterprise, accepted: bool, reason: str
+    ) -> None:
+        await self._send(
+            user_id,
+            render("registration_decided", enterprise=enterprise, accepted=accepted, reason=reason),
+        )

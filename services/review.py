@@ -1,0 +1,612 @@
+"""The review use cases: a submitted form reaches its bureaus, officials approve or return it,
+the enterprise's self-registration is confirmed or refused.
+
+Every decision is checked against the official's level and jurisdiction and against the form's
+current round: a card whose form has moved on changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, case, func, or_, select
+
+from domain.catalog import Catalog
+from domain.review import (
+    REPORTED,
+    RETURNED,
+    WAITING,
+    ReviewError,
+    after_approval,
+    may_return,
+    waiting_level,
+)
+from domain.rules import Finding, Severity
+from domain.similarity import FIGURE_KEYS_NEEDED, Profile, compare, keys, own_keys, profile
+from domain.validation import check_values
+from services import officials
+from services.notifier import Notifier
+from storage.codec import decode
+from storage.models import (
+    AuditEntry,
+    Confirmation,
+    Contact,
+    Enterprise,
+    Official,
+    ReviewCard,
+    ReviewNote,
+    SimilarityKey,
+    Submission,
+    now,
+)
+from storage.repositories import Store
+
+Outcome = Literal["done", "forbidden", "moved", "gone", "not_now"]
+
+
+@dataclass(slots=True)
+class CardView:
+    """What an officials' card shows about one form at one level."""
+
+    card_id: int
+    level: str
+    reason: Literal["submitted", "resubmitted", "approved_below", "opened"]
+    enterprise: Enterprise
+    submission: Submission
+    values: dict[str, object]
+    confirmed: list[Finding]  # weak rules the enterprise confirmed
+    similar: list[dict[str, object]]
+    changes: list[tuple[str, object, object]] = field(default_factory=list)  # field, old, new
+    notes: list[ReviewNote] = field(default_factory=list)  # the last return's comments
+
+
+@dataclass(slots=True)
+class RegistrationView:
+    card_id: int
+    enterprise: Enterprise
+    contact: Contact
+
+
+# ---- a submission reaches its bureau ----------------------------------------------------------
+
+
+async def submitted(
+    store: Store,
+    catalog: Catalog,
+    enterprise: Enterprise,
+    submission: Submission,
+    values: dict[str, object],
+    notifier: Notifier,
+) -> None:
+    """After (re)submission: detect copies, open the card at the waiting level, alert the bureau."""
+    level = waiting_level(submission.status)
+    assert level is not None
+    mine = profile(values)
+    city = (enterprise.region_code or "")[:4]
+    similar = await _similar(store, catalog, submission.id, city, mine)
+    await store.session.execute(
+        SimilarityKey.__table__.delete().where(SimilarityKey.submission_id == submission.id)
+    )
+    rows = [{"submission_id": submission.id, "key": k, "city": city} for k in own_keys(mine)]
+    if rows:
+        await store.session.execute(SimilarityKey.__table__.insert(), rows)
+    submission.profile = mine.to_json()
+    submission.similar = similar
+    store.session.add(submission)
+    changes = await _changes_since_return(store, submission.id)
+    card = await _open_card(store, submission, level)
+    await store.commit()
+    view = await card_view(store, catalog, card, "resubmitted" if changes else "submitted")
+    view.changes = changes
+    chats = await officials.alert_chats(
+        store, level, enterprise.region_code or "", notifier.private_alerts
+    )
+    await store.release()
+    await notifier.review_card(chats, view)
+
+
+async def _similar(
+    store: Store, catalog: Catalog, submission_id: int, city: str, mine: Profile
+) -> list[dict[str, object]]:
+    """Submissions of the same city sharing enough index keys, compared one by one."""
+    wanted = keys(mine)
+    if not wanted or not city:
+        return []
+    table = SimilarityKey.__table__
+    shared = (
+        select(table.c.submission_id)
+        .where(
+            table.c.city == city, table.c.key.in_(wanted), table.c.submission_id != submission_id
+        )
+        .group_by(table.c.submission_id)
+        .having(
+            or_(
+                func.sum(_is(table.c.key, "f:%")) >= FIGURE_KEYS_NEEDED,
+                func.sum(_is(table.c.key, "n:%")) >= 1,
+                func.sum(_is(table.c.key, "t:%")) >= 1,
+            )
+        )
+        .limit(200)
+    )
+    candidates = list((await store.session.scalars(shared)).all())
+    if not candidates:
+        return []
+    rows = await store.session.execute(
+        select(Submission.id, Submission.profile, Enterprise.name, Enterprise.credit_code)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(Submission.id.in_(candidates))
+    )
+    labels = {f.name: f.label for f in catalog.fields}
+    found = []
+    for other_id, other_profile, name, code in rows:
+        likeness = compare(mine, Profile.from_json(other_profile or {}), labels)
+        if likeness is not None:
+            found.append(
+                {
+                    "submission_id": other_id,
+                    "enterprise": name,
+                    "credit_code": code,
+                    "reason": likeness.reason,
+                }
+            )
+    return found[:5]
+
+
+def _is(column: Any, pattern: str) -> Any:
+    """1 where the key has this kind, for counting the shared keys of each kind."""
+    return case((column.like(pattern), 1), else_=0)
+
+
+async def _open_card(store: Store, submission: Submission, level: str) -> ReviewCard:
+    card = ReviewCard(
+        submission_id=submission.id,
+        level=level,
+        round=submission.round,
+        kind="form",
+        created_at=now(),
+    )
+    store.session.add(card)
+    await store.session.flush()
+    return card
+
+
+async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: str) -> CardView:
+    submission = await store.submissions.get(card.submission_id or 0)
+    assert submission is not None
+    enterprise = await store.enterprises.get(submission.enterprise_id)
+    assert enterprise is not None
+    answers = await store.submissions.answers(submission.id)
+    values = {
+        n: decode(catalog.by_name[n], a.value)
+        for n, a in answers.items()
+        if a.value is not None and n in catalog.by_name
+    }
+    confirmations = (
+        await store.session.scalars(
+            select(Confirmation).where(Confirmation.submission_id == submission.id)
+        )
+    ).all()
+    weak = [f for f in check_values(values, catalog) if f.severity is Severity.WEAK]
+    confirmed = [
+        f
+        for f in weak
+        if any(c.rule == f.rule and c.fields == ",".join(f.fields) for c in confirmations)
+    ]
+    notes = await last_notes(store, submission)
+    return CardView(
+        card.id,
+        card.level,
+        reason,
+        enterprise,
+        submission,
+        values,  # type: ignore[arg-type]
+        confirmed,
+        list(submission.similar or []),
+        notes=notes,
+    )
+
+
+async def last_notes(store: Store, submission: Submission) -> list[ReviewNote]:
+    """The comments of the last return, if the form was ever returned."""
+    last_round = await store.session.scalar(
+        select(func.max(ReviewNote.round)).where(ReviewNote.submission_id == submission.id)
+    )
+    if last_round is None:
+        return []
+    return list(
+        (
+            await store.session.scalars(
+                select(ReviewNote)
+                .where(ReviewNote.submission_id == submission.id, ReviewNote.round == last_round)
+                .order_by(ReviewNote.id)
+            )
+        ).all()
+    )
+
+
+async def _changes_since_return(
+    store: Store, submission_id: int
+) -> list[tuple[str, object, object]]:
+    """The fields changed since the form was last returned: (field, old, new), oldest value kept."""
+    returned = await store.session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.submission_id == submission_id, AuditEntry.action == "review.returned"
+        )
+    )
+    if returned is None:
+        return []
+    entries = (
+        await store.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.submission_id == submission_id,
+                AuditEntry.action == "answer",
+                AuditEntry.id > returned,
+            )
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    changed: dict[str, tuple[object, object]] = {}
+    for entry in entries:
+        name = str(entry.detail.get("field"))
+        old = changed[name][0] if name in changed else entry.detail.get("old")
+        changed[name] = (old, entry.detail.get("new"))
+    return [(n, old, new) for n, (old, new) in changed.items() if old != new]
+
+
+# ---- officials decide -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Decision:
+    outcome: Outcome
+    card: ReviewCard | None = None
+    submission: Submission | None = None
+    enterprise: Enterprise | None = None
+    moved_by: str = ""  # for "moved": who handled it, and when
+    moved_at: datetime | None = None
+
+
+async def _load(store: Store, official: Official | None, card_id: int) -> Decision:
+    """The card, its form and enterprise, if this official may act on it now."""
+    card = await store.session.get(ReviewCard, card_id)
+    if card is None or card.kind != "form" or card.submission_id is None:
+        return Decision("gone")
+    submission = await store.submissions.get(card.submission_id)
+    assert submission is not None
+    enterprise = await store.enterprises.get(submission.enterprise_id)
+    assert enterprise is not None
+    if (
+        official is None
+        or official.level != card.level
+        or not officials.jurisdiction(official).covers(enterprise.region_code)
+    ):
+        return Decision("forbidden", card, submission, enterprise)
+    if card.round != submission.round:
+        by, at = await last_decision(store, submission.id)
+        return Decision("moved", card, submission, enterprise, by, at)
+    return Decision("done", card, submission, enterprise)
+
+
+async def may_act(store: Store, official: Official | None, card_id: int) -> Decision:
+    """Whether `official` may decide on this card now (for 退回, before the comments are asked)."""
+    return await _load(store, official, card_id)
+
+
+async def last_decision(store: Store, submission_id: int) -> tuple[str, datetime | None]:
+    entry = await store.session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.submission_id == submission_id,
+            AuditEntry.action.in_(("review.approved", "review.returned", "submission.submitted")),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None:
+        return "", None
+    name = entry.detail.get("by_name") or "企业"
+    return str(name), entry.at
+
+
+async def approve(
+    store: Store,
+    catalog: Catalog,
+    official: Official | None,
+    card_id: int,
+    notifier: Notifier,
+) -> Decision:
+    decision = await _load(store, official, card_id)
+    if decision.outcome != "done":
+        return decision
+    assert official and decision.card and decision.submission and decision.enterprise
+    submission, level = decision.submission, decision.card.level
+    try:
+        status = after_approval(submission.status, level)  # type: ignore[arg-type]
+    except ReviewError:
+        return Decision(
+            "moved",
+            decision.card,
+            submission,
+            decision.enterprise,
+            *(await last_decision(store, submission.id)),
+        )
+    moved = await store.submissions.move(
+        submission, submission.status, status, round=submission.round + 1, status_at=now()
+    )
+    if not moved:
+        await store.rollback()
+        return Decision(
+            "moved",
+            decision.card,
+            submission,
+            decision.enterprise,
+            *(await last_decision(store, submission.id)),
+        )
+    await store.audit.record(
+        "review.approved",
+        official.telegram_user_id,
+        enterprise_id=decision.enterprise.id,
+        submission_id=submission.id,
+        level=level,
+        status=status,
+        by_name=official.display_name,
+    )
+    await store.commit()
+    submission = await store.submissions.get(submission.id)
+    assert submission is not None
+    next_level = waiting_level(status)
+    contacts = await _contact_ids(store, decision.enterprise.id)
+    if next_level is not None:
+        card = await _open_card(store, submission, next_level)
+        await store.commit()
+        view = await card_view(store, catalog, card, "approved_below")
+        chats = await officials.alert_chats(
+            store, next_level, decision.enterprise.region_code or "", notifier.private_alerts
+        )
+        await store.release()
+        await notifier.review_card(chats, view)
+    await notifier.form_progress(contacts, decision.enterprise, level, status)
+    return Decision("done", decision.card, submission, decision.enterprise)
+
+
+async def return_form(
+    store: Store,
+    catalog: Catalog,
+    official: Official | None,
+    card_id: int,
+    notes: Sequence[tuple[str, str]],
+    today: date,
+    notifier: Notifier,
+) -> Decision:
+    """退回 with comments: (field, comment) pairs; an empty field is a comment on the whole form."""
+    decision = await _load(store, official, card_id)
+    if decision.outcome != "done":
+        return decision
+    assert official and decision.card and decision.submission and decision.enterprise
+    submission, level = decision.submission, decision.card.level
+    if not may_return(submission.status, level, catalog.campaign, today):  # type: ignore[arg-type]
+        return Decision("not_now", decision.card, submission, decision.enterprise)
+    fields = list(dict.fromkeys(f for f, _ in notes if f in catalog.by_name))
+    moved = await store.submissions.move(
+        submission,
+        submission.status,
+        RETURNED,
+        round=submission.round + 1,
+        status_at=now(),
+        returned_level=level,
+        reopened=fields,
+    )
+    if not moved:
+        await store.rollback()
+        return Decision(
+            "moved",
+            decision.card,
+            submission,
+            decision.enterprise,
+            *(await last_decision(store, submission.id)),
+        )
+    for name, comment in notes:
+        store.session.add(
+            ReviewNote(
+                submission_id=submission.id,
+                round=submission.round + 1,
+                level=level,
+                field=name,
+                comment=comment[:1000],
+                by=official.telegram_user_id,
+                at=now(),
+            )
+        )
+    await store.audit.record(
+        "review.returned",
+        official.telegram_user_id,
+        enterprise_id=decision.enterprise.id,
+        submission_id=submission.id,
+        level=level,
+        fields=fields,
+        by_name=official.display_name,
+        notes=[{"field": f, "comment": c} for f, c in notes],
+    )
+    await store.commit()
+    submission = await store.submissions.get(submission.id)
+    assert submission is not None
+    contacts = await _contact_ids(store, decision.enterprise.id)
+    returned = await last_notes(store, submission)
+    await store.release()
+    await notifier.form_returned(contacts, decision.enterprise, level, returned)
+    return Decision("done", decision.card, submission, decision.enterprise)
+
+
+async def _contact_ids(store: Store, enterprise_id: int) -> list[int]:
+    rows = await store.session.scalars(
+        select(Contact.telegram_user_id).where(
+            Contact.enterprise_id == enterprise_id, Contact.status == "active"
+        )
+    )
+    return list(rows.all())
+
+
+# ---- queues and look-ups ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class QueueItem:
+    submission: Submission
+    enterprise: Enterprise
+
+
+async def queue(
+    store: Store, official: Official, page: int, size: int = 10
+) -> tuple[list[QueueItem], int]:
+    """Forms waiting at the official's level in their jurisdiction, oldest first; and the total."""
+    status = WAITING[official.level]  # type: ignore[index]
+    prefix = official.region_code[: {"county": 6, "city": 4, "province": 2}[official.level]]
+    where = and_(Submission.status == status, Enterprise.region_code.like(f"{prefix}%"))
+    total = int(
+        await store.session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(where)
+        )
+        or 0
+    )
+    rows = await store.session.execute(
+        select(Submission, Enterprise)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(where)
+        .order_by(Submission.status_at, Submission.id)
+        .offset(page * size)
+        .limit(size)
+    )
+    return [QueueItem(s, e) for s, e in rows.all()], total
+
+
+async def current_card(store: Store, submission: Submission, viewer: str) -> ReviewCard | None:
+    """The card of the level the form waits at, for this round; for the province, a reported
+    form's card too (it may return it during the Ministry's re-check)."""
+    level = waiting_level(submission.status)
+    if level is None and viewer == "province" and submission.status == REPORTED:
+        level = "province"
+    if level is None:
+        return None
+    card = await store.session.scalar(
+        select(ReviewCard)
+        .where(
+            ReviewCard.submission_id == submission.id,
+            ReviewCard.level == level,
+            ReviewCard.round == submission.round,
+        )
+        .order_by(ReviewCard.id.desc())
+        .limit(1)
+    )
+    return card or await _open_card(store, submission, level)
+
+
+async def find(
+    store: Store, official: Official, credit_code: str, campaign: int
+) -> Submission | None:
+    """/form <credit code>: a form of the official's jurisdiction, or None."""
+    enterprise = await store.enterprises.by_credit_code(credit_code)
+    if enterprise is None or not officials.jurisdiction(official).covers(enterprise.region_code):
+        return None
+    return await store.submissions.of(enterprise.id, campaign)
+
+
+async def history(store: Store, submission_id: int) -> list[AuditEntry]:
+    """The form's review history: submissions, decisions and comments, oldest first."""
+    return list(
+        (
+            await store.session.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.submission_id == submission_id,
+                    AuditEntry.action.in_(
+                        ("submission.submitted", "review.approved", "review.returned")
+                    ),
+                )
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    )
+
+
+# ---- self-registrations -----------------------------------------------------------------------
+
+
+async def registration_requested(
+    store: Store,
+    enterprise: Enterprise,
+    contact: Contact,
+    notifier: Notifier,
+) -> None:
+    card = ReviewCard(
+        level="county", round=0, kind="registration", contact_id=contact.id, created_at=now()
+    )
+    store.session.add(card)
+    await store.commit()
+    chats = await officials.alert_chats(
+        store, "county", enterprise.region_code or "", notifier.private_alerts
+    )
+    await store.release()
+    await notifier.registration_card(chats, RegistrationView(card.id, enterprise, contact))
+
+
+async def decide_registration(
+    store: Store,
+    official: Official | None,
+    card_id: int,
+    accept: bool,
+    reason: str,
+    notifier: Notifier,
+) -> Decision:
+    card = await store.session.get(ReviewCard, card_id)
+    if card is None or card.kind != "registration" or card.contact_id is None:
+        return Decision("gone")
+    contact = await store.session.get(Contact, card.contact_id)
+    enterprise = await store.enterprises.get(contact.enterprise_id) if contact else None
+    if contact is None or enterprise is None:
+        return Decision("moved", card)
+    if (
+        official is None
+        or official.level != "county"
+        or not officials.jurisdiction(official).covers(enterprise.region_code)
+    ):
+        return Decision("forbidden", card, enterprise=enterprise)
+    if contact.status != "pending":
+        by, at = await _registration_decided(store, enterprise.id)
+        return Decision("moved", card, enterprise=enterprise, moved_by=by, moved_at=at)
+    user_id = contact.telegram_user_id
+    if accept:
+        contact.status = "active"
+        enterprise.status = "active" if enterprise.status == "pending" else enterprise.status
+    else:
+        contact.status = "refused"  # the person may ask again, with a better request
+    await store.audit.record(
+        "contact.confirmed" if accept else "contact.refused",
+        official.telegram_user_id,
+        enterprise_id=enterprise.id,
+        contact=user_id,
+        reason=reason,
+        by_name=official.display_name,
+    )
+    await store.commit()
+    await notifier.registration_decided(user_id, enterprise, accept, reason)
+    return Decision("done", card, enterprise=enterprise)
+
+
+async def _registration_decided(store: Store, enterprise_id: int) -> tuple[str, datetime | None]:
+    entry = await store.session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.enterprise_id == enterprise_id,
+            AuditEntry.action.in_(("contact.confirmed", "contact.refused")),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return (str(entry.detail.get("by_name", "")), entry.at) if entry else ("", None)
