@@ -22,3 +22,4 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench.domain
 	$(PY) -m bench.answers
+	$(PY) -m bench.similarity

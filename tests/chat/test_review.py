@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.offline import OfflineChat, texts
-from storage.models import AuditEntry, Contact, ReviewChat, Submission
+from storage.models import AuditEntry, Contact, ReviewChat, Submission, now
 from tests.chat.conftest import World, group_code, official
 from tests.chat.helpers import fill, screen
 from tests.chat.test_journey import bound
@@ -334,3 +334,61 @@ async def test_an_admin_invites_an_official_in_chat(world: World) -> None:
     assert "区县 级没有代码 999999" in said[0]
     said = texts(await world.person(777).send("/invite official county 210211"))
     assert "无权限" in said[0]
+
+
+async def test_a_card_from_before_a_return_is_stale(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    first_card = _card_data(world, GROUP)
+    await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
+    await person.press("开始修改")
+    await person.send("360")
+    await person.press("签署承诺书并提交")
+    await person.press("我已阅读并同意")
+    number = group.keyboards()[0][0]
+    said = texts(await group.press_data(number, first_card))
+    assert len(said) == 1 and "该表单已由" in said[0]
+    assert await status(world) == "submitted"
+    said = texts(await group.press("通过"))  # the new card works
+    assert await status(world) == "city_review"
+
+
+async def test_the_queue_pages_oldest_first(world: World) -> None:
+    from datetime import timedelta
+
+    from services import review
+    from services.officials import of_user
+    from storage.models import Enterprise
+    from storage.repositories import Store
+
+    await official(world, "county", "210211", 501, "王科长")
+    async with world.sessions() as session:
+        for i in range(12):
+            enterprise = Enterprise(
+                credit_code=_code(f"9121021100000{i:04d}"),
+                name=f"企业{i:02d}",
+                region_code="210211",
+                status="active",
+                preloaded={},
+            )
+            session.add(enterprise)
+            await session.flush()
+            session.add(
+                Submission(
+                    enterprise_id=enterprise.id,
+                    campaign=2026,
+                    status="submitted",
+                    status_at=now() - timedelta(hours=12 - i),
+                    round=1,
+                )
+            )
+        await session.commit()
+        store = Store(session)
+        me = await of_user(store, 501)
+        assert me is not None
+        first, total = await review.queue(store, me, 0)
+        second, _ = await review.queue(store, me, 1)
+    assert total == 12 and [i.enterprise.name for i in first][:2] == ["企业00", "企业01"]
+    assert [i.enterprise.name for i in second] == ["企业10", "企业11"]
+    said = texts(await world.person(501).send("/queue"))
+    assert "待审核：12 份（第 1/2 页" in said[0]
