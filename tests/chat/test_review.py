@@ -392,3 +392,14 @@ async def test_the_queue_pages_oldest_first(world: World) -> None:
     assert [i.enterprise.name for i in second] == ["企业10", "企业11"]
     said = texts(await world.person(501).send("/queue"))
     assert "待审核：12 份（第 1/2 页" in said[0]
+
+
+async def test_details_show_the_whole_form_by_section(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    await submitted_form(world)
+    said = texts(await group.press("详情"))
+    assert (
+        len(said) == 7
+        and "三、<b>创新投入</b>" in said[2]
+        and "2025年度研发费用：350 万元" in said[2]
+    )
