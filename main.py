@@ -172,7 +172,6 @@ def invite(
 def run(campaign: CampaignOption = None) -> None:
     """Run the bot with long polling (BOT_TOKEN; BOT_API_BASE for another Bot API server)."""
     from bot import app as bot_app
-    from bot.notifier import TelegramNotifier
 
     settings, catalog = _settings_and_catalog(campaign)
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
@@ -187,16 +186,21 @@ def run(campaign: CampaignOption = None) -> None:
     async def serve() -> None:
         await upgrade_async(settings.database_url)
         engine = create_engine(settings.database_url)
-        dispatcher = bot_app.dispatcher(
+        running = bot_app.assemble(
+            bot,
             session_factory(engine),
             catalog,
-            TelegramNotifier(bot, catalog, settings.private_alerts),
+            private_alerts=settings.private_alerts,
             admins=frozenset(settings.admin_ids),
         )
+        stop = asyncio.Event()
+        background = asyncio.create_task(running.background(stop))
         await bot.set_my_commands(bot_app.COMMANDS)
         try:
-            await dispatcher.start_polling(bot)
+            await running.dispatcher.start_polling(bot)
         finally:
+            stop.set()
+            await background
             await engine.dispose()
 
     asyncio.run(serve())

@@ -26,7 +26,6 @@ from aiogram.types import Message
 from stdnum.cn import uscc
 
 from bot import app
-from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from services.binding import issue_invitation
 from services.enterprises import preload
@@ -81,7 +80,7 @@ async def main(contacts: int, cycles: int) -> None:
         await store.commit()
 
     bot = offline_bot()
-    dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(bot, catalog))
+    dispatcher = app.assemble(bot, sessions, catalog).dispatcher
     people = [OfflineChat(dispatcher, bot, 10_000 + i) for i in range(contacts)]
     for person, token in zip(people, tokens, strict=True):
         await person.send(f"/start {token}")

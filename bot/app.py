@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -14,9 +16,12 @@ from aiogram.types import BotCommand, ErrorEvent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares import Services
+from bot.notifier import TelegramNotifier
+from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
 from handlers import form, review, start
+from reminders.sender import Limits, Sender
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
 
@@ -41,6 +46,33 @@ def dispatcher(
     dp.include_routers(review.router(), start.router(), form.router())
     dp.errors.register(_on_error)
     return dp
+
+
+@dataclass
+class Running:
+    """A bot's parts: the Dispatcher, and the sender that delivers what it queues."""
+
+    dispatcher: Dispatcher
+    sender: Sender
+
+    async def background(self, stop: asyncio.Event) -> None:
+        """The delivery queue's sender, until `stop`."""
+        await self.sender.run(stop)
+
+
+def assemble(
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: Catalog,
+    *,
+    private_alerts: bool = True,
+    admins: frozenset[int] = frozenset(),
+    limits: Limits | None = None,
+) -> Running:
+    """Everything `python main.py run` (and `chat`) needs around one Bot."""
+    sender = Sender(bot, sessions, limits)
+    notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
+    return Running(dispatcher(sessions, catalog, notifier, admins=admins), sender)
 
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import Catalog
 from services.notifier import Notifier
-from storage.fsm import update_session
+from storage.db import update_session
 from storage.repositories import Store
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.outbox import Outbox
 from bot.texts import phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
@@ -20,8 +19,7 @@ from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
 from storage.codec import decode
 from storage.models import Enterprise, ReviewNote
-
-log = logging.getLogger(__name__)
+from storage.repositories import Outgoing
 
 
 class CardPress(CallbackData, prefix="c"):
@@ -114,24 +112,32 @@ def _stored(catalog: Catalog, name: str, value: object) -> str:
     return shown(catalog, f, decode(f, value)) if value is not None else phrase("skipped")
 
 
+ALERT, NEWS = 0, 1  # delivery priorities: officials' cards first, then news for the enterprise
+
+
 class TelegramNotifier:
-    def __init__(self, bot: Bot, catalog: Catalog, private_alerts: bool = True) -> None:
-        self.bot = bot
+    """Renders each notice and puts it in the delivery queue (reminders/sender.py sends it)."""
+
+    def __init__(self, outbox: Outbox, catalog: Catalog, private_alerts: bool = True) -> None:
+        self.outbox = outbox
         self.catalog = catalog
         self.private_alerts = private_alerts
 
     async def _send(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        chat_ids: Sequence[int],
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        priority: int = NEWS,
     ) -> None:
-        try:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except TelegramAPIError as exc:  # a blocked bot or a gone group must not stop the others
-            log.warning("could not reach chat %s: %s", chat_id, exc)
+        event = uuid.uuid4().hex  # one notice: one row per chat, sent once
+        data = markup.model_dump(exclude_none=True) if markup else None
+        await self.outbox.put(
+            [Outgoing(f"notice:{event}:{chat}", chat, text, priority, data) for chat in chat_ids]
+        )
 
     async def review_card(self, chat_ids: Sequence[int], card: CardView) -> None:
-        text = card_text(self.catalog, card)
-        for chat_id in chat_ids:
-            await self._send(chat_id, text, card_markup(card.card_id))
+        await self._send(chat_ids, card_text(self.catalog, card), card_markup(card.card_id), ALERT)
 
     async def form_progress(
         self, user_ids: Sequence[int], enterprise: Enterprise, level: str, status: str
@@ -145,8 +151,7 @@ class TelegramNotifier:
             bureau=bureau(self.catalog, level, region),
             next_bureau=bureau(self.catalog, following, region),
         )
-        for user_id in user_ids:
-            await self._send(user_id, text)
+        await self._send(user_ids, text)
 
     async def form_returned(
         self,
@@ -176,8 +181,7 @@ class TelegramNotifier:
                 [InlineKeyboardButton(text=phrase("start_fixing"), callback_data=Resume().pack())]
             ]
         )
-        for user_id in user_ids:
-            await self._send(user_id, text, markup)
+        await self._send(user_ids, text, markup)
 
     async def registration_card(self, chat_ids: Sequence[int], card: RegistrationView) -> None:
         county = bureau(self.catalog, "county", card.enterprise.region_code or "")
@@ -187,13 +191,12 @@ class TelegramNotifier:
             contact=card.contact,
             county=county.removesuffix("科技局"),
         )
-        for chat_id in chat_ids:
-            await self._send(chat_id, text, card_markup(card.card_id, registration=True))
+        await self._send(chat_ids, text, card_markup(card.card_id, registration=True), ALERT)
 
     async def registration_decided(
         self, user_id: int, enterprise: Enterprise, accepted: bool, reason: str
     ) -> None:
         await self._send(
-            user_id,
+            [user_id],
             render("registration_decided", enterprise=enterprise, accepted=accepted, reason=reason),
         )

@@ -158,10 +158,14 @@ class OfflineChat:
         return self.bot.session  # type: ignore[return-value]
 
     async def _feed(self, **fields: Any) -> list[TelegramMethod[Any]]:
+        """Feed one update; the calls it made towards this chat (and pop-ups for this person)."""
         start = len(self.session.calls)
         update = Update(update_id=next(self._updates), **fields)
         await self.dispatcher.feed_update(self.bot, update)
-        return self.session.calls[start:]
+        return self.mine(self.session.calls[start:])
+
+    def mine(self, calls: list[TelegramMethod[Any]]) -> list[TelegramMethod[Any]]:
+        return [c for c in calls if getattr(c, "chat_id", self.chat.id) == self.chat.id]
 
     def _message(self, **fields: Any) -> Message:
         return Message(

@@ -19,7 +19,6 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import app
-from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from domain.catalog import Catalog
 from services.enterprises import preload
@@ -107,8 +106,10 @@ async def chat(
 ) -> None:
     terminal = Terminal(console)
     bot = offline_bot(terminal.on_call)
-    dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(bot, catalog))
-    person = OfflineChat(dispatcher, bot, user_id)
+    running = app.assemble(bot, sessions, catalog)
+    stop = asyncio.Event()
+    background = asyncio.create_task(running.background(stop))
+    person = OfflineChat(running.dispatcher, bot, user_id)
     console.print("输入文字作为回复发送；输入 [bold]#编号[/bold] 按对应按钮；输入 q 退出。")
     await person.send("/start")
     while True:
@@ -125,6 +126,8 @@ async def chat(
             await _press(person, terminal, int(number), phone, console)
         else:
             await person.send(line)
+    stop.set()
+    await background
 
 
 async def _press(

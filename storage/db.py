@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+# The current update's database session, when there is one. The FSM state and the outbox write on
+# it, so an update never needs a second connection (with SQLite's one connection, it would wait
+# for itself).
+update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -33,7 +39,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite has one writer at a time anyway, and a second connection waiting
     # for the write lock sleeps in SQLite's busy handler (tens of ms) instead of queueing here.
-    # An update works on one session (the FSM state too, storage.fsm.update_session), so it
+    # An update works on one session (the FSM state and the outbox too: update_session), so it
     # never waits for a connection it holds itself.
     options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **options}
     engine = create_async_engine(url, **options)

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import update_session
 from storage.models import ConversationState, now
 from storage.repositories import dialect_insert
 
 Record = tuple[str | None, str]  # (state, data as JSON)
 
-# The update's own database session, when there is one: the state is written on it, so an update
-# never needs a second connection (with SQLite's single connection, it would wait for itself).
-update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 _TABLE = ConversationState.__table__
 _READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
 

@@ -250,6 +250,72 @@ class SimilarityKey(Base):
     city: Mapped[str] = mapped_column(String(4))
 
 
+class Coordinator(Base):
+    """Someone who may broadcast notices (bound by an admin's invitation)."""
+
+    __tablename__ = "coordinators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Delivery(Base):
+    """One message to one chat, sent by the delivery queue exactly once.
+
+    `key` names what it is for (a card, a reminder of a day, a broadcast's recipient), so planning
+    it twice inserts nothing. pending → claimed (reserved by a sender) → sending (the API call is
+    under way) → sent | failed | skipped; a failed attempt that may succeed later goes back to
+    pending with `not_before` pushed out.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "priority", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    priority: Mapped[int] = mapped_column(Integer)  # 0 officials' alerts, 1 reminders, 2 broadcasts
+    text: Mapped[str] = mapped_column(Text)
+    markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=now)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(40))  # why it failed or was skipped
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    sent_at: Mapped[datetime | None]
+
+
+class ChatState(Base):
+    """A chat that blocked the bot (403) is inactive: nothing more is sent to it."""
+
+    __tablename__ = "chat_states"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    audience: Mapped[dict[str, Any]] = mapped_column()
+    audience_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running, done
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_chat: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+
+
 class ConversationState(Base):
     """aiogram FSM state and data per chat, so a conversation survives restarts."""
 

@@ -19,6 +19,7 @@ from storage.models import (
     Commitment,
     Confirmation,
     Contact,
+    Delivery,
     Enterprise,
     Invitation,
     Submission,
@@ -275,6 +276,41 @@ class Audit:
     async def of_submission(self, submission_id: int) -> Sequence[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.submission_id == submission_id)
         return (await self.session.scalars(query.order_by(AuditEntry.id))).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to put in the delivery queue."""
+
+    key: str  # what it is for: planning it twice sends it once
+    chat_id: int
+    text: str
+    priority: int
+    markup: dict[str, Any] | None = None
+    broadcast_id: int | None = None
+
+
+async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
+    """Add messages to the delivery queue; a key already there is left alone. Does not commit."""
+    at = now()
+    rows = [
+        {
+            "key": m.key,
+            "chat_id": m.chat_id,
+            "text": m.text,
+            "priority": m.priority,
+            "markup": m.markup,
+            "broadcast_id": m.broadcast_id,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": at,
+            "created_at": at,
+        }
+        for m in messages
+    ]
+    statement = _insert(session, Delivery.__table__).on_conflict_do_nothing(index_elements=["key"])
+    for start in range(0, len(rows), 1000):  # a broadcast of 20,000 in bounded statements
+        await session.execute(statement, rows[start : start + 1000])
 
 
 class Store:

@@ -7,24 +7,32 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiogram.methods import TelegramMethod
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
+from bot.outbox import Outbox
 from domain.catalog import Catalog
+from reminders.sender import Sender
 from services.binding import issue_invitation
 from services.enterprises import preload
 from storage.db import create_engine, session_factory, upgrade
-from storage.models import Enterprise
+from storage.models import Enterprise, now
 from storage.repositories import Store
 
 TABLES = (
+    "deliveries",
+    "chat_states",
+    "broadcasts",
+    "coordinators",
     "answers",
     "confirmations",
     "commitments",
@@ -82,21 +90,54 @@ async def sessions(
     await engine.dispose()
 
 
+class FakeClock:
+    """Real time plus whatever was slept: waits cost nothing, time still only moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return now() + timedelta(seconds=self.offset)
+
+    async def sleep(self, seconds: float) -> None:
+        self.offset += max(0.0, seconds)
+
+
+class DrainingChat(OfflineChat):
+    """A person whose every update is followed by the delivery queue sending what it queued,
+    as the running bot's sender would."""
+
+    def __init__(self, world: World, *args: Any, **kwargs: Any) -> None:
+        super().__init__(world.dispatcher, world.bot, *args, **kwargs)
+        self.world = world
+
+    async def _feed(self, **fields: Any) -> list[TelegramMethod[Any]]:
+        start = len(self.session.calls)
+        await super()._feed(**fields)
+        await self.world.sender.drain()
+        return self.mine(self.session.calls[start:])
+
+
 class World:
-    """The bot as deployed: a Dispatcher on the test database, people chatting to it."""
+    """The bot as deployed: a Dispatcher on the test database, people chatting to it, and the
+    delivery queue's sender (on a fake clock) sending what the bot queues."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> None:
         self.sessions, self.catalog = sessions, catalog
         self.bot = offline_bot()
-        self.notifier = TelegramNotifier(self.bot, catalog)
+        self.clock = FakeClock()
+        self.sender = Sender(self.bot, sessions, clock=self.clock)
+        self.notifier = TelegramNotifier(Outbox(sessions), catalog)
         self.dispatcher = app.dispatcher(sessions, catalog, self.notifier)
 
     def restart(self) -> None:
         """A new process: a new Dispatcher on the same database (the Bot API stays the same)."""
         self.dispatcher = app.dispatcher(self.sessions, self.catalog, self.notifier)
 
-    def person(self, user_id: int = 1001, name: str = "张伟") -> OfflineChat:
-        return OfflineChat(self.dispatcher, self.bot, user_id, name)
+    def person(
+        self, user_id: int = 1001, name: str = "张伟", group: int | None = None
+    ) -> OfflineChat:
+        return DrainingChat(self, user_id, name, group=group)
 
     async def enterprise(self, answers: dict[str, object]) -> Enterprise:
         async with self.sessions() as session:

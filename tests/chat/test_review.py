@@ -41,7 +41,7 @@ def last_text(world: World, chat_id: int) -> str:
 async def bureaus(world: World) -> tuple[OfflineChat, OfflineChat, OfflineChat, OfflineChat]:
     """County official (also in the county's group), city and province officials."""
     county = await official(world, "county", "210211", 501, "王科长")
-    in_group = OfflineChat(world.dispatcher, world.bot, 501, "王科长", group=GROUP)
+    in_group = world.person(501, "王科长", group=GROUP)
     said = texts(await in_group.send(f"/bindgroup {await group_code(world, 'county', '210211')}"))
     assert "本群已绑定为 <b>大连市甘井子区科技局</b> 审核群" in said[0]
     city = await official(world, "city", "210200", 601, "李处长")
@@ -152,8 +152,8 @@ async def test_outsiders_and_other_jurisdictions_change_nothing(world: World) ->
     other = await official(world, "county", "210212", 502, "旅顺口区的人")
     await submitted_form(world)
     for presser in (
-        OfflineChat(world.dispatcher, world.bot, 999, "路人", group=GROUP),
-        OfflineChat(world.dispatcher, world.bot, 502, "旅顺口区的人", group=GROUP),
+        world.person(999, "路人", group=GROUP),
+        world.person(502, "旅顺口区的人", group=GROUP),
     ):
         for button in ("通过", "退回", "详情"):
             said = texts(await presser.press(button))
@@ -246,10 +246,10 @@ async def test_queue_and_form_lookup(world: World) -> None:
 
 async def test_group_binding_refusals(world: World) -> None:
     code = await group_code(world, "county", "210211")
-    stranger = OfflineChat(world.dispatcher, world.bot, 999, "路人", group=GROUP)
+    stranger = world.person(999, "路人", group=GROUP)
     assert "只有已绑定的审核人员" in texts(await stranger.send(f"/bindgroup {code}"))[0]
     await official(world, "county", "210212", 502, "旅顺口区的人")
-    other = OfflineChat(world.dispatcher, world.bot, 502, "旅顺口区的人", group=GROUP)
+    other = world.person(502, "旅顺口区的人", group=GROUP)
     assert "属于其他辖区" in texts(await other.send(f"/bindgroup {code}"))[0]
     async with world.sessions() as session:
         assert not (await session.scalars(select(ReviewChat))).all()
