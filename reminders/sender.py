@@ -140,16 +140,19 @@ class Sender:
 
     async def _claim(self, session: AsyncSession) -> list[Delivery]:
         at = self.clock.now()
+        # A CTE, not `IN (subquery)`: PostgreSQL may run a SKIP LOCKED subquery once per row and
+        # claim far more than a batch.
         due = (
             select(Delivery.id)
             .where(Delivery.status == "pending", Delivery.not_before <= at)
             .order_by(Delivery.priority, Delivery.id)
             .limit(self.limits.batch)
             .with_for_update(skip_locked=True)
+            .cte("due")
         )
         result = await session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
+            .where(Delivery.id == due.c.id, Delivery.status == "pending")
             .values(status="claimed", claimed_by=self.name, not_before=at)
             .returning(Delivery)
         )

@@ -1,0 +1,185 @@
+"""The delivery queue's sender: limits, priorities, 429 / 5xx / 403, crashes, two senders."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from aiogram.methods import SendMessage, TelegramMethod
+from sqlalchemy import select, update
+
+from bot.offline import offline_bot
+from reminders.sender import Limits, Sender
+from storage.models import ChatState, Delivery
+from storage.repositories import Outgoing, enqueue
+from tests.chat.conftest import FakeClock, World
+
+
+class Recorded:
+    """The sender's API calls with the (fake) time each was made."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[datetime, int, str]] = []
+
+    def __call__(self, method: TelegramMethod[Any], result: Any) -> None:
+        if isinstance(method, SendMessage):
+            self.sent.append((self.clock.now(), int(method.chat_id), method.text))
+
+
+def sender_for(world: World, **limits: Any) -> tuple[Sender, Recorded, Any]:
+    clock = FakeClock()
+    recorded = Recorded(clock)
+    bot = offline_bot(recorded)
+    return Sender(bot, world.sessions, Limits(**limits), clock), recorded, bot
+
+
+async def queue(world: World, messages: list[Outgoing]) -> None:
+    async with world.sessions() as session:
+        await enqueue(session, messages)
+        await session.commit()
+
+
+async def statuses(world: World) -> dict[str, tuple[str, str | None]]:
+    async with world.sessions() as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    return {r.key: (r.status, r.reason) for r in rows}
+
+
+async def test_each_message_once_and_the_same_key_only_once(world: World) -> None:
+    sender, recorded, _ = sender_for(world)
+    await queue(world, [Outgoing(f"m{i}", 100 + i, f"消息{i}", 1) for i in range(30)])
+    await queue(world, [Outgoing("m0", 100, "again", 1)])  # planned twice
+    await sender.drain()
+    assert sorted(c for _, c, _ in recorded.sent) == list(range(100, 130))
+    assert set(await statuses(world)) == {f"m{i}" for i in range(30)}
+
+
+async def test_the_overall_rate(world: World) -> None:
+    sender, recorded, _ = sender_for(world, per_second=25)
+    await queue(world, [Outgoing(f"m{i}", 1000 + i, "x", 1) for i in range(100)])
+    await sender.drain()
+    times = [t for t, _, _ in recorded.sent]
+    span = (times[-1] - times[0]).total_seconds()
+    assert len(times) == 100 and 99 / 25 - 0.01 <= span <= 99 / 25 + 0.5
+
+
+async def test_one_a_second_per_person_and_twenty_a_minute_per_group(world: World) -> None:
+    sender, recorded, _ = sender_for(world, per_second=1000)
+    await queue(world, [Outgoing(f"p{i}", 7, f"{i}", 1) for i in range(4)])
+    await queue(world, [Outgoing(f"g{i}", -500, f"{i}", 1) for i in range(25)])
+    await sender.drain()
+    person = [t for t, c, _ in recorded.sent if c == 7]
+    group = [t for t, c, _ in recorded.sent if c == -500]
+    assert all((b - a).total_seconds() >= 1 for a, b in pairwise(person))
+    assert len(group) == 25
+    for i in range(len(group) - 20):
+        assert (group[i + 20] - group[i]).total_seconds() >= 60  # never 21 within a minute
+
+
+async def test_alerts_go_ahead_of_bulk(world: World) -> None:
+    sender, recorded, _ = sender_for(world)
+    await queue(world, [Outgoing(f"bulk{i}", 2000 + i, "bulk", 2) for i in range(50)])
+    await queue(world, [Outgoing("alert", -9, "card", 0)])
+    await sender.drain()
+    assert recorded.sent[0][2] == "card"
+
+
+async def test_a_429_pauses_everything_and_all_get_through_once(world: World) -> None:
+    sender, recorded, bot = sender_for(world, per_second=50)
+    await queue(world, [Outgoing(f"b{i}", 3000 + i, "x", 2) for i in range(40)])
+    await sender.deliver()  # the first batch of 20
+    bot.session.stage_error(429, "Too Many Requests: retry after 7", retry_after=7)
+    before = sender.clock.now()
+    await sender.drain()
+    after_pause = [t for t, _, _ in recorded.sent if t > before]
+    assert after_pause and (after_pause[0] - before).total_seconds() >= 7
+    assert sorted(c for _, c, _ in recorded.sent) == list(range(3000, 3040))
+
+
+async def test_server_errors_are_retried_with_backoff_then_given_up(world: World) -> None:
+    sender, recorded, bot = sender_for(world, retry_base=2, max_attempts=3)
+    await queue(world, [Outgoing("flaky", 11, "x", 1), Outgoing("dead", 12, "y", 1)])
+    bot.session.stage_error(502, "Bad Gateway")  # flaky fails once …
+    await sender.drain()
+    assert [c for _, c, _ in recorded.sent].count(11) == 1  # … then gets through
+    for _ in range(3):
+        bot.session.stage_error(500, "Internal Server Error")
+    await queue(world, [Outgoing("dead2", 13, "z", 1)])
+    await sender.drain()
+    assert (await statuses(world))["dead2"] == ("failed", "server_error")
+
+
+async def test_a_chat_that_blocked_the_bot_is_marked_and_skipped(world: World) -> None:
+    sender, recorded, bot = sender_for(world)
+    await queue(world, [Outgoing("first", 44, "x", 1)])
+    bot.session.stage_error(403, "Forbidden: bot was blocked by the user")
+    await sender.drain()
+    await queue(world, [Outgoing("second", 44, "y", 1), Outgoing("other", 45, "z", 1)])
+    await sender.drain()
+    found = await statuses(world)
+    assert found["first"] == ("failed", "blocked")
+    assert found["second"] == ("skipped", "chat_inactive")
+    assert found["other"] == ("sent", None)
+    async with world.sessions() as session:
+        assert (await session.get(ChatState, 44)).active is False  # type: ignore[union-attr]
+    assert [c for _, c, _ in recorded.sent] == [45]
+
+
+async def test_a_crash_mid_broadcast_resumes_without_repeats(world: World) -> None:
+    dead, recorded_dead, _ = sender_for(world)
+    await queue(world, [Outgoing(f"b{i}", 5000 + i, "x", 2, broadcast_id=1) for i in range(60)])
+    await dead.deliver()  # 20 sent, then the process dies holding a claim:
+    async with world.sessions() as session:
+        ids = (
+            await session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == "pending")
+                .order_by(Delivery.id)
+                .limit(3)
+            )
+        ).all()
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids[:2]))
+            .values(status="claimed", claimed_by="dead")
+        )
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == ids[2])
+            .values(status="sending", claimed_by="dead")
+        )
+        await session.commit()
+    alive, recorded, _ = sender_for(world)
+    alive.clock.offset = 600  # restarted later than the stale-claim horizon
+    await alive.recover()
+    await alive.drain()
+    sent = [c for _, c, _ in recorded_dead.sent] + [c for _, c, _ in recorded.sent]
+    assert len(sent) == len(set(sent)) == 59  # none twice; the one in flight is not resent
+    found = await statuses(world)
+    assert sum(1 for s, _ in found.values() if s == "sent") == 59
+    assert [k for k, v in found.items() if v == ("failed", "interrupted")] == ["b22"]
+
+
+async def test_two_senders_at_once_send_nothing_twice(world: World) -> None:
+    first, recorded_first, _ = sender_for(world, per_second=500)
+    second, recorded_second, _ = sender_for(world, per_second=500)
+    await queue(world, [Outgoing(f"t{i}", 6000 + i, "x", 1) for i in range(200)])
+    await asyncio.gather(first.drain(), second.drain())
+    sent = [c for _, c, _ in recorded_first.sent] + [c for _, c, _ in recorded_second.sent]
+    assert sorted(sent) == list(range(6000, 6200))
+
+
+async def test_waiting_time_is_not_spent_when_one_chat_is_busy(world: World) -> None:
+    sender, recorded, _ = sender_for(world, per_second=1000)
+    await queue(
+        world,
+        [Outgoing(f"same{i}", 77, "x", 1) for i in range(3)]
+        + [Outgoing(f"other{i}", 8000 + i, "y", 1) for i in range(10)],
+    )
+    await sender.drain()
+    others = [t for t, c, _ in recorded.sent if c != 77]
+    first = recorded.sent[0][0]
+    assert max(others) - first < timedelta(seconds=1)  # not held up behind chat 77
