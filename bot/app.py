@@ -22,6 +22,7 @@ from bot.texts import render
 from domain.catalog import Catalog
 from handlers import form, review, start
 from reminders.sender import Limits, Sender
+from reminders.tick import Ticker
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
 
@@ -50,14 +51,20 @@ def dispatcher(
 
 @dataclass
 class Running:
-    """A bot's parts: the Dispatcher, and the sender that delivers what it queues."""
+    """A bot's parts: the Dispatcher, the sender that delivers what is queued, the reminders."""
 
     dispatcher: Dispatcher
     sender: Sender
+    ticker: Ticker
 
     async def background(self, stop: asyncio.Event) -> None:
-        """The delivery queue's sender, until `stop`."""
-        await self.sender.run(stop)
+        """The reminder tick and the delivery queue's sender, until `stop`."""
+        scheduler = self.ticker.schedule()
+        scheduler.start()
+        try:
+            await self.sender.run(stop)
+        finally:
+            scheduler.shutdown(wait=False)
 
 
 def assemble(
@@ -72,7 +79,8 @@ def assemble(
     """Everything `python main.py run` (and `chat`) needs around one Bot."""
     sender = Sender(bot, sessions, limits)
     notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
-    return Running(dispatcher(sessions, catalog, notifier, admins=admins), sender)
+    ticker = Ticker(bot, sessions, catalog, sender.wake)
+    return Running(dispatcher(sessions, catalog, notifier, admins=admins), sender, ticker)
 
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:

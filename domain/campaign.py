@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -225,6 +225,51 @@ class TechFields(_Strict):
     plausible: dict[str, tuple[str, ...]]
 
 
+REMINDER_KINDS = (
+    "opening",
+    "countdown",
+    "returned",
+    "local_digest",
+    "local_countdown",
+    "province_digest",
+    "province_countdown",
+    "recheck",
+    "results",
+)
+
+
+class ReminderKind(_Strict):
+    enabled: bool = True
+    stage: str
+    on: Literal["start", "daily", "before_end"]
+    days: tuple[int, ...] = ()  # before_end: days before the stage's last day
+    until_stage: str = ""  # daily: through the end of this later stage instead
+
+    @model_validator(mode="after")
+    def _days_when_needed(self) -> ReminderKind:
+        if self.on == "before_end" and not self.days:
+            raise ValueError("before_end needs days = [...]")
+        if any(d < 0 for d in self.days):
+            raise ValueError("days cannot be negative")
+        return self
+
+
+class Reminders(_Strict):
+    send_from: time
+    send_until: time
+    working_days_only: bool = True
+    kinds: dict[str, ReminderKind]
+
+    @model_validator(mode="after")
+    def _known(self) -> Reminders:
+        unknown = sorted(set(self.kinds) - set(REMINDER_KINDS))
+        if unknown:
+            raise ValueError(f"kinds: unknown {unknown}; known: {', '.join(REMINDER_KINDS)}")
+        if self.send_until <= self.send_from:
+            raise ValueError("send_until must be after send_from")
+        return self
+
+
 class Campaign(_Strict):
     year: int = Field(ge=2020, le=2100)
     name: str
@@ -241,6 +286,7 @@ class Campaign(_Strict):
     checks: Checks
     sme: Sme
     tech_fields: TechFields
+    reminders: Reminders
     regions: RegionTable  # read from the `region_table` file by `load_campaign`
 
     @model_validator(mode="after")
@@ -252,6 +298,11 @@ class Campaign(_Strict):
         for before, after in zip(self.stages, self.stages[1:], strict=False):
             if after.start < before.start:
                 raise ValueError(f"stages: stage {after.id} starts before stage {before.id}")
+        keys = {s.key for s in self.stages}
+        for name, kind in self.reminders.kinds.items():
+            for stage in (kind.stage, kind.until_stage):
+                if stage and stage not in keys:
+                    raise ValueError(f"reminders.kinds.{name}: no stage '{stage}'")
         return self
 
     @property

@@ -24,7 +24,7 @@ from services import review
 from services.notifier import Notifier
 from storage.codec import decode, encode
 from storage.models import Commitment, Confirmation, Contact, Enterprise, Submission, now
-from storage.repositories import Store, StoredAnswer
+from storage.repositories import Store, StoredAnswer, cancel_reminders
 
 EDITABLE = ("draft", RETURNED)
 SUBMITTED = (*WAITING.values(), "reported", "scored")
@@ -350,6 +350,10 @@ async def submit(
         previous=status,
         status=target,
     )
+    contacts = await store.session.scalars(
+        select(Contact.telegram_user_id).where(Contact.enterprise_id == draft.enterprise.id)
+    )
+    await cancel_reminders(store.session, list(contacts.all()))
     await store.commit()
     refreshed = await store.submissions.get(submission.id)
     assert refreshed is not None

@@ -313,6 +313,20 @@ async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
         await session.execute(statement, rows[start : start + 1000])
 
 
+async def cancel_reminders(session: AsyncSession, chat_ids: Sequence[int]) -> None:
+    """Reminders still queued for these chats lost their reason (the form was submitted)."""
+    if chat_ids:
+        await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.status == "pending",
+                Delivery.key.like("reminder:%"),
+                Delivery.chat_id.in_(list(chat_ids)),
+            )
+            .values(status="skipped", reason="resolved")
+        )
+
+
 class Store:
     """One unit of work: the repositories over one session; nothing is kept until `commit`."""
 
