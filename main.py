@@ -4,6 +4,7 @@ python main.py run                          the bot, long polling (BOT_TOKEN)
 python main.py chat [--demo]                the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
 python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
+python main.py invite coordinator                 a coordinator's link (/broadcast)
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -119,19 +120,19 @@ def db_upgrade() -> None:
 
 @app.command()
 def invite(
-    kind: Annotated[str, typer.Argument(help="official or group")],
-    level: Annotated[str, typer.Argument(help="county, city or province")],
-    code: Annotated[str, typer.Argument(help="the county, city or province code")],
+    kind: Annotated[str, typer.Argument(help="official, group or coordinator")],
+    level: Annotated[str, typer.Argument(help="county, city or province")] = "province",
+    code: Annotated[str, typer.Argument(help="the county, city or province code")] = "",
     days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
 ) -> None:
-    """A one-time invitation: an official's deep link, or a code for /bindgroup."""
+    """A one-time invitation: an official's or a coordinator's deep link, or a /bindgroup code."""
     from datetime import timedelta
 
     from services import officials
     from storage.repositories import Store
 
-    if kind not in ("official", "group"):
-        raise _fail("kind 应为 official 或 group")
+    if kind not in ("official", "group", "coordinator"):
+        raise _fail("kind 应为 official、group 或 coordinator")
     settings, catalog = _settings_and_catalog(None)
     regions = catalog.campaign.regions
 
@@ -158,12 +159,13 @@ def invite(
         token = asyncio.run(issue())
     except officials.UnknownJurisdiction as exc:
         raise _fail(str(exc)) from None
+    link = f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
+    if kind == "coordinator":
+        typer.echo(f"填报协调人链接（一次有效，{days} 天）：{link}")
+        return
     name = officials.jurisdiction_name(regions, level, code)
     if kind == "official":
-        bot_name = settings.bot_username or "<bot>"
-        typer.echo(
-            f"{name} 审核人员链接（一次有效，{days} 天）：https://t.me/{bot_name}?start={token}"
-        )
+        typer.echo(f"{name} 审核人员链接（一次有效，{days} 天）：{link}")
     else:
         typer.echo(f"{name} 审核群绑定码（一次有效，{days} 天）：/bindgroup {token}")
 

@@ -20,7 +20,8 @@ from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import form, review, start
+from handlers import broadcast, fallback, form, review, start
+from reminders.progress import ProgressReporter
 from reminders.sender import Limits, Sender
 from reminders.tick import Ticker
 from services.notifier import Notifier
@@ -44,7 +45,9 @@ def dispatcher(
     engine = sessions.kw["bind"]
     dp = Dispatcher(storage=storage or SqlStorage(engine))
     dp.update.outer_middleware(Services(sessions, catalog, notifier, admins))
-    dp.include_routers(review.router(), start.router(), form.router())
+    dp.include_routers(
+        review.router(), broadcast.router(), start.router(), form.router(), fallback.router()
+    )
     dp.errors.register(_on_error)
     return dp
 
@@ -77,7 +80,7 @@ def assemble(
     limits: Limits | None = None,
 ) -> Running:
     """Everything `python main.py run` (and `chat`) needs around one Bot."""
-    sender = Sender(bot, sessions, limits)
+    sender = Sender(bot, sessions, limits, on_progress=ProgressReporter(bot, sessions))
     notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
     ticker = Ticker(bot, sessions, catalog, sender.wake)
     return Running(dispatcher(sessions, catalog, notifier, admins=admins), sender, ticker)

@@ -112,7 +112,8 @@ def _stored(catalog: Catalog, name: str, value: object) -> str:
     return shown(catalog, f, decode(f, value)) if value is not None else phrase("skipped")
 
 
-ALERT, NEWS = 0, 1  # delivery priorities: officials' cards first, then news for the enterprise
+# Delivery priorities: officials' cards first, then news and reminders, then broadcasts.
+ALERT, NEWS, BULK = 0, 1, 2
 
 
 class TelegramNotifier:
@@ -199,4 +200,13 @@ class TelegramNotifier:
         await self._send(
             [user_id],
             render("registration_decided", enterprise=enterprise, accepted=accepted, reason=reason),
+        )
+
+    async def broadcast(self, broadcast_id: int, chat_ids: Sequence[int], text: str) -> None:
+        text = render("broadcast_message", text=text)
+        await self.outbox.put(
+            [
+                Outgoing(f"broadcast:{broadcast_id}:{chat}", chat, text, BULK, None, broadcast_id)
+                for chat in chat_ids
+            ]
         )

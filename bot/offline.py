@@ -46,24 +46,36 @@ class OfflineSession(BaseSession):
     def __init__(self, on_call: Callable[[TelegramMethod[Any], Any], None] | None = None) -> None:
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
-        self.staged: deque[tuple[int, dict[str, Any]]] = deque()  # (HTTP status, response body)
+        # (HTTP status, response body, the chat it is for or None for the next call)
+        self.staged: deque[tuple[int, dict[str, Any], int | None]] = deque()
         self.on_call = on_call
         self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
         self._ids = count(1000)
 
-    def stage_error(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def stage_error(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """The next call (to `chat_id`, when given) fails with this error."""
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
-        self.staged.append((status, body))
+        self.staged.append((status, body, chat_id))
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
         self.calls.append(method)
-        if self.staged:
-            status, body = self.staged.popleft()
-            self.check_response(bot, method, status, json.dumps(body))
+        chat_id = getattr(method, "chat_id", None)
+        for staged in self.staged:
+            status, body, target = staged
+            if target is None or target == chat_id:
+                self.staged.remove(staged)
+                self.check_response(bot, method, status, json.dumps(body))  # raises
+                break
         result = self._result(method)
         if isinstance(result, Message):
             self.message_ids[id(method)] = result.message_id

@@ -99,12 +99,14 @@ async def cmd_invite(
     catalog: Catalog,
     is_admin: bool,
 ) -> None:
-    """/invite official|group <level> <code>: admins only."""
+    """/invite official|group <level> <code>, or /invite coordinator: admins only."""
     if not is_admin:
         await message.answer(render("no_permission"))
         return
     parts = (command.args or "").split()
-    if len(parts) != 3 or parts[0] not in ("official", "group"):
+    if parts == ["coordinator"]:
+        parts += ["province", ""]
+    if len(parts) != 3 or parts[0] not in ("official", "group", "coordinator"):
         await message.answer(render("input_problem", problem=phrase("invite_usage")))
         return
     kind, level, code = parts
@@ -112,9 +114,9 @@ async def cmd_invite(
         token = await officials.invite(
             store,
             catalog.campaign.regions,
-            kind,
+            kind,  # type: ignore[arg-type]
             level,
-            code,  # type: ignore[arg-type]
+            code,
             timedelta(days=INVITATION_DAYS),
         )
     except officials.UnknownJurisdiction as exc:

@@ -77,8 +77,18 @@ async def start_with_code(
 ) -> None:
     """t.me/<bot>?start=<invitation>: a one-time code that binds at once."""
     assert message.from_user is not None
-    if await officials.invitation_kind(store, command.args or "") == "official":
+    kind = await officials.invitation_kind(store, command.args or "")
+    if kind == "official":
         await review.bind_official(message, command, store, catalog)
+        return
+    if kind == "coordinator":
+        refused = await officials.bind_coordinator(
+            store, _user(message.from_user), command.args or ""
+        )
+        if refused:
+            await message.answer(render("official_refused", reason=refused, role="协调人"))
+        else:
+            await message.answer(render("coordinator_bound"))
         return
     result = await binding.by_invitation(store, _user(message.from_user), command.args or "")
     if result.refused or result.contact is None:

@@ -38,3 +38,6 @@ class Notifier(Protocol):
         self, user_id: int, enterprise: Enterprise, accepted: bool, reason: str
     ) -> None:
         """The person who asked to be bound: confirmed, or refused with the reason."""
+
+    async def broadcast(self, broadcast_id: int, chat_ids: Sequence[int], text: str) -> None:
+        """A coordinator's notice, once to each chat, after alerts and reminders."""

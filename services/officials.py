@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.regions import RegionTable
 from domain.review import LEVEL_NAMES, Jurisdiction, Level
 from services.people import TelegramUser
-from storage.models import Invitation, Official, ReviewChat, now
+from storage.models import Coordinator, Invitation, Official, ReviewChat, now
 from storage.repositories import Store, token_hash
 
 Refusal = Literal["invalid", "expired", "used", "other_jurisdiction", "not_official"]
@@ -45,13 +45,14 @@ def check_jurisdiction(regions: RegionTable, level: str, code: str) -> Level:
 async def invite(
     store: Store,
     regions: RegionTable,
-    kind: Literal["official", "group"],
+    kind: Literal["official", "group", "coordinator"],
     level: str,
     code: str,
     valid_for: timedelta,
 ) -> str:
-    """A one-time code: for an official's deep link, or for /bindgroup in a bureau's group."""
-    check_jurisdiction(regions, level, code)
+    """A one-time code: an official's or a coordinator's deep link, or a group's /bindgroup code."""
+    if kind != "coordinator":
+        check_jurisdiction(regions, level, code)
     token = secrets.token_urlsafe(24)
     store.invitations.add(
         Invitation(
@@ -104,6 +105,24 @@ async def bind_official(store: Store, user: TelegramUser, token: str) -> Officia
     )
     await store.commit()
     return OfficialBinding(official)
+
+
+async def bind_coordinator(store: Store, user: TelegramUser, token: str) -> Refusal | None:
+    claimed = await _claim(store, token, "coordinator", user.id)
+    if isinstance(claimed, str):
+        return claimed
+    exists = await store.session.scalar(
+        select(Coordinator.id).where(Coordinator.telegram_user_id == user.id)
+    )
+    if exists is None:
+        store.session.add(
+            Coordinator(
+                telegram_user_id=user.id, display_name=user.display_name[:200], created_at=now()
+            )
+        )
+    await store.audit.record("coordinator.bound", user.id)
+    await store.commit()
+    return None
 
 
 async def bind_group(store: Store, user_id: int, chat_id: int, token: str) -> Refusal | ReviewChat:

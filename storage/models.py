@@ -271,7 +271,10 @@ class Delivery(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "status", "priority", "not_before"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "priority", "not_before"),
+        Index("ix_deliveries_broadcast", "broadcast_id", "status"),  # progress, and "all done?"
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -284,7 +287,7 @@ class Delivery(Base):
     not_before: Mapped[datetime] = mapped_column(default=now)
     claimed_by: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(String(40))  # why it failed or was skipped
-    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=now)
     sent_at: Mapped[datetime | None]
 
@@ -308,6 +311,7 @@ class Broadcast(Base):
     audience: Mapped[dict[str, Any]] = mapped_column()
     audience_name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    draft: Mapped[str] = mapped_column(String(32), unique=True, index=True)  # one send per preview
     status: Mapped[str] = mapped_column(String(12), default="running")  # running, done
     total: Mapped[int] = mapped_column(Integer, default=0)
     progress_chat: Mapped[int | None] = mapped_column(BigInteger)

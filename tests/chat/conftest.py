@@ -21,6 +21,7 @@ from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from bot.outbox import Outbox
 from domain.catalog import Catalog
+from reminders.progress import ProgressReporter
 from reminders.sender import Sender
 from services.binding import issue_invitation
 from services.enterprises import preload
@@ -126,13 +127,19 @@ class World:
         self.sessions, self.catalog = sessions, catalog
         self.bot = offline_bot()
         self.clock = FakeClock()
-        self.sender = Sender(self.bot, sessions, clock=self.clock)
+        self.reporter = ProgressReporter(self.bot, sessions, clock=self.clock)
+        self.sender = Sender(self.bot, sessions, clock=self.clock, on_progress=self.reporter)
         self.notifier = TelegramNotifier(Outbox(sessions), catalog)
+        self.admins: frozenset[int] = frozenset()
         self.dispatcher = app.dispatcher(sessions, catalog, self.notifier)
 
-    def restart(self) -> None:
-        """A new process: a new Dispatcher on the same database (the Bot API stays the same)."""
-        self.dispatcher = app.dispatcher(self.sessions, self.catalog, self.notifier)
+    def restart(self, admins: frozenset[int] | None = None) -> None:
+        """A new process: a new Dispatcher on the same database (the Bot API stays the same),
+        with ADMIN_IDS as given (else as before)."""
+        self.admins = self.admins if admins is None else admins
+        self.dispatcher = app.dispatcher(
+            self.sessions, self.catalog, self.notifier, admins=self.admins
+        )
 
     def person(
         self, user_id: int = 1001, name: str = "张伟", group: int | None = None

@@ -315,11 +315,7 @@ async def test_the_province_returns_a_reported_form_during_the_recheck(
 
 
 async def test_an_admin_invites_an_official_in_chat(world: World) -> None:
-    from bot import app
-
-    world.dispatcher = app.dispatcher(
-        world.sessions, world.catalog, world.notifier, admins=frozenset({42_000})
-    )
+    world.restart(admins=frozenset({42_000}))
     admin = world.person(42_000, "管理员")
     said = texts(await admin.send("/invite official county 210211"))
     assert (

@@ -253,5 +253,7 @@ def test_invite_an_official_from_the_command_line(
     )
     code, out = run("invite", "group", "county", "210211")
     assert code == 0 and "/bindgroup " in out
+    code, out = run("invite", "coordinator")
+    assert code == 0 and "填报协调人链接" in out and "https://t.me/cxjf_bot?start=" in out
     result = runner.invoke(app, ["invite", "official", "county", "000000"])
     assert result.exit_code == 2 and "没有代码 000000" in result.stderr

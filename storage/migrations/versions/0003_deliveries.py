@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("audience", sa.JSON(), nullable=False),
         sa.Column("audience_name", sa.String(length=200), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("draft", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("progress_chat", sa.BigInteger(), nullable=True),
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
     )
+    op.create_index(op.f("ix_broadcasts_draft"), "broadcasts", ["draft"], unique=True)
     op.create_table(
         "chat_states",
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -69,9 +71,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_deliveries_key")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_deliveries_broadcast_id"), ["broadcast_id"], unique=False
-        )
+        batch_op.create_index("ix_deliveries_broadcast", ["broadcast_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_deliveries_chat_id"), ["chat_id"], unique=False)
         batch_op.create_index(
             "ix_deliveries_due", ["status", "priority", "not_before"], unique=False
@@ -82,9 +82,10 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_due")
         batch_op.drop_index(batch_op.f("ix_deliveries_chat_id"))
-        batch_op.drop_index(batch_op.f("ix_deliveries_broadcast_id"))
+        batch_op.drop_index("ix_deliveries_broadcast")
 
     op.drop_table("deliveries")
     op.drop_table("coordinators")
     op.drop_table("chat_states")
+    op.drop_index(op.f("ix_broadcasts_draft"), table_name="broadcasts")
     op.drop_table("broadcasts")
