@@ -4,9 +4,11 @@ Limits are configuration: about 25 messages a second in all, one a second to a p
 20 a minute to a group. A 429 pauses the whole sender for its `retry_after`; 5xx answers and
 timeouts are retried with capped exponential backoff; a chat that blocked the bot (403) is marked
 inactive and skipped from then on. Officials' alerts (priority 0) are claimed before reminders
-and broadcasts. The database is the record: rows are claimed in small batches and marked
-`sending` just before each call, so a sender that dies leaves its unsent claims to be taken again
-and at most the one message in flight unknown ("interrupted"), never resent.
+and broadcasts. Calls go out in their slots without waiting for the previous answer (up to
+`in_flight` at once), so Telegram's latency does not bound the rate. The database is the record:
+rows are claimed in small batches and marked `sending` just before each call, so a sender that
+dies leaves its unsent claims to be taken again and only the calls in flight unknown
+("interrupted"), never resent.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ class Limits(BaseModel):
     per_second: float = Field(25.0, gt=0)  # all chats together
     private_interval: float = Field(1.0, ge=0)  # seconds between two messages to one person
     group_per_minute: int = Field(20, gt=0)
+    margin: float = Field(0.1, ge=0)  # seconds added to a chat's wait: calls land with jitter
     batch: int = Field(20, gt=0)  # rows claimed at a time: alerts wait at most one batch
+    in_flight: int = Field(16, gt=0)  # calls awaiting Telegram's answer at once
     retry_base: float = Field(2.0, gt=0)  # seconds; doubled at each failed attempt …
     retry_cap: float = Field(300.0, gt=0)  # … up to this
     max_attempts: int = Field(6, gt=0)
@@ -72,12 +76,13 @@ class _ChatPace:
         self.groups: dict[int, deque[datetime]] = {}
 
     def ready_at(self, chat_id: int, at: datetime) -> datetime:
+        margin = self.limits.margin
         if chat_id > 0:
             last = self.private.get(chat_id)
             return (
                 at
                 if last is None
-                else max(at, last + timedelta(seconds=self.limits.private_interval))
+                else max(at, last + timedelta(seconds=self.limits.private_interval + margin))
             )
         window = self.groups.get(chat_id)
         if not window:
@@ -86,13 +91,13 @@ class _ChatPace:
             window.popleft()
         if len(window) < self.limits.group_per_minute:
             return at
-        return window[0] + timedelta(minutes=1)
+        return window[0] + timedelta(seconds=60 + margin)
 
     def sent(self, chat_id: int, at: datetime) -> None:
         if chat_id > 0:
             self.private[chat_id] = at
-            if len(self.private) > 10_000:  # forget people not written to within the interval
-                horizon = at - timedelta(seconds=self.limits.private_interval)
+            if len(self.private) > 1_000:  # forget people not written to within the interval
+                horizon = at - timedelta(seconds=self.limits.private_interval + self.limits.margin)
                 self.private = {c: t for c, t in self.private.items() if t > horizon}
         else:
             self.groups.setdefault(chat_id, deque()).append(at)
@@ -116,6 +121,8 @@ class Sender:
         self.pace = _ChatPace(self.limits)
         self.next_slot = self.clock.now()
         self.wakeup = asyncio.Event()
+        self.in_flight = asyncio.Semaphore(self.limits.in_flight)
+        self.flying: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -161,7 +168,8 @@ class Sender:
         return rows
 
     async def deliver(self) -> int:
-        """Claim one batch of due messages and send them. How many were handled."""
+        """Claim one batch of due messages and start sending them, each in its slot. How many
+        were claimed; their calls may still be in flight (see `settle`)."""
         async with self.sessions() as session:
             rows = await self._claim(session)
             inactive = set()
@@ -177,25 +185,52 @@ class Sender:
                     ).all()
                 )
                 await session.commit()
-            for row in rows:
-                await self._one(session, row, row.chat_id in inactive)
+        for row in rows:
+            await self._dispatch(row, row.chat_id in inactive)
         return len(rows)
 
-    async def _one(self, session: AsyncSession, row: Delivery, inactive: bool) -> None:
-        at = self.clock.now()
+    async def settle(self) -> None:
+        """Wait for the calls in flight."""
+        while self.flying:
+            await asyncio.wait(set(self.flying))
+
+    async def _dispatch(self, row: Delivery, inactive: bool) -> None:
+        """Wait for the message's slot, mark it sending, and make the call without waiting for
+        the answer: Telegram's latency must not bound the rate."""
         if inactive:
-            await self._finish(session, row, "skipped", "chat_inactive")
+            await self._finish(row, "skipped", "chat_inactive")
             return
+        at = self.clock.now()
         ready = self.pace.ready_at(row.chat_id, at)
         if ready > at:  # this chat must wait; others need not wait behind it
-            await self._set(session, row, status="pending", claimed_by=None, not_before=ready)
+            await self._set(row, status="pending", claimed_by=None, not_before=ready)
             return
-        wait = (self.next_slot - at).total_seconds()
-        if wait > 0:
-            await self.clock.sleep(wait)
+        await self.in_flight.acquire()
+        while (wait := (self.next_slot - self.clock.now()).total_seconds()) > 0:
+            await self.clock.sleep(wait)  # a 429 meanwhile pushes next_slot further
         at = self.clock.now()
-        self.next_slot = max(self.next_slot, at) + timedelta(seconds=1 / self.limits.per_second)
-        await self._set(session, row, status="sending", not_before=at)
+        # Slots keep to their grid: a call made a little late does not delay every later one
+        # (at most one slot is made up, so no burst beyond the limit).
+        interval = timedelta(seconds=1 / self.limits.per_second)
+        self.next_slot = max(self.next_slot, at - interval) + interval
+        self.pace.sent(row.chat_id, at)  # the chat's slot is taken whatever the answer
+        try:
+            await self._set(row, status="sending", not_before=at)
+        except BaseException:
+            self.in_flight.release()
+            raise
+        task = asyncio.create_task(self._send(row))
+        self.flying.add(task)
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self.flying.discard(task)
+        self.in_flight.release()
+        if not task.cancelled() and task.exception() is not None:
+            # The row stays "sending": after a restart it counts as interrupted, never resent.
+            log.error("delivery failed unexpectedly", exc_info=task.exception())
+
+    async def _send(self, row: Delivery) -> None:
         markup = InlineKeyboardMarkup.model_validate(row.markup) if row.markup else None
         try:
             await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
@@ -203,24 +238,23 @@ class Sender:
             resume = self.clock.now() + timedelta(seconds=exc.retry_after)
             self.next_slot = max(self.next_slot, resume)  # the whole sender pauses
             log.warning("429: pausing %s s", exc.retry_after)
-            await self._set(session, row, status="pending", claimed_by=None, not_before=resume)
+            await self._set(row, status="pending", claimed_by=None, not_before=resume)
             return
         except TelegramForbiddenError as exc:
-            await self._block(session, row.chat_id, str(exc))
-            await self._finish(session, row, "failed", "blocked")
+            await self._block(row.chat_id, str(exc))
+            await self._finish(row, "failed", "blocked")
             return
         except TelegramBadRequest as exc:
-            await self._finish(session, row, "failed", f"bad_request: {exc.message}"[:40])
+            await self._finish(row, "failed", f"bad_request: {exc.message}"[:40])
             return
         except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
             attempts = row.attempts + 1
             if attempts >= self.limits.max_attempts:
-                await self._finish(session, row, "failed", "server_error", attempts=attempts)
+                await self._finish(row, "failed", "server_error", attempts=attempts)
                 return
             backoff = min(self.limits.retry_cap, self.limits.retry_base * 2 ** (attempts - 1))
             log.warning("retrying %s in %s s: %s", row.id, backoff, exc)
             await self._set(
-                session,
                 row,
                 status="pending",
                 claimed_by=None,
@@ -228,59 +262,68 @@ class Sender:
                 not_before=self.clock.now() + timedelta(seconds=backoff),
             )
             return
-        self.pace.sent(row.chat_id, self.clock.now())
-        await self._finish(session, row, "sent", None, sent_at=self.clock.now())
+        await self._finish(row, "sent", None, sent_at=self.clock.now())
 
-    async def _set(self, session: AsyncSession, row: Delivery, **values: object) -> None:
-        await session.execute(update(Delivery).where(Delivery.id == row.id).values(**values))
-        await session.commit()
+    async def _set(self, row: Delivery, **values: object) -> None:
+        async with self.sessions() as session:
+            await session.execute(update(Delivery).where(Delivery.id == row.id).values(**values))
+            await session.commit()
+        if values.get("status") == "pending":  # put back for later: the idle wait is shorter
+            self.wake()
 
     async def _finish(
-        self,
-        session: AsyncSession,
-        row: Delivery,
-        status: str,
-        reason: str | None,
-        **values: object,
+        self, row: Delivery, status: str, reason: str | None, **values: object
     ) -> None:
-        await self._set(session, row, status=status, reason=reason, **values)
+        await self._set(row, status=status, reason=reason, **values)
         if row.broadcast_id is not None and self.on_progress is not None:
             await self.on_progress(row.broadcast_id)
 
-    async def _block(self, session: AsyncSession, chat_id: int, reason: str) -> None:
-        state = await session.get(ChatState, chat_id)
-        if state is None:
-            session.add(
-                ChatState(chat_id=chat_id, active=False, reason=reason[:200], updated_at=now())
+    async def _block(self, chat_id: int, reason: str) -> None:
+        async with self.sessions() as session:
+            state = await session.get(ChatState, chat_id)
+            if state is None:
+                session.add(
+                    ChatState(chat_id=chat_id, active=False, reason=reason[:200], updated_at=now())
+                )
+            else:
+                state.active, state.reason, state.updated_at = False, reason[:200], now()
+            await session.commit()
+
+    async def _due_in(self) -> float | None:
+        """Seconds until the earliest pending message is due; None when nothing is pending."""
+        async with self.sessions() as session:
+            earliest = await session.scalar(
+                select(func.min(Delivery.not_before)).where(Delivery.status == "pending")
             )
-        else:
-            state.active, state.reason, state.updated_at = False, reason[:200], now()
-        await session.commit()
+        return None if earliest is None else (earliest - self.clock.now()).total_seconds()
 
     async def drain(self) -> None:
         """Send everything queued, waiting (on the clock) for what the limits hold back."""
         while True:
             if await self.deliver():
                 continue
-            async with self.sessions() as session:
-                earliest = await session.scalar(
-                    select(func.min(Delivery.not_before)).where(Delivery.status == "pending")
-                )
-            if earliest is None:
+            if self.flying:  # their answers may put messages back in the queue
+                await self.settle()
+                continue
+            due_in = await self._due_in()
+            if due_in is None:
                 return
-            await self.clock.sleep(max(0.0, (earliest - self.clock.now()).total_seconds()))
+            await self.clock.sleep(max(0.0, due_in))
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
-        """Until `stop`: deliver, and when nothing is due, wait for a wake-up or the next poll."""
+        """Until `stop`: deliver; when nothing is due, wait for a wake-up, for the earliest
+        message held back, or for the next poll (another process may have queued something)."""
         await self.recover()
         while not stop.is_set():
             try:
-                handled = await self.deliver()
+                if await self.deliver():
+                    continue
+                due_in = await self._due_in()
             except Exception:  # the database went away for a moment; try again shortly
                 log.exception("delivery failed")
-                handled = 0
-            if handled:
-                continue
+                due_in = None
             self.wakeup.clear()
+            wait = poll if due_in is None else min(poll, max(0.01, due_in))
             with suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout=poll)
+                await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
+        await self.settle()  # let the calls in flight land rather than leave them unknown

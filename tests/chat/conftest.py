@@ -101,6 +101,7 @@ class FakeClock:
         return now() + timedelta(seconds=self.offset)
 
     async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)  # what is ready to run now (a call just dispatched) runs now
         self.offset += max(0.0, seconds)
 
 
