@@ -13,7 +13,12 @@ from domain.identifiers import IdentifierError, entity_type, read_email, read_mo
 
 
 def _library_says_mobile(number: str) -> bool:
-    parsed = phonenumbers.parse(number, "CN")
+    try:
+        parsed = phonenumbers.parse(number, "CN")
+    except (
+        phonenumbers.NumberParseException
+    ):  # "110…" reads as a country code, "11000002200" too short
+        return False
     return phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
