@@ -5,6 +5,7 @@ python main.py chat [--demo]                the same bot in the terminal, no tok
 python main.py db upgrade                   apply pending database migrations
 python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
 python main.py invite coordinator                 a coordinator's link (/broadcast)
+python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -15,21 +16,27 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from cli import render, terminal
+from cli import render
 from domain.campaign import CampaignError
 from domain.catalog import Catalog
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
+from services.imports import ImportReport
 from services.record_files import RecordFile, RecordFileError, read_records
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade, upgrade_async
+from storage.repositories import Store
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="创新积分制 form assistant",
@@ -118,6 +125,21 @@ def db_upgrade() -> None:
     upgrade(Settings().database_url)
 
 
+def _in_database(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `work` on a unit of work of DATABASE_URL (migrated first)."""
+
+    async def run() -> T:
+        await upgrade_async(settings.database_url)
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return await work(Store(session))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 @app.command()
 def invite(
     kind: Annotated[str, typer.Argument(help="official, group or coordinator")],
@@ -126,37 +148,27 @@ def invite(
     days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
 ) -> None:
     """A one-time invitation: an official's or a coordinator's deep link, or a /bindgroup code."""
-    from datetime import timedelta
-
     from services import officials
-    from storage.repositories import Store
 
     if kind not in ("official", "group", "coordinator"):
         raise _fail("kind 应为 official、group 或 coordinator")
     settings, catalog = _settings_and_catalog(None)
     regions = catalog.campaign.regions
 
-    async def issue() -> str:
-        await upgrade_async(settings.database_url)
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session:
-                store = Store(session)
-                token = await officials.invite(
-                    store,
-                    regions,
-                    kind,
-                    level,
-                    code,  # type: ignore[arg-type]
-                    timedelta(days=days),
-                )
-                await store.commit()
-                return token
-        finally:
-            await engine.dispose()
+    async def issue(store: Store) -> str:
+        token = await officials.invite(
+            store,
+            regions,
+            kind,  # type: ignore[arg-type]
+            level,
+            code,
+            timedelta(days=days),
+        )
+        await store.commit()
+        return token
 
     try:
-        token = asyncio.run(issue())
+        token = _in_database(settings, issue)
     except officials.UnknownJurisdiction as exc:
         raise _fail(str(exc)) from None
     link = f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
@@ -168,6 +180,32 @@ def invite(
         typer.echo(f"{name} 审核人员链接（一次有效，{days} 天）：{link}")
     else:
         typer.echo(f"{name} 审核群绑定码（一次有效，{days} 天）：/bindgroup {token}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX (or a JSON array) of enterprises")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check and report, write nothing")
+    ] = False,
+    format: FormatOption = Format.table,
+    campaign: CampaignOption = None,
+) -> None:
+    """Add or refresh the pre-loaded enterprises (exit 1 if any row was rejected)."""
+    from services.imports import import_records
+
+    catalog, read = _load(file, campaign)
+
+    async def work(store: Store) -> ImportReport:
+        return await import_records(store, catalog, read.records, None, dry_run=dry_run)
+
+    report = _in_database(Settings(), work)
+    report.ignored_columns = read.ignored_columns
+    if format is Format.json:
+        _print_json(render.import_json(report))
+    else:
+        render.import_table(Console(), file.name, report, dry_run)
+    raise typer.Exit(1 if report.counts["rejected"] else 0)
 
 
 @app.command()
@@ -215,6 +253,8 @@ def chat(
     campaign: CampaignOption = None,
 ) -> None:
     """Talk to the bot in the terminal: no token, no network, the default database."""
+    from cli import terminal  # aiogram takes seconds to import; the other commands need none
+
     settings, catalog = _settings_and_catalog(campaign)
     console = Console()
 

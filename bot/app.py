@@ -20,7 +20,7 @@ from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import broadcast, fallback, form, review, start
+from handlers import admin, broadcast, fallback, form, review, start
 from reminders.progress import ProgressReporter
 from reminders.sender import Limits, Sender
 from reminders.tick import Ticker
@@ -46,7 +46,12 @@ def dispatcher(
     dp = Dispatcher(storage=storage or SqlStorage(engine))
     dp.update.outer_middleware(Services(sessions, catalog, notifier, admins))
     dp.include_routers(
-        review.router(), broadcast.router(), start.router(), form.router(), fallback.router()
+        review.router(),
+        admin.router(),
+        broadcast.router(),
+        start.router(),
+        form.router(),
+        fallback.router(),
     )
     dp.errors.register(_on_error)
     return dp

@@ -21,6 +21,7 @@ from aiogram.methods import (
     DeleteMessage,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendDocument,
     SendMessage,
@@ -32,6 +33,8 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Contact,
+    Document,
+    File,
     InlineKeyboardMarkup,
     Message,
     Sticker,
@@ -50,6 +53,7 @@ class OfflineSession(BaseSession):
         self.staged: deque[tuple[int, dict[str, Any], int | None]] = deque()
         self.on_call = on_call
         self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
+        self.files: dict[str, bytes] = {}  # file id → what a person uploaded
         self._ids = count(1000)
 
     def stage_error(
@@ -90,6 +94,12 @@ class OfflineSession(BaseSession):
     def _result(self, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, GetFile):
+            return File(
+                file_id=method.file_id,
+                file_unique_id=method.file_id,
+                file_path=f"documents/{method.file_id}",
+            )
         if isinstance(method, SendMessage | SendDocument | SendPhoto):
             return self._message(
                 method.chat_id, getattr(method, "text", None), getattr(method, "reply_markup", None)
@@ -128,7 +138,7 @@ class OfflineSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        yield b""
+        yield self.files.get(url.rsplit("/", 1)[-1], b"")
 
 
 def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = None) -> Bot:
@@ -200,6 +210,17 @@ class OfflineChat:
             user_id=self.user.id if user_id is None else user_id,
         )
         return await self._feed(message=self._message(contact=contact))
+
+    async def send_document(
+        self, name: str, content: bytes, caption: str | None = None
+    ) -> list[TelegramMethod[Any]]:
+        """Upload a file (the bot can download it by its file id)."""
+        file_id = f"f{next(self._updates)}"
+        self.session.files[file_id] = content
+        document = Document(
+            file_id=file_id, file_unique_id=file_id, file_name=name, file_size=len(content)
+        )
+        return await self._feed(message=self._message(document=document, caption=caption))
 
     async def send_sticker(self) -> list[TelegramMethod[Any]]:
         sticker = Sticker(

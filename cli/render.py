@@ -1,8 +1,9 @@
-"""What `validate` and `score` print: one JSON array, or a readable report (rich)."""
+"""What `validate`, `score` and `import` print: JSON, or a readable report (rich)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from decimal import Decimal
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.text import Text
 from domain.catalog import Catalog
 from domain.scoring import Score
 from domain.validation import Report
+from services.imports import OUTCOMES, ImportReport, explain
 from services.record_files import Record
 
 
@@ -155,3 +157,36 @@ def score_table(
     notes = sorted({s.note for s in scores if s.note})
     for note in notes:
         console.print(Text("注：", style="yellow") + Text(note))
+
+
+def import_json(report: ImportReport) -> dict[str, object]:
+    return {
+        "counts": {o: report.counts.get(o, 0) for o in OUTCOMES},
+        "ignored_columns": report.ignored_columns,
+        "rows": [asdict(r) for r in report.rows],
+    }
+
+
+def import_table(console: Console, file_name: str, report: ImportReport, dry_run: bool) -> None:
+    """The rows that need a look (rejected, values left out, contact's answers kept), then the
+    counts."""
+    table = Table(title=f"{file_name} · 导入{'（试运行，未写入）' if dry_run else ''}")
+    table.add_column("行", justify="right")
+    table.add_column("统一社会信用代码", no_wrap=True, min_width=18)
+    table.add_column("结果")
+    table.add_column("说明", overflow="fold")
+    for r in report.rows:
+        said = explain(r)
+        if said:
+            style = "red" if r.outcome == "rejected" else "yellow"
+            table.add_row(
+                str(r.row), r.credit_code or "—", Text(OUTCOMES[r.outcome], style=style), said
+            )
+    if table.row_count:
+        console.print(table)
+    counts = report.counts
+    console.print(
+        f"共 {len(report.rows):,} 行："
+        + "，".join(f"{label} {counts.get(o, 0):,}" for o, label in OUTCOMES.items())
+        + "。"
+    )

@@ -257,3 +257,19 @@ def test_invite_an_official_from_the_command_line(
     assert code == 0 and "填报协调人链接" in out and "https://t.me/cxjf_bot?start=" in out
     result = runner.invoke(app, ["invite", "official", "county", "000000"])
     assert result.exit_code == 2 and "没有代码 000000" in result.stderr
+
+
+def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")  # the second row repeats the first's code
+    code, out = run("import", str(path), "--dry-run")
+    assert code == 1 and "试运行" in out and "新建 1，更新 0，未变 0，拒绝 1" in out
+    code, out = run("import", str(path), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["counts"] == {
+        "created": 1, "updated": 0, "unchanged": 0, "rejected": 1
+    }  # fmt: skip
+    assert report["rows"][1]["reason"] == "与第 2 行的统一社会信用代码重复"
+    code, out = run("import", str(path))
+    assert "新建 0，更新 0，未变 1，拒绝 1" in out

@@ -1,0 +1,138 @@
+"""Admins' commands in chat: /import (a CSV or XLSX of the pre-loaded enterprises).
+
+Every command here answers "无权限" to anyone who is not an admin and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, Document, Message
+
+from bot.texts import phrase, render
+from domain.catalog import Catalog
+from services.imports import OUTCOMES, ImportReport, explain, import_records
+from services.record_files import SUFFIXES, RecordFileError, read_records
+from storage.repositories import Store
+
+MAX_FILE = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
+SHOWN = 10  # problem rows listed in the message; all of them are in the attached report
+
+
+class Importing(StatesGroup):
+    file = State()
+
+
+async def cmd_import(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    is_admin: bool,
+) -> None:
+    """/import, or a file sent with /import as its caption."""
+    if not is_admin:
+        await message.answer(phrase("admin_only"))
+        return
+    if message.document is not None:
+        await _import(message, message.document, bot, store, catalog)
+        return
+    await state.set_state(Importing.file)
+    await message.answer(render("import_ask", limit=MAX_FILE // 2**20))
+
+
+async def got_file(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    is_admin: bool,
+) -> None:
+    await state.clear()
+    if not is_admin:  # no longer an admin since /import
+        await message.answer(phrase("admin_only"))
+        return
+    assert message.document is not None
+    await _import(message, message.document, bot, store, catalog)
+
+
+async def not_a_file(message: Message) -> None:
+    await message.answer(render("input_problem", problem=phrase("import_file_only")))
+
+
+async def cmd_cancel(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(phrase("import_cancelled"))
+
+
+async def _import(
+    message: Message, document: Document, bot: Bot, store: Store, catalog: Catalog
+) -> None:
+    assert message.from_user is not None
+    name = Path(document.file_name or "").name or "file"
+    if Path(name).suffix.lower() not in SUFFIXES:
+        await message.answer(render("input_problem", problem=phrase("import_file_only")))
+        return
+    if (document.file_size or 0) > MAX_FILE:
+        problem = phrase("import_too_big", limit=MAX_FILE // 2**20)
+        await message.answer(render("input_problem", problem=problem))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        await bot.download(document, destination=path)
+        try:
+            read = await asyncio.to_thread(read_records, path, catalog)
+        except RecordFileError as exc:
+            await message.answer(render("input_problem", problem=str(exc)))
+            return
+    await message.answer(render("import_started", rows=len(read.records)))
+    report = await import_records(store, catalog, read.records, message.from_user.id)
+    report.ignored_columns = read.ignored_columns
+    problems = [(r, said) for r in report.rows if (said := explain(r))]
+    await message.answer(
+        render(
+            "import_report",
+            file=name,
+            total=len(report.rows),
+            counts={label: report.counts.get(o, 0) for o, label in OUTCOMES.items()},
+            problems=problems[:SHOWN],
+            more=len(problems) - SHOWN,
+            ignored=report.ignored_columns,
+        )
+    )
+    if problems:
+        await message.answer_document(
+            BufferedInputFile(_problems_csv(report), filename=f"导入结果-{Path(name).stem}.csv")
+        )
+
+
+def _problems_csv(report: ImportReport) -> bytes:
+    """The rows that need a look, as a CSV Excel opens (UTF-8 with a BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["行", "统一社会信用代码", "企业名称", "结果", "说明"])
+    for r in report.rows:
+        said = explain(r)
+        if said:
+            writer.writerow([r.row, r.credit_code, r.name, OUTCOMES[r.outcome], said])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def router() -> Router:
+    r = Router(name="admin")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(cmd_import, Command("import"))
+    r.message.register(cmd_cancel, Command("cancel"), StateFilter(Importing.file))
+    r.message.register(got_file, Importing.file, F.document)
+    r.message.register(not_a_file, Importing.file, ~F.text.startswith("/"))
+    return r
