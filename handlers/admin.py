@@ -39,31 +39,17 @@ async def cmd_import(
     catalog: Catalog,
     is_admin: bool,
 ) -> None:
-    """/import, or a file sent with /import as its caption."""
+    """/import, a file sent with /import as its caption, or the file asked for after /import."""
     if not is_admin:
+        await state.clear()
         await message.answer(phrase("admin_only"))
         return
     if message.document is not None:
+        await state.clear()
         await _import(message, message.document, bot, store, catalog)
         return
     await state.set_state(Importing.file)
     await message.answer(render("import_ask", limit=MAX_FILE // 2**20))
-
-
-async def got_file(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    store: Store,
-    catalog: Catalog,
-    is_admin: bool,
-) -> None:
-    await state.clear()
-    if not is_admin:  # no longer an admin since /import
-        await message.answer(phrase("admin_only"))
-        return
-    assert message.document is not None
-    await _import(message, message.document, bot, store, catalog)
 
 
 async def not_a_file(message: Message) -> None:
@@ -133,6 +119,6 @@ def router() -> Router:
     r.message.filter(F.chat.type == "private")
     r.message.register(cmd_import, Command("import"))
     r.message.register(cmd_cancel, Command("cancel"), StateFilter(Importing.file))
-    r.message.register(got_file, Importing.file, F.document)
+    r.message.register(cmd_import, Importing.file, F.document)
     r.message.register(not_a_file, Importing.file, ~F.text.startswith("/"))
     return r

@@ -22,7 +22,7 @@ from domain.parsing import InputError, parse_value
 from services.record_files import Record
 from storage.codec import encode
 from storage.models import Answer, AuditEntry, Enterprise, Submission, now
-from storage.repositories import Store
+from storage.repositories import Store, unchecked
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 OUTCOMES = {"created": "新建", "updated": "更新", "unchanged": "未变", "rejected": "拒绝"}
@@ -264,17 +264,7 @@ async def _refresh_drafts(
                 continue
             answer = answers.get((submission_id, name))
             if answer is None:
-                seeded.append(
-                    {
-                        "submission_id": submission_id,
-                        "field": name,
-                        "value": value,
-                        "source": "preloaded",
-                        "confirmed": False,
-                        "answered_at": at,
-                        "answered_by": None,
-                    }
-                )
+                seeded.append(unchecked(submission_id, name, value, at))
             elif answer.source == "preloaded" and not answer.confirmed:
                 fresh.append({"submission_id": submission_id, "field": name, "value": value})
             else:

@@ -85,6 +85,19 @@ def _put_answer(dialect: str) -> Any:
     )
 
 
+def unchecked(submission_id: int, field: str, value: Any, at: datetime) -> dict[str, Any]:
+    """An answer row holding a pre-loaded value the contact has not checked yet."""
+    return {
+        "submission_id": submission_id,
+        "field": field,
+        "value": value,
+        "source": "preloaded",
+        "confirmed": False,
+        "answered_at": at,
+        "answered_by": None,
+    }
+
+
 class Enterprises:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -180,18 +193,7 @@ class Submissions:
         """Pre-loaded values as unconfirmed answers, where there is no answer yet."""
         if not values:
             return
-        rows = [
-            {
-                "submission_id": submission_id,
-                "field": name,
-                "value": value,
-                "source": "preloaded",
-                "confirmed": False,
-                "answered_at": at,
-                "answered_by": None,
-            }
-            for name, value in values.items()
-        ]
+        rows = [unchecked(submission_id, name, value, at) for name, value in values.items()]
         await self.session.execute(
             _insert(self.session, Answer)
             .values(rows)
