@@ -4,7 +4,7 @@ python main.py run                          the bot, long polling (BOT_TOKEN)
 python main.py chat [--demo]                the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
 python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
-python main.py invite coordinator                 a coordinator's link (/broadcast)
+python main.py invite coordinator|admin           a coordinator's or an admin's link
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
@@ -142,16 +142,17 @@ def _in_database(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T
 
 @app.command()
 def invite(
-    kind: Annotated[str, typer.Argument(help="official, group or coordinator")],
+    kind: Annotated[str, typer.Argument(help="official, group, coordinator or admin")],
     level: Annotated[str, typer.Argument(help="county, city or province")] = "province",
     code: Annotated[str, typer.Argument(help="the county, city or province code")] = "",
     days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
 ) -> None:
-    """A one-time invitation: an official's or a coordinator's deep link, or a /bindgroup code."""
+    """A one-time invitation: an official's, a coordinator's or an admin's link, or a /bindgroup
+    code."""
     from services import officials
 
-    if kind not in ("official", "group", "coordinator"):
-        raise _fail("kind 应为 official、group 或 coordinator")
+    if kind not in ("official", "group", "coordinator", "admin"):
+        raise _fail("kind 应为 official、group、coordinator 或 admin")
     settings, catalog = _settings_and_catalog(None)
     regions = catalog.campaign.regions
 
@@ -172,8 +173,9 @@ def invite(
     except officials.UnknownJurisdiction as exc:
         raise _fail(str(exc)) from None
     link = f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
-    if kind == "coordinator":
-        typer.echo(f"填报协调人链接（一次有效，{days} 天）：{link}")
+    if kind in ("coordinator", "admin"):
+        role = "填报协调人" if kind == "coordinator" else "管理员"
+        typer.echo(f"{role}链接（一次有效，{days} 天）：{link}")
         return
     name = officials.jurisdiction_name(regions, level, code)
     if kind == "official":

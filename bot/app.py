@@ -24,6 +24,7 @@ from handlers import admin, broadcast, fallback, form, review, start
 from reminders.progress import ProgressReporter
 from reminders.sender import Limits, Sender
 from reminders.tick import Ticker
+from services.admins import Admins
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
 
@@ -44,7 +45,7 @@ def dispatcher(
 ) -> Dispatcher:
     engine = sessions.kw["bind"]
     dp = Dispatcher(storage=storage or SqlStorage(engine))
-    dp.update.outer_middleware(Services(sessions, catalog, notifier, admins))
+    dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
     dp.include_routers(
         review.router(),
         admin.router(),

@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import Catalog
+from services.admins import Admins
 from services.notifier import Notifier
 from storage.db import update_session
 from storage.repositories import Store
@@ -22,7 +23,7 @@ class Services(BaseMiddleware):
         sessions: async_sessionmaker[AsyncSession],
         catalog: Catalog,
         notifier: Notifier,
-        admins: frozenset[int] = frozenset(),
+        admins: Admins,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
@@ -41,7 +42,8 @@ class Services(BaseMiddleware):
             data["store"] = store
             data["catalog"] = self.catalog
             data["notifier"] = self.notifier
-            data["is_admin"] = user is not None and user.id in self.admins
+            data["admins"] = self.admins
+            data["is_admin"] = user is not None and await self.admins.has(store, user.id)
             data["contact"] = await store.contacts.by_user(user.id) if user else None
             token = update_session.set(session)
             try:

@@ -99,14 +99,14 @@ async def cmd_invite(
     catalog: Catalog,
     is_admin: bool,
 ) -> None:
-    """/invite official|group <level> <code>, or /invite coordinator: admins only."""
+    """/invite official|group <level> <code>, /invite coordinator or /invite admin: admins only."""
     if not is_admin:
         await message.answer(render("no_permission"))
         return
     parts = (command.args or "").split()
-    if parts == ["coordinator"]:
+    if parts in (["coordinator"], ["admin"]):
         parts += ["province", ""]
-    if len(parts) != 3 or parts[0] not in ("official", "group", "coordinator"):
+    if len(parts) != 3 or parts[0] not in ("official", "group", "coordinator", "admin"):
         await message.answer(render("input_problem", problem=phrase("invite_usage")))
         return
     kind, level, code = parts

@@ -22,6 +22,7 @@ from domain.parsing import InputError, parse_value
 from handlers import review
 from handlers.form import Flow
 from services import binding, officials
+from services.admins import Admins
 from services.notifier import Notifier
 from services.people import TelegramUser
 from storage.models import Contact
@@ -74,6 +75,7 @@ async def start_with_code(
     store: Store,
     catalog: Catalog,
     notifier: Notifier,
+    admins: Admins,
 ) -> None:
     """t.me/<bot>?start=<invitation>: a one-time code that binds at once."""
     assert message.from_user is not None
@@ -81,14 +83,20 @@ async def start_with_code(
     if kind == "official":
         await review.bind_official(message, command, store, catalog)
         return
-    if kind == "coordinator":
-        refused = await officials.bind_coordinator(
-            store, _user(message.from_user), command.args or ""
+    if kind in ("coordinator", "admin"):
+        refused = await officials.bind_role(
+            store,
+            _user(message.from_user),
+            command.args or "",
+            kind,  # type: ignore[arg-type]
         )
         if refused:
-            await message.answer(render("official_refused", reason=refused, role="协调人"))
-        else:
-            await message.answer(render("coordinator_bound"))
+            role = phrase("role", kind=kind)
+            await message.answer(render("official_refused", reason=refused, role=role))
+            return
+        if kind == "admin":
+            admins.forget()
+        await message.answer(render(f"{kind}_bound"))
         return
     result = await binding.by_invitation(store, _user(message.from_user), command.args or "")
     if result.refused or result.contact is None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.regions import RegionTable
 from domain.review import LEVEL_NAMES, Jurisdiction, Level
 from services.people import TelegramUser
-from storage.models import Coordinator, Invitation, Official, ReviewChat, now
+from storage.models import Admin, Coordinator, Invitation, Official, ReviewChat, now
 from storage.repositories import Store, token_hash
 
 Refusal = Literal["invalid", "expired", "used", "other_jurisdiction", "not_official"]
@@ -45,13 +45,14 @@ def check_jurisdiction(regions: RegionTable, level: str, code: str) -> Level:
 async def invite(
     store: Store,
     regions: RegionTable,
-    kind: Literal["official", "group", "coordinator"],
+    kind: Literal["official", "group", "coordinator", "admin"],
     level: str,
     code: str,
     valid_for: timedelta,
 ) -> str:
-    """A one-time code: an official's or a coordinator's deep link, or a group's /bindgroup code."""
-    if kind != "coordinator":
+    """A one-time code: an official's, a coordinator's or an admin's deep link, or a group's
+    /bindgroup code."""
+    if kind in ("official", "group"):
         check_jurisdiction(regions, level, code)
     token = secrets.token_urlsafe(24)
     store.invitations.add(
@@ -107,20 +108,20 @@ async def bind_official(store: Store, user: TelegramUser, token: str) -> Officia
     return OfficialBinding(official)
 
 
-async def bind_coordinator(store: Store, user: TelegramUser, token: str) -> Refusal | None:
-    claimed = await _claim(store, token, "coordinator", user.id)
+async def bind_role(
+    store: Store, user: TelegramUser, token: str, kind: Literal["coordinator", "admin"]
+) -> Refusal | None:
+    """A coordinator's or an admin's one-time link: the person gets the role (None), or why not."""
+    claimed = await _claim(store, token, kind, user.id)
     if isinstance(claimed, str):
         return claimed
-    exists = await store.session.scalar(
-        select(Coordinator.id).where(Coordinator.telegram_user_id == user.id)
-    )
+    model: type[Coordinator | Admin] = Coordinator if kind == "coordinator" else Admin
+    exists = await store.session.scalar(select(model.id).where(model.telegram_user_id == user.id))
     if exists is None:
         store.session.add(
-            Coordinator(
-                telegram_user_id=user.id, display_name=user.display_name[:200], created_at=now()
-            )
+            model(telegram_user_id=user.id, display_name=user.display_name[:200], created_at=now())
         )
-    await store.audit.record("coordinator.bound", user.id)
+    await store.audit.record(f"{kind}.bound", user.id)
     await store.commit()
     return None
 

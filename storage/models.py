@@ -250,15 +250,25 @@ class SimilarityKey(Base):
     city: Mapped[str] = mapped_column(String(4))
 
 
-class Coordinator(Base):
-    """Someone who may broadcast notices (bound by an admin's invitation)."""
-
-    __tablename__ = "coordinators"
+class _RoleHolder:
+    """A Telegram user given a role by an admin's invitation."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Coordinator(_RoleHolder, Base):
+    """Someone who may broadcast notices."""
+
+    __tablename__ = "coordinators"
+
+
+class Admin(_RoleHolder, Base):
+    """An admin invited by another admin (those of ADMIN_IDS need no row)."""
+
+    __tablename__ = "admins"
 
 
 class Delivery(Base):

@@ -34,6 +34,7 @@ TABLES = (
     "chat_states",
     "broadcasts",
     "coordinators",
+    "admins",
     "answers",
     "confirmations",
     "commitments",
