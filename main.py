@@ -3,6 +3,8 @@
 python main.py run                          the bot, long polling (BOT_TOKEN)
 python main.py chat [--demo]                the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
+python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
+                                            every enterprise's one-time link, for the bureaus
 python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
 python main.py invite coordinator|admin           a coordinator's or an admin's link
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
@@ -13,6 +15,7 @@ python main.py score FILE [--format table|json]
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import logging
 import sys
@@ -21,6 +24,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -28,6 +32,7 @@ from rich.console import Console
 from cli import render
 from domain.campaign import CampaignError
 from domain.catalog import Catalog
+from domain.review import Jurisdiction
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
 from services.imports import ImportReport
@@ -142,19 +147,35 @@ def _in_database(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T
 
 @app.command()
 def invite(
-    kind: Annotated[str, typer.Argument(help="official, group, coordinator or admin")],
+    kind: Annotated[str, typer.Argument(help="enterprises, official, group, coordinator or admin")],
     level: Annotated[str, typer.Argument(help="county, city or province")] = "province",
     code: Annotated[str, typer.Argument(help="the county, city or province code")] = "",
     days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
+    region: Annotated[
+        str | None, typer.Option(help="enterprises: only those of this county, city")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="enterprises: the CSV of links to write")] = Path(
+        "links.csv"
+    ),
+    unbound: Annotated[
+        bool, typer.Option("--unbound", help="enterprises: only those with no contact yet")
+    ] = False,
 ) -> None:
-    """A one-time invitation: an official's, a coordinator's or an admin's link, or a /bindgroup
-    code."""
+    """One-time invitations: every enterprise's link (a CSV for the bureaus to send out), an
+    official's, a coordinator's or an admin's link, or a /bindgroup code."""
     from services import officials
 
-    if kind not in ("official", "group", "coordinator", "admin"):
-        raise _fail("kind 应为 official、group、coordinator 或 admin")
+    if kind not in ("enterprises", "official", "group", "coordinator", "admin"):
+        raise _fail("kind 应为 enterprises、official、group、coordinator 或 admin")
     settings, catalog = _settings_and_catalog(None)
     regions = catalog.campaign.regions
+    if kind == "enterprises":
+        try:
+            where = officials.jurisdiction_of(regions, region) if region else None
+        except officials.UnknownJurisdiction as exc:
+            raise _fail(str(exc)) from None
+        _invite_enterprises(settings, catalog, where, timedelta(days=days), out, unbound)
+        return
 
     async def issue(store: Store) -> str:
         token = await officials.invite(
@@ -172,7 +193,7 @@ def invite(
         token = _in_database(settings, issue)
     except officials.UnknownJurisdiction as exc:
         raise _fail(str(exc)) from None
-    link = f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
+    link = _deep_link(settings, token)
     if kind in ("coordinator", "admin"):
         role = "填报协调人" if kind == "coordinator" else "管理员"
         typer.echo(f"{role}链接（一次有效，{days} 天）：{link}")
@@ -182,6 +203,62 @@ def invite(
         typer.echo(f"{name} 审核人员链接（一次有效，{days} 天）：{link}")
     else:
         typer.echo(f"{name} 审核群绑定码（一次有效，{days} 天）：/bindgroup {token}")
+
+
+def _deep_link(settings: Settings, token: str) -> str:
+    return f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
+
+
+def _invite_enterprises(
+    settings: Settings,
+    catalog: Catalog,
+    where: Jurisdiction | None,
+    valid_for: timedelta,
+    out: Path,
+    unbound: bool,
+) -> None:
+    from services.binding import EnterpriseLink, invite_enterprises
+
+    async def issue(store: Store) -> list[EnterpriseLink]:
+        links = await invite_enterprises(store, where, valid_for, unbound)
+        await store.commit()
+        return links
+
+    links = _in_database(settings, issue)
+    counties = catalog.campaign.regions.counties
+    zone = ZoneInfo(catalog.campaign.timezone)
+    with out.open("w", encoding="utf-8-sig", newline="") as file:  # the BOM: Excel reads UTF-8
+        writer = csv.writer(file)
+        writer.writerow(
+            [
+                "统一社会信用代码",
+                "企业名称",
+                "所在市",
+                "所在区县",
+                "联系人手机",
+                "已绑定联系人",
+                "邀请链接",
+                "有效期至",
+            ]
+        )
+        for link in links:
+            e = link.enterprise
+            county = counties.get(e.region_code or "")
+            writer.writerow(
+                [
+                    e.credit_code,
+                    e.name,
+                    county.city_name if county else "",
+                    county.name if county else "",
+                    e.contact_mobile or "",
+                    link.contacts,
+                    _deep_link(settings, link.token),
+                    link.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                ]
+            )
+    if not settings.bot_username:
+        Console(stderr=True).print("未设置 BOT_USERNAME：链接中的 <bot> 请换成机器人的用户名")
+    typer.echo(f"已为 {len(links)} 家企业生成邀请链接（一次有效），写入 {out}")
 
 
 @app.command("import")

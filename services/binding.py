@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.identifiers import IdentifierError, read_mobile
-from services import review
+from domain.review import Jurisdiction
+from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
 from storage.models import Contact, Enterprise, Invitation, now
@@ -45,6 +47,57 @@ async def issue_invitation(store: Store, enterprise: Enterprise, valid_for: time
         )
     )
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseLink:
+    """One row of the links file the bureaus send out."""
+
+    enterprise: Enterprise
+    contacts: int  # contacts already bound
+    token: str
+    expires_at: datetime
+
+
+async def invite_enterprises(
+    store: Store, where: Jurisdiction | None, valid_for: timedelta, unbound_only: bool
+) -> list[EnterpriseLink]:
+    """A new one-time link for every active enterprise (of a jurisdiction), in region order.
+
+    Links issued before stay valid until they expire or are used: a bureau that already sent
+    some out does not break them by issuing a fresh file.
+    """
+    contacts = (
+        select(func.count(Contact.id))
+        .where(Contact.enterprise_id == Enterprise.id, Contact.status == "active")
+        .scalar_subquery()
+    )
+    query = select(Enterprise, contacts).where(Enterprise.status == "active")
+    if where is not None:
+        query = query.where(officials.within(where))
+    if unbound_only:
+        query = query.where(contacts == 0)
+    rows = (
+        await store.session.execute(query.order_by(Enterprise.region_code, Enterprise.credit_code))
+    ).all()
+    expires = now() + valid_for
+    links = [EnterpriseLink(e, n, secrets.token_urlsafe(24), expires) for e, n in rows]
+    if links:
+        await store.session.execute(
+            insert(Invitation),
+            [
+                {
+                    "token_sha256": token_hash(link.token),
+                    "kind": "enterprise",
+                    "enterprise_id": link.enterprise.id,
+                    "expires_at": expires,
+                    "created_at": now(),
+                }
+                for link in links
+            ],
+        )
+        await store.audit.record("invitations.issued", None, count=len(links))
+    return links
 
 
 async def current(store: Store, user_id: int) -> Binding:

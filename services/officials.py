@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.regions import RegionTable
 from domain.review import LEVEL_NAMES, Jurisdiction, Level
 from services.people import TelegramUser
-from storage.models import Admin, Coordinator, Invitation, Official, ReviewChat, now
+from storage.models import Admin, Coordinator, Enterprise, Invitation, Official, ReviewChat, now
 from storage.repositories import Store, token_hash
 
 Refusal = Literal["invalid", "expired", "used", "other_jurisdiction", "not_official"]
@@ -29,6 +29,23 @@ def jurisdiction_name(regions: RegionTable, level: str, code: str) -> str:
     if level == "city":
         return regions.cities_by_code[code].name + "科技局"
     return regions.name + "科技厅"
+
+
+def jurisdiction_of(regions: RegionTable, code: str) -> Jurisdiction:
+    """The jurisdiction a bare code names: a county, a city or the province."""
+    for level in ("county", "city", "province"):
+        try:
+            return Jurisdiction(check_jurisdiction(regions, level, code), code)
+        except UnknownJurisdiction:
+            continue
+    raise UnknownJurisdiction(f"没有代码为 {code} 的区县、市或省")
+
+
+def within(j: Jurisdiction) -> ColumnElement[bool]:
+    """Enterprises of the jurisdiction, as a WHERE clause (the SQL twin of Jurisdiction.covers)."""
+    if j.level == "county":
+        return Enterprise.region_code == j.code
+    return Enterprise.region_code.like(f"{j.code[: 4 if j.level == 'city' else 2]}%")
 
 
 def check_jurisdiction(regions: RegionTable, level: str, code: str) -> Level:

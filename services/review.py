@@ -464,8 +464,7 @@ async def queue(
 ) -> tuple[list[QueueItem], int]:
     """Forms waiting at the official's level in their jurisdiction, oldest first; and the total."""
     status = WAITING[official.level]  # type: ignore[index]
-    prefix = official.region_code[: {"county": 6, "city": 4, "province": 2}[official.level]]
-    where = and_(Submission.status == status, Enterprise.region_code.like(f"{prefix}%"))
+    where = and_(Submission.status == status, officials.within(officials.jurisdiction(official)))
     total = int(
         await store.session.scalar(
             select(func.count())

@@ -8,7 +8,10 @@ from sqlalchemy import select, update
 from stdnum.cn import uscc
 
 from bot.offline import texts
+from services import officials
+from services.binding import EnterpriseLink, invite_enterprises
 from storage.models import AuditEntry, Contact, Enterprise, Invitation, ReviewCard, now
+from storage.repositories import Store
 from tests.chat.conftest import World
 from tests.chat.helpers import screen
 from tests.chat.test_journey import PRELOADED, bound
@@ -49,6 +52,31 @@ async def test_an_expired_or_unknown_invitation(world: World) -> None:
     assert "已过期" in texts(await world.person().send(f"/start {token}"))[0]
     assert "链接无效" in texts(await world.person().send("/start not-a-real-code"))[0]
     assert "链接无效" in texts(await world.person().send("/start " + "x" * 500))[0]
+
+
+async def links(world: World, code: str, unbound_only: bool = False) -> list[EnterpriseLink]:
+    async with world.sessions() as session:
+        store = Store(session)
+        where = officials.jurisdiction_of(world.catalog.campaign.regions, code)
+        found = await invite_enterprises(store, where, timedelta(days=14), unbound_only)
+        await store.commit()
+        return found
+
+
+async def test_the_bureaus_links_file_binds_each_enterprise_once(world: World) -> None:
+    ours = await preloaded(world)
+    other = {"credit_code": OTHER_CODE, "enterprise_name": "沈阳某科技有限公司"}
+    await world.enterprise(other | {"region_code": "210112"})  # 沈阳市浑南区
+    issued = await links(world, "210200")  # the city of 大连
+    assert [link.enterprise.id for link in issued] == [ours.id] and issued[0].contacts == 0
+    assert len(await links(world, "210000")) == 2  # the province
+    said = texts(await world.person(1).send(f"/start {issued[0].token}"))
+    assert "已绑定：<b>大连海创智能装备有限公司</b>" in said[0]
+    assert "已经使用过了" in texts(await world.person(2).send(f"/start {issued[0].token}"))[0]
+    assert await links(world, "210211", unbound_only=True) == []
+    again = await links(world, "210211")
+    assert again[0].contacts == 1  # a second contact may still be invited
+    assert "已绑定" in texts(await world.person(2).send(f"/start {again[0].token}"))[0]
 
 
 async def test_one_account_one_enterprise(world: World) -> None:

@@ -273,3 +273,26 @@ def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert report["rows"][1]["reason"] == "与第 2 行的统一社会信用代码重复"
     code, out = run("import", str(path))
     assert "新建 0，更新 0，未变 1，拒绝 1" in out
+
+
+def test_links_for_every_enterprise_of_a_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("BOT_USERNAME", "cxjf_bot")
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    run("import", str(path))
+    out = tmp_path / "links.csv"
+    code, said = run("invite", "enterprises", "--region", "210200", "--out", str(out))
+    assert code == 0 and "已为 1 家企业生成邀请链接" in said
+    with out.open(encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1 and rows[0]["企业名称"] == "大连海创智能装备有限公司"
+    assert (rows[0]["所在市"], rows[0]["所在区县"]) == ("大连市", "甘井子区")
+    assert rows[0]["邀请链接"].startswith("https://t.me/cxjf_bot?start=")
+    assert rows[0]["联系人手机"] == "13812345678" and rows[0]["已绑定联系人"] == "0"
+    code, said = run("invite", "enterprises", "--region", "210100", "--out", str(out))
+    assert code == 0 and "已为 0 家企业" in said
+    result = runner.invoke(app, ["invite", "enterprises", "--region", "219999"])
+    assert result.exit_code == 2 and "没有代码为 219999" in result.stderr
