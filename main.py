@@ -8,6 +8,7 @@ python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
 python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
 python main.py invite coordinator|admin           a coordinator's or an admin's link
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
+python main.py status [PLACE] [--by city|county] [--format table|json]   progress per place
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -24,7 +25,6 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -226,7 +226,7 @@ def _invite_enterprises(
 
     links = _in_database(settings, issue)
     counties = catalog.campaign.regions.counties
-    zone = ZoneInfo(catalog.campaign.timezone)
+    zone = catalog.campaign.zone
     with out.open("w", encoding="utf-8-sig", newline="") as file:  # the BOM: Excel reads UTF-8
         writer = csv.writer(file)
         writer.writerow(
@@ -285,6 +285,42 @@ def import_(
     else:
         render.import_table(Console(), file.name, report, dry_run)
     raise typer.Exit(1 if report.counts["rejected"] else 0)
+
+
+@app.command()
+def status(
+    place: Annotated[
+        str | None, typer.Argument(help="a city or county: code or name (default: the province)")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="city or county (default: one level down)")
+    ] = None,
+    format: FormatOption = Format.table,
+    campaign: CampaignOption = None,
+) -> None:
+    """How far the campaign is: enterprises by status and the submission rate, per place."""
+    from services import overview
+
+    settings, catalog = _settings_and_catalog(campaign)
+    regions = catalog.campaign.regions
+    places = (
+        overview.find_places(regions, place) if place else [Jurisdiction("province", regions.code)]
+    )
+    if len(places) != 1:
+        raise _fail(f"没有找到地区“{place}”" if not places else f"“{place}”对应多个地区，请用代码")
+    scope = places[0]
+    if by not in (None, "city", "county"):
+        raise _fail("--by 应为 city 或 county")
+    grouping = by or overview.default_grouping(scope)
+
+    async def work(store: Store) -> overview.Overview:
+        return await overview.tally(store, regions, catalog.campaign.year, scope, grouping)  # type: ignore[arg-type]
+
+    view = _in_database(settings, work)
+    if format is Format.json:
+        _print_json(render.overview_json(view))
+    else:
+        render.overview_table(Console(), view, catalog.campaign.year)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import admin, broadcast, fallback, form, review, start
+from handlers import admin, broadcast, fallback, form, overview, review, start
 from reminders.progress import ProgressReporter
 from reminders.sender import Limits, Sender
 from reminders.tick import Ticker
@@ -48,6 +48,7 @@ def dispatcher(
     dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
     dp.include_routers(
         review.router(),
+        overview.router(),
         admin.router(),
         broadcast.router(),
         start.router(),

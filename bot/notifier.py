@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -64,7 +63,7 @@ def bureau(catalog: Catalog, level: str, region_code: str) -> str:
 def local(catalog: Catalog, when: datetime | None) -> str:
     if when is None:
         return ""
-    return when.astimezone(ZoneInfo(catalog.campaign.timezone)).strftime("%m月%d日 %H:%M")
+    return when.astimezone(catalog.campaign.zone).strftime("%m月%d日 %H:%M")
 
 
 def card_text(catalog: Catalog, view: CardView) -> str:

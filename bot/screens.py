@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
@@ -255,7 +254,7 @@ def commitment(draft: Draft, text: str, screen: int) -> Screen:
 
 
 def commitment_text(draft: Draft, signer: str, when: datetime) -> str:
-    zone = ZoneInfo(draft.catalog.campaign.timezone)
+    zone = draft.catalog.campaign.zone
     return render(
         "commitment",
         enterprise=draft.enterprise,
@@ -320,7 +319,7 @@ def section(draft: Draft, key: str, screen: int) -> Screen:
 def local_time(draft: Draft, when: datetime | None) -> str:
     if when is None:
         return ""
-    zone = ZoneInfo(draft.catalog.campaign.timezone)
+    zone = draft.catalog.campaign.zone
     return when.astimezone(zone).strftime("%Y年%m月%d日 %H:%M")
 
 
@@ -384,7 +383,7 @@ def form_pages(catalog: Catalog, values: dict[str, object], answered: set[str]) 
 
 def history_lines(catalog: Catalog, entries: Sequence[AuditEntry]) -> list[str]:
     """A form's review history as lines: submissions, approvals, returns with their comments."""
-    zone = ZoneInfo(catalog.campaign.timezone)
+    zone = catalog.campaign.zone
     lines = []
     for entry in entries:
         when = entry.at.astimezone(zone).strftime("%m月%d日 %H:%M")

@@ -1,4 +1,4 @@
-"""What `validate`, `score` and `import` print: JSON, or a readable report (rich)."""
+"""What `validate`, `score`, `import` and `status` print: JSON, or a readable report (rich)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +15,7 @@ from domain.catalog import Catalog
 from domain.scoring import Score
 from domain.validation import Report
 from services.imports import OUTCOMES, ImportReport, explain
+from services.overview import BUCKETS, Overview, Tally
 from services.record_files import Record
 
 
@@ -190,3 +192,29 @@ def import_table(console: Console, file_name: str, report: ImportReport, dry_run
         + "，".join(f"{label} {counts.get(o, 0):,}" for o, label in OUTCOMES.items())
         + "。"
     )
+
+
+def overview_json(view: Overview) -> dict[str, object]:
+    def row(t: Tally) -> dict[str, object]:
+        counts = {b: t.counts[b] for b in BUCKETS}
+        return {"code": t.code, "name": t.name, "total": t.total, "submitted": t.submitted,
+                "rate": round(t.rate, 4), "counts": counts}  # fmt: skip
+
+    return {"scope": view.scope_name, "by": view.by, "total": row(view.total),
+            "rows": [row(t) for t in view.rows]}  # fmt: skip
+
+
+def overview_table(console: Console, view: Overview, year: int) -> None:
+    """One row per place, then the total: enterprises, each status, the submission rate."""
+    table = Table(
+        title=f"{view.scope_name} · {year} 年填报进度", box=box.SIMPLE_HEAD, padding=(0, 1)
+    )
+    table.add_column("市" if view.by == "city" else "区县", no_wrap=True)
+    for label in ("企业", *BUCKETS.values(), "提交率"):
+        table.add_column(label, justify="right", overflow="fold")
+    for t in [*view.rows, view.total]:
+        style = "bold" if t is view.total else None
+        cells = [f"{t.total:,}", *(f"{t.counts[b]:,}" for b in BUCKETS), f"{t.rate:.1%}"]
+        table.add_row("合计" if t is view.total else t.name, *cells, style=style)
+    console.print(table)
+    console.print("提交率：提交过（含已退回待修改）的企业 / 企业数。")

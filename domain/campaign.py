@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -308,6 +309,11 @@ class Campaign(_Strict):
     @property
     def previous_year(self) -> int:
         return self.reporting_year - 1
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The campaign's local time, in which its dates and sending hours are meant."""
+        return ZoneInfo(self.timezone)
 
     def stage(self, key: str) -> Stage:
         for stage in self.stages:

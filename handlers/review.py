@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -52,7 +51,7 @@ class QueuePress(CallbackData, prefix="q"):
 
 
 def today(catalog: Catalog) -> date:
-    return now().astimezone(ZoneInfo(catalog.campaign.timezone)).date()
+    return now().astimezone(catalog.campaign.zone).date()
 
 
 # ---- binding ---------------------------------------------------------------------------------

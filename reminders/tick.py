@@ -8,7 +8,6 @@ a restart or a second instance queues nothing twice, because every reminder has 
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -54,7 +53,7 @@ class Ticker:
 
     def schedule(self) -> AsyncIOScheduler:
         """One job with a fixed id, every minute; a run that overlaps the last is skipped."""
-        scheduler = AsyncIOScheduler(timezone=ZoneInfo(self.catalog.campaign.timezone))
+        scheduler = AsyncIOScheduler(timezone=self.catalog.campaign.zone)
         scheduler.add_job(
             self._safe_tick,
             "interval",

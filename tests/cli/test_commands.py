@@ -296,3 +296,21 @@ def test_links_for_every_enterprise_of_a_region(
     assert code == 0 and "已为 0 家企业" in said
     result = runner.invoke(app, ["invite", "enterprises", "--region", "219999"])
     assert result.exit_code == 2 and "没有代码为 219999" in result.stderr
+
+
+def test_status_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    run("import", str(path))
+    code, out = run("status", "--format", "json")
+    view = json.loads(out)
+    assert code == 0 and view["scope"] == "辽宁省" and view["by"] == "city"
+    assert view["total"]["total"] == 1 and view["total"]["counts"]["not_started"] == 1
+    assert [r["total"] for r in view["rows"] if r["name"] == "大连市"] == [1]
+    code, out = run("status", "大连")
+    assert code == 0 and "大连市 · 2026 年填报进度" in out and "甘井子区" in out and "0.0%" in out
+    code, out = run("status", "--by", "county", "--format", "json")
+    assert len(json.loads(out)["rows"]) == 100  # every county-level unit of the province
+    result = runner.invoke(app, ["status", "火星"])
+    assert result.exit_code == 2 and "没有找到地区“火星”" in result.stderr

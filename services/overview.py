@@ -1,0 +1,202 @@
+"""Where the campaign stands: counts by status per city or county, and finding enterprises.
+
+Admins see the province; an official sees their jurisdiction only. An enterprise counts once, in
+the bucket of its form's status; one whose contact has not touched the form yet (no form, or a
+draft holding only unchecked pre-loaded values) is "not started".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Select, exists, func, or_, select
+
+from domain.regions import RegionTable
+from domain.review import Jurisdiction
+from services import officials
+from storage.models import Answer, Contact, Enterprise, Submission
+from storage.repositories import Store
+
+# The buckets in the order people read them, and their names.
+BUCKETS: dict[str, str] = {
+    "not_started": "未开始",
+    "in_progress": "填报中",
+    "submitted": "区县审核",
+    "city_review": "市级审核",
+    "province_review": "省级审核",
+    "returned": "已退回",
+    "reported": "已上报",
+}
+# Forms that have been submitted at least once (a returned one counts: it met the deadline).
+SUBMITTED = ("submitted", "city_review", "province_review", "returned", "reported")
+
+GroupBy = Literal["city", "county"]
+
+
+@dataclass(slots=True)
+class Tally:
+    """The enterprises of one place (or of the whole scope: the total row)."""
+
+    code: str
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def submitted(self) -> int:
+        return sum(self.counts[b] for b in SUBMITTED)
+
+    @property
+    def rate(self) -> float:
+        return self.submitted / self.total if self.total else 0.0
+
+
+@dataclass(slots=True)
+class Overview:
+    scope: Jurisdiction
+    scope_name: str
+    by: GroupBy
+    rows: list[Tally]
+    total: Tally
+
+
+def default_grouping(scope: Jurisdiction) -> GroupBy:
+    """The province by city; a city or a county by county."""
+    return "city" if scope.level == "province" else "county"
+
+
+def place_name(regions: RegionTable, scope: Jurisdiction) -> str:
+    if scope.level == "county":
+        return regions.counties[scope.code].full_name
+    if scope.level == "city":
+        return regions.cities_by_code[scope.code].name
+    return regions.name
+
+
+def find_places(regions: RegionTable, text: str) -> list[Jurisdiction]:
+    """The places a typed code or name means: 210200, 大连, 大连市, 甘井子区, 辽宁省."""
+    text = text.strip()
+    try:
+        return [officials.jurisdiction_of(regions, text)]
+    except officials.UnknownJurisdiction:
+        pass
+    if text in (regions.name, regions.name.removesuffix("省")):
+        return [Jurisdiction("province", regions.code)]
+    cities = [c for c in regions.cities if text in (c.name, c.name.removesuffix("市"))]
+    if cities:
+        return [Jurisdiction("city", c.code) for c in cities]
+    return [Jurisdiction("county", c.code) for c in regions.find_counties(text)]
+
+
+# A contact has answered or checked something: the form is in progress.
+_STARTED = exists().where(Answer.submission_id == Submission.id, Answer.answered_by.is_not(None))
+_STATUS = func.coalesce(Submission.status, "none")
+
+
+def _with_form(query: Select[Any], campaign: int) -> Select[Any]:
+    """Each enterprise with its form of the campaign, if it has one."""
+    return query.outerjoin(
+        Submission, (Submission.enterprise_id == Enterprise.id) & (Submission.campaign == campaign)
+    )
+
+
+async def tally(
+    store: Store, regions: RegionTable, campaign: int, scope: Jurisdiction, by: GroupBy
+) -> Overview:
+    forms = (
+        _with_form(
+            select(
+                Enterprise.region_code.label("region"),
+                _STATUS.label("status"),
+                _STARTED.label("started"),
+            ),
+            campaign,
+        )
+        .where(Enterprise.status == "active", officials.within(scope))
+        .subquery()
+    )
+    rows = await store.session.execute(
+        select(forms.c.region, forms.c.status, forms.c.started, func.count()).group_by(
+            forms.c.region, forms.c.status, forms.c.started
+        )
+    )
+    places = _places(regions, scope, by)
+    total = Tally(scope.code, place_name(regions, scope))
+    for region_code, status, was_started, count in rows:
+        name = _bucket(status, bool(was_started))
+        key = (region_code or "")[: 6 if by == "county" else 4]
+        place = places.get(key) or places.setdefault(key, Tally(region_code or "", "未知地区"))
+        place.counts[name] += count
+        total.counts[name] += count
+    await store.release()
+    return Overview(scope, total.name, by, list(places.values()), total)
+
+
+def _places(regions: RegionTable, scope: Jurisdiction, by: GroupBy) -> dict[str, Tally]:
+    """Every place of the scope, in the region table's order, even those with no enterprise."""
+    if by == "city":
+        cities = [c for c in regions.cities if scope.covers(c.code)]
+        return {c.code[:4]: Tally(c.code, c.name) for c in cities}
+    counties = [c for c in regions.counties.values() if scope.covers(c.code)]
+    return {
+        c.code: Tally(c.code, c.name if scope.level != "province" else c.full_name)
+        for c in counties
+    }
+
+
+def _bucket(status: str, started: bool) -> str:
+    if status in ("none", "draft"):
+        return "in_progress" if started else "not_started"
+    return status if status in BUCKETS else "in_progress"
+
+
+@dataclass(slots=True)
+class Found:
+    enterprise: Enterprise
+    status: str  # a bucket of BUCKETS
+    contacts: list[Contact]
+
+
+async def find(
+    store: Store, campaign: int, scope: Jurisdiction, text: str, limit: int = 10
+) -> tuple[list[Found], int]:
+    """/find: enterprises of the scope whose credit code starts with, or whose name contains,
+    the text; at most `limit` of them, and how many matched."""
+    text = text.strip().upper() if _looks_like_code(text) else text.strip()
+    pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    where = (
+        officials.within(scope),
+        or_(
+            Enterprise.credit_code.like(f"{pattern}%", escape="\\"),
+            Enterprise.name.like(f"%{pattern}%", escape="\\"),
+        ),
+    )
+    matched = int(
+        await store.session.scalar(select(func.count()).select_from(Enterprise).where(*where)) or 0
+    )
+    rows = await store.session.execute(
+        _with_form(select(Enterprise, _STATUS, _STARTED), campaign)
+        .where(*where)
+        .order_by(Enterprise.region_code, Enterprise.name)
+        .limit(limit)
+    )
+    found = []
+    for enterprise, status, started in rows.all():
+        contacts = (
+            await store.session.scalars(
+                select(Contact).where(Contact.enterprise_id == enterprise.id).order_by(Contact.id)
+            )
+        ).all()
+        found.append(Found(enterprise, _bucket(status, bool(started)), list(contacts)))
+    await store.release()
+    return found, matched
+
+
+def _looks_like_code(text: str) -> bool:
+    text = text.strip()
+    return len(text) >= 4 and text.isascii() and text.isalnum()
