@@ -9,6 +9,7 @@ python main.py invite official|group LEVEL CODE   a reviewer's link, a review gr
 python main.py invite coordinator|admin           a coordinator's or an admin's link
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
 python main.py status [PLACE] [--by city|county] [--format table|json]   progress per place
+python main.py export [PLACE] [--status all|submitted|reported] [--enterprise CODE] [--out F]
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -21,7 +22,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -32,6 +33,7 @@ from rich.console import Console
 from cli import render
 from domain.campaign import CampaignError
 from domain.catalog import Catalog
+from domain.regions import RegionTable
 from domain.review import Jurisdiction
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
@@ -303,12 +305,7 @@ def status(
 
     settings, catalog = _settings_and_catalog(campaign)
     regions = catalog.campaign.regions
-    places = (
-        overview.find_places(regions, place) if place else [Jurisdiction("province", regions.code)]
-    )
-    if len(places) != 1:
-        raise _fail(f"没有找到地区“{place}”" if not places else f"“{place}”对应多个地区，请用代码")
-    scope = places[0]
+    scope = _place(regions, place)
     if by not in (None, "city", "county"):
         raise _fail("--by 应为 city 或 county")
     grouping = by or overview.default_grouping(scope)
@@ -321,6 +318,70 @@ def status(
         _print_json(render.overview_json(view))
     else:
         render.overview_table(Console(), view, catalog.campaign.year)
+
+
+@app.command()
+def export(
+    place: Annotated[
+        str | None, typer.Argument(help="a city or county: code or name (default: the province)")
+    ] = None,
+    status: Annotated[str, typer.Option("--status", help="all, submitted or reported")] = "all",
+    enterprise: Annotated[
+        str | None, typer.Option(help="one enterprise's credit code: its form as an HTML page")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="the file to write")] = None,
+    campaign: CampaignOption = None,
+) -> None:
+    """The forms as XLSX (one row per enterprise, the catalog's columns, an audit sheet), or one
+    enterprise's form with its signed commitment as HTML."""
+    from services import exports
+    from services.overview import place_name
+
+    settings, catalog = _settings_and_catalog(campaign)
+    regions = catalog.campaign.regions
+    scope = _place(regions, place)
+    if status not in exports.WHICH_NAMES:
+        raise _fail("--status 应为 all、submitted 或 reported")
+    which: exports.Which = status  # type: ignore[assignment]
+    zone = catalog.campaign.zone
+
+    async def page(store: Store) -> str | None:
+        from bot.documents import form_html
+
+        record = await exports.one_form(store, catalog, scope, enterprise or "")
+        return form_html(catalog, record, await exports.people(store)) if record else None
+
+    async def workbook(store: Store) -> tuple[int, bytes]:
+        records = await exports.forms(store, catalog, scope, which)
+        trail = await exports.audit_trail(store, scope, which, catalog.campaign.year)
+        names = await exports.people(store)
+        return len(records), exports.workbook(catalog, records, trail, names, zone)
+
+    if enterprise:
+        html = _in_database(settings, page)
+        if html is None:
+            raise _fail(f"没有找到统一社会信用代码为 {enterprise} 的企业（或不在所选地区）")
+        target = out or Path(f"{enterprise.upper()}-表单.html")
+        target.write_text(html, encoding="utf-8")
+        typer.echo(f"已写入 {target}")
+        return
+    count, data = _in_database(settings, workbook)
+    name = place_name(regions, scope)
+    target = out or Path(exports.export_name(name, which, datetime.now(zone)))
+    target.write_bytes(data)
+    typer.echo(f"已导出 {count:,} 家企业（{name} · {exports.WHICH_NAMES[which]}）到 {target}")
+
+
+def _place(regions: RegionTable, place: str | None) -> Jurisdiction:
+    """The province, or the one city or county the text names; exits 2 otherwise."""
+    from services.overview import find_places
+
+    if not place:
+        return Jurisdiction("province", regions.code)
+    places = find_places(regions, place)
+    if len(places) != 1:
+        raise _fail(f"没有找到地区“{place}”" if not places else f"“{place}”对应多个地区，请用代码")
+    return places[0]
 
 
 @app.command()

@@ -44,13 +44,8 @@ def shown(catalog: Catalog, f: Field, value: object) -> str:
         return f"{formatting.amount(value)} {f.unit}".strip()  # type: ignore[arg-type]
     if f.kind is Kind.DATE:
         return formatting.day(value)  # type: ignore[arg-type]
-    if f.kind is Kind.YES_NO:
-        return "是" if value else "否"
-    if f.kind is Kind.MULTI:
-        return "、".join(value)  # type: ignore[arg-type]
-    if f.kind is Kind.REGION:
-        county = catalog.campaign.regions.counties.get(str(value))
-        return county.full_name if county else str(value)
+    if (said := formatting.words(catalog, f, value)) is not None:
+        return said
     if f.kind is Kind.INDUSTRY:
         return f"{value}（{industry.division_name(str(value))}）"
     return str(value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from domain.catalog import Catalog, Field, Kind
+
 
 def amount(value: Decimal | int) -> str:
     """3500 → "3,500"; 3500.50 → "3,500.5"; -50 → "-50"."""
@@ -25,3 +27,15 @@ def times(ratio: Decimal) -> str:
     if ratio >= 100:
         return f"{int(ratio):,}"
     return amount(ratio.quantize(Decimal("0.1")))
+
+
+def words(catalog: Catalog, f: Field, value: object) -> str | None:
+    """A yes/no, multi-choice or region answer as people read it; None for other kinds."""
+    if f.kind is Kind.YES_NO:
+        return "是" if value else "否"
+    if f.kind is Kind.MULTI:
+        return "、".join(value)  # type: ignore[arg-type]
+    if f.kind is Kind.REGION:
+        county = catalog.campaign.regions.counties.get(str(value))
+        return county.full_name if county else str(value)
+    return None

@@ -1,4 +1,5 @@
-"""Admins' and officials' views of the campaign: /status (counts per city or county) and /find.
+"""Admins' and officials' views of the campaign: /status (counts per city or county), /find and
+/export (the workbook of a place's forms, or one enterprise's form as a printable page).
 
 An admin sees the province, an official their own jurisdiction; asking about a place outside it
 answers "无权限". A contact's /status is their own form's (handlers/form.py): /status reaches
@@ -7,16 +8,19 @@ this router only from admins and officials.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 
+from bot.documents import form_html
 from bot.texts import phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
-from services import officials, overview
+from services import exports, officials, overview
+from services.exports import Which
 from storage.models import now
 from storage.repositories import Store
 
@@ -39,7 +43,9 @@ async def cmd_status(
         places = overview.find_places(regions, command.args)
         if len(places) != 1:
             names = [overview.place_name(regions, p) for p in places]
-            await message.answer(render("place_unknown", text=command.args.strip(), names=names))
+            await message.answer(
+                render("place_unknown", text=command.args.strip(), names=names, command="status")
+            )
             return
         if not scope.covers(places[0].code):
             await message.answer(render("no_permission"))
@@ -84,9 +90,90 @@ async def cmd_find(
     )
 
 
+EXPORT_WHICH: dict[str, Which] = {
+    "全部": "all",
+    "已提交": "submitted",
+    "已上报": "reported",
+    "all": "all",
+    "submitted": "submitted",
+    "reported": "reported",
+}
+
+
+async def cmd_export(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    store: Store,
+    catalog: Catalog,
+    is_admin: bool,
+) -> None:
+    """/export [地区] [全部|已提交|已上报] → XLSX; /export <统一社会信用代码> → the form as HTML."""
+    seen = await viewer(message, store, catalog, is_admin)
+    if not isinstance(seen, dict):
+        await message.answer(phrase("staff_only"))
+        return
+    scope: Jurisdiction = seen["scope"]
+    regions = catalog.campaign.regions
+    which: Which = "all"
+    place: str | None = None
+    for word in (command.args or "").split()[:3]:
+        if word in EXPORT_WHICH:
+            which = EXPORT_WHICH[word]
+        elif len(word) == 18 and word.isascii() and word.isalnum():
+            await _send_form_page(message, store, catalog, scope, word)
+            return
+        else:
+            place = word
+    if place is not None:
+        places = overview.find_places(regions, place)
+        if len(places) != 1:
+            names = [overview.place_name(regions, p) for p in places]
+            await message.answer(render("place_unknown", text=place, names=names, command="export"))
+            return
+        if not scope.covers(places[0].code):
+            await message.answer(render("no_permission"))
+            return
+        scope = places[0]
+    year = catalog.campaign.year
+    records = await exports.forms(store, catalog, scope, which)
+    name = overview.place_name(regions, scope)
+    if not records:
+        await message.answer(render("export_empty", place=name, which=exports.WHICH_NAMES[which]))
+        return
+    trail = await exports.audit_trail(store, scope, which, year)
+    names = await exports.people(store)
+    data = await asyncio.to_thread(
+        exports.workbook, catalog, records, trail, names, catalog.campaign.zone
+    )
+    today = now().astimezone(catalog.campaign.zone)
+    await bot.send_document(
+        message.chat.id,
+        BufferedInputFile(data, filename=exports.export_name(name, which, today)),
+        caption=render(
+            "export_caption", place=name, which=exports.WHICH_NAMES[which], count=len(records)
+        ),
+    )
+
+
+async def _send_form_page(
+    message: Message, store: Store, catalog: Catalog, scope: Jurisdiction, credit_code: str
+) -> None:
+    record = await exports.one_form(store, catalog, scope, credit_code)
+    if record is None:
+        await message.answer(render("export_not_found", code=credit_code))
+        return
+    page = form_html(catalog, record, await exports.people(store))
+    await message.answer_document(
+        BufferedInputFile(page.encode(), filename=f"{record.enterprise.credit_code}-表单.html"),
+        caption=render("form_page_caption", enterprise=record.enterprise),
+    )
+
+
 def router() -> Router:
     r = Router(name="overview")
     r.message.filter(F.chat.type == "private")
     r.message.register(cmd_status, Command("status"), viewer)
     r.message.register(cmd_find, Command("find"))
+    r.message.register(cmd_export, Command("export"))
     return r

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -296,6 +297,16 @@ async def estimate(store: Store, draft: Draft) -> Score:
 Refusal = Literal["locked", "not_ready"]
 
 
+def data_hash(credit_code: str, answers: Mapping[str, StoredAnswer]) -> str:
+    """SHA-256 of the answers as signed: a later copy of the form can show they are unchanged."""
+    data = json.dumps(
+        {"credit_code": credit_code, "answers": {n: a.value for n, a in sorted(answers.items())}},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
 async def submit(
     store: Store, draft: Draft, user_id: int, commitment_text: str, notifier: Notifier
 ) -> Refusal | None:
@@ -312,14 +323,6 @@ async def submit(
         after_resubmission(submission.returned_level)  # type: ignore[arg-type]
         if draft.returned
         else WAITING["county"]
-    )
-    data = json.dumps(
-        {
-            "credit_code": draft.enterprise.credit_code,
-            "answers": {n: a.value for n, a in sorted(draft.answers.items())},
-        },
-        ensure_ascii=False,
-        sort_keys=True,
     )
     moved = await store.submissions.move(
         submission,
@@ -339,7 +342,8 @@ async def submit(
             telegram_user_id=user_id,
             signed_at=now(),
             text_sha256=hashlib.sha256(commitment_text.encode()).hexdigest(),
-            data_sha256=hashlib.sha256(data.encode()).hexdigest(),
+            data_sha256=data_hash(draft.enterprise.credit_code, draft.answers),
+            text=commitment_text,
         )
     )
     await store.audit.record(

@@ -98,7 +98,7 @@ _STARTED = exists().where(Answer.submission_id == Submission.id, Answer.answered
 _STATUS = func.coalesce(Submission.status, "none")
 
 
-def _with_form(query: Select[Any], campaign: int) -> Select[Any]:
+def with_form(query: Select[Any], campaign: int) -> Select[Any]:
     """Each enterprise with its form of the campaign, if it has one."""
     return query.outerjoin(
         Submission, (Submission.enterprise_id == Enterprise.id) & (Submission.campaign == campaign)
@@ -109,7 +109,7 @@ async def tally(
     store: Store, regions: RegionTable, campaign: int, scope: Jurisdiction, by: GroupBy
 ) -> Overview:
     forms = (
-        _with_form(
+        with_form(
             select(
                 Enterprise.region_code.label("region"),
                 _STATUS.label("status"),
@@ -128,7 +128,7 @@ async def tally(
     places = _places(regions, scope, by)
     total = Tally(scope.code, place_name(regions, scope))
     for region_code, status, was_started, count in rows:
-        name = _bucket(status, bool(was_started))
+        name = bucket(status, bool(was_started))
         key = (region_code or "")[: 6 if by == "county" else 4]
         place = places.get(key) or places.setdefault(key, Tally(region_code or "", "未知地区"))
         place.counts[name] += count
@@ -149,7 +149,7 @@ def _places(regions: RegionTable, scope: Jurisdiction, by: GroupBy) -> dict[str,
     }
 
 
-def _bucket(status: str, started: bool) -> str:
+def bucket(status: str, started: bool) -> str:
     if status in ("none", "draft"):
         return "in_progress" if started else "not_started"
     return status if status in BUCKETS else "in_progress"
@@ -180,7 +180,7 @@ async def find(
         await store.session.scalar(select(func.count()).select_from(Enterprise).where(*where)) or 0
     )
     rows = await store.session.execute(
-        _with_form(select(Enterprise, _STATUS, _STARTED), campaign)
+        with_form(select(Enterprise, _STATUS, _STARTED), campaign)
         .where(*where)
         .order_by(Enterprise.region_code, Enterprise.name)
         .limit(limit)
@@ -192,7 +192,7 @@ async def find(
                 select(Contact).where(Contact.enterprise_id == enterprise.id).order_by(Contact.id)
             )
         ).all()
-        found.append(Found(enterprise, _bucket(status, bool(started)), list(contacts)))
+        found.append(Found(enterprise, bucket(status, bool(started)), list(contacts)))
     await store.release()
     return found, matched
 

@@ -150,6 +150,7 @@ class Commitment(Base):
     signed_at: Mapped[datetime] = mapped_column(default=now)
     text_sha256: Mapped[str] = mapped_column(String(64))
     data_sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)  # as shown and accepted (HTML-escaped)
 
 
 class Invitation(Base):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from domain.catalog import Catalog
@@ -314,3 +314,22 @@ def test_status_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(json.loads(out)["rows"]) == 100  # every county-level unit of the province
     result = runner.invoke(app, ["status", "火星"])
     assert result.exit_code == 2 and "没有找到地区“火星”" in result.stderr
+
+
+def test_export_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    run("import", str(path))
+    out = tmp_path / "all.xlsx"
+    code, said = run("export", "大连", "--out", str(out))
+    assert code == 0 and "已导出 1 家企业（大连市 · 全部）" in said
+    sheet = load_workbook(out)["表单"]
+    assert sheet.max_row == 2 and sheet["A2"].value == "大连海创智能装备有限公司"
+    code, said = run("export", "--status", "reported", "--out", str(out))
+    assert code == 0 and "已导出 0 家企业" in said
+    page = tmp_path / "form.html"
+    code, said = run("export", "--enterprise", "91210211ma0y4lkx3g", "--out", str(page))
+    assert code == 0 and "尚未签署" in page.read_text(encoding="utf-8")
+    result = runner.invoke(app, ["export", "--enterprise", "91210211MA0Y4LKX3G", "沈阳"])
+    assert result.exit_code == 2 and "不在所选地区" in result.stderr

@@ -1,0 +1,339 @@
+"""Getting the data out: a workbook with one row per enterprise (every field in the catalog's
+order, Chinese headers with units, status, weak rules and their confirmations, reviewer comments)
+and a second sheet with the audit trail; and one enterprise's form with its signed commitment.
+
+The first sheet reads back with `validate` and `import` (its headers are the catalog's labels);
+the province's export of reported forms is what it uploads to the national platform.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import Select, select
+
+from domain import formatting
+from domain.catalog import Catalog, Field, Kind
+from domain.review import LEVEL_NAMES, Jurisdiction
+from domain.rules import Finding
+from services import officials
+from services.form import Draft, data_hash
+from services.overview import BUCKETS, bucket, with_form
+from storage.codec import decode
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Commitment,
+    Confirmation,
+    Contact,
+    Enterprise,
+    Official,
+    ReviewNote,
+    Submission,
+)
+from storage.repositories import Store, StoredAnswer
+
+Which = Literal["all", "submitted", "reported"]
+WHICH_NAMES: dict[str, str] = {"all": "全部", "submitted": "已提交", "reported": "已上报"}
+_STATUSES: dict[str, tuple[str, ...]] = {
+    "submitted": ("submitted", "city_review", "province_review", "returned", "reported"),
+    "reported": ("reported",),
+}
+EXCEL_ROWS = 1_048_576  # a sheet's limit, header included
+
+# What the audit trail's actions mean, for people reading the sheet.
+ACTIONS: dict[str, str] = {
+    "enterprise.created": "导入新建企业",
+    "enterprise.updated": "导入更新预填数据",
+    "contact.bound": "联系人绑定",
+    "contact.requested": "联系人申请绑定",
+    "contact.confirmed": "区县确认联系人",
+    "contact.refused": "区县拒绝联系人",
+    "submission.opened": "开始填报",
+    "answer": "填写",
+    "preloaded.confirmed": "确认预填数据",
+    "warning.confirmed": "确认提示无误",
+    "submission.submitted": "签署承诺书并提交",
+    "review.approved": "审核通过",
+    "review.returned": "审核退回",
+}
+
+
+@dataclass(slots=True)
+class FormRecord:
+    """One enterprise as exported: its answers (or pre-loaded values before it started)."""
+
+    enterprise: Enterprise
+    submission: Submission | None
+    values: dict[str, object]
+    status: str  # a bucket of overview.BUCKETS
+    weak: list[tuple[Finding, bool]] = field(default_factory=list)  # fired, confirmed?
+    notes: list[ReviewNote] = field(default_factory=list)
+    commitment: Commitment | None = None
+    signed_data_unchanged: bool | None = None  # the answers still hash to what was signed
+
+
+def _chosen(scope: Jurisdiction, which: Which, campaign: int) -> Select[Any]:
+    query = with_form(select(Enterprise, Submission), campaign).where(
+        Enterprise.status == "active", officials.within(scope)
+    )
+    if which != "all":
+        query = query.where(Submission.status.in_(_STATUSES[which]))
+    return query
+
+
+async def forms(
+    store: Store, catalog: Catalog, scope: Jurisdiction, which: Which = "all"
+) -> list[FormRecord]:
+    """The enterprises of the scope (only submitted or reported ones if asked), by region and
+    credit code. Answers, confirmations and comments are read in one query each."""
+    campaign = catalog.campaign.year
+    chosen = _chosen(scope, which, campaign)
+    pairs = (
+        await store.session.execute(chosen.order_by(Enterprise.region_code, Enterprise.credit_code))
+    ).all()
+    ids = chosen.with_only_columns(Submission.id).where(Submission.id.is_not(None))
+    answers: dict[int, dict[str, StoredAnswer]] = defaultdict(dict)
+    for row in await store.session.execute(
+        select(
+            Answer.submission_id,
+            Answer.field,
+            Answer.value,
+            Answer.source,
+            Answer.confirmed,
+            Answer.answered_at,
+        ).where(Answer.submission_id.in_(ids))
+    ):
+        answers[row[0]][row[1]] = StoredAnswer(*row[2:])
+    confirmations = await _by_submission(store, Confirmation, ids)
+    notes = await _by_submission(store, ReviewNote, ids)
+    records = []
+    for enterprise, submission in pairs:
+        if submission is None:
+            values = {
+                n: decode(catalog.by_name[n], v)
+                for n, v in enterprise.preloaded.items()
+                if n in catalog.by_name and v is not None
+            }
+            records.append(FormRecord(enterprise, None, values, "not_started"))
+            continue
+        stored = answers.get(submission.id, {})
+        draft = Draft(catalog, enterprise, submission, stored, confirmations.get(submission.id, []))
+        outstanding = draft.outstanding()
+        started = any(a.source != "preloaded" or a.confirmed for a in stored.values())
+        records.append(
+            FormRecord(
+                enterprise,
+                submission,
+                draft.values,
+                bucket(submission.status, started),
+                weak=[(f, True) for f in outstanding.confirmed]
+                + [(f, False) for f in outstanding.to_confirm],
+                notes=notes.get(submission.id, []),
+            )
+        )
+    await store.release()
+    return records
+
+
+async def _by_submission(store: Store, model: Any, ids: Select[Any]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
+    rows = await store.session.scalars(
+        select(model).where(model.submission_id.in_(ids)).order_by(model.id)
+    )
+    for row in rows:
+        found[row.submission_id].append(row)
+    return found
+
+
+async def one_form(
+    store: Store, catalog: Catalog, scope: Jurisdiction, credit_code: str
+) -> FormRecord | None:
+    """One enterprise of the scope, with its latest signed commitment; None if not in scope."""
+    enterprise = await store.enterprises.by_credit_code(credit_code.strip().upper())
+    if enterprise is None or not scope.covers(enterprise.region_code):
+        return None
+    one = Jurisdiction("county", enterprise.region_code or "")
+    record = next(
+        (r for r in await forms(store, catalog, one) if r.enterprise.id == enterprise.id), None
+    )
+    if record is None or record.submission is None:
+        return record
+    record.commitment = await store.session.scalar(
+        select(Commitment)
+        .where(Commitment.submission_id == record.submission.id)
+        .order_by(Commitment.id.desc())
+        .limit(1)
+    )
+    if record.commitment is not None:
+        answers = await store.submissions.answers(record.submission.id)
+        record.signed_data_unchanged = (
+            data_hash(enterprise.credit_code, answers) == record.commitment.data_sha256
+        )
+    await store.release()
+    return record
+
+
+async def audit_trail(
+    store: Store, scope: Jurisdiction, which: Which, campaign: int
+) -> list[tuple[AuditEntry, Enterprise]]:
+    """Every audit entry about the exported enterprises, oldest first."""
+    exported = _chosen(scope, which, campaign).with_only_columns(Enterprise.id)
+    rows = await store.session.execute(
+        select(AuditEntry, Enterprise)
+        .join(Enterprise, Enterprise.id == AuditEntry.enterprise_id)
+        .where(AuditEntry.enterprise_id.in_(exported))
+        .order_by(AuditEntry.id)
+        .limit(EXCEL_ROWS - 1)
+    )
+    trail = [(a, e) for a, e in rows.all()]
+    await store.release()
+    return trail
+
+
+async def people(store: Store) -> dict[int, str]:
+    """Display names of contacts and officials by Telegram user id, for the audit sheet."""
+    names: dict[int, str] = {}
+    for model in (Contact, Official):
+        rows = await store.session.execute(select(model.telegram_user_id, model.display_name))
+        names.update({uid: name for uid, name in rows.all() if name})
+    await store.release()
+    return names
+
+
+# ---- the workbook -----------------------------------------------------------------------------
+
+
+def cell_value(catalog: Catalog, f: Field, value: object) -> object:
+    """A stored value as a spreadsheet cell: numbers stay numbers, dates dates."""
+    if value is None:
+        return None
+    if (said := formatting.words(catalog, f, value)) is not None:
+        return said
+    if isinstance(value, (Decimal, int, float, date)):
+        return value
+    return str(value)
+
+
+def weak_text(weak: Sequence[tuple[Finding, bool]]) -> str:
+    return "\n".join(
+        f"{f.rule} {f.text}（{'企业已确认无误' if ok else '未确认'}）" for f, ok in weak
+    )
+
+
+def notes_text(catalog: Catalog, notes: Sequence[ReviewNote]) -> str:
+    def about(note: ReviewNote) -> str:
+        f = catalog.by_name.get(note.field)
+        return f"【{f.label}】" if f else "【整张表单】"
+
+    def day(note: ReviewNote) -> str:
+        return f"{note.at.astimezone(catalog.campaign.zone):%m月%d日}"
+
+    return "\n".join(
+        f"{day(n)} {LEVEL_NAMES.get(n.level, n.level)}级 {about(n)}{n.comment}" for n in notes
+    )
+
+
+def workbook(
+    catalog: Catalog,
+    records: Iterable[FormRecord],
+    trail: Iterable[tuple[AuditEntry, Enterprise]],
+    names: dict[int, str],
+    zone: Any,
+) -> bytes:
+    """The XLSX: sheet 表单 (one row per enterprise) and sheet 审计记录."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("表单")
+    sheet.freeze_panes = "C2"
+    headers = [f.label_with_unit for f in catalog.fields]
+    headers += ["填报状态", "提交时间", "提示规则（确认情况）", "审核意见"]
+    _header(sheet, headers, [14 if f.kind is not Kind.TEXT else 24 for f in catalog.fields])
+    for r in records:
+        submitted_at = r.submission.submitted_at if r.submission else None
+        cells = [cell_value(catalog, f, r.values.get(f.name)) for f in catalog.fields]
+        cells += [
+            BUCKETS[r.status],
+            submitted_at.astimezone(zone).replace(tzinfo=None) if submitted_at else None,
+            weak_text(r.weak) or None,
+            notes_text(catalog, r.notes) or None,
+        ]
+        sheet.append([_cell(sheet, c) for c in cells])
+    audit = book.create_sheet("审计记录")
+    _header(audit, ["时间", "操作人", "统一社会信用代码", "企业名称", "操作", "详情"], [20, 16])
+    for entry, enterprise in trail:
+        actor = "系统" if entry.actor is None else names.get(entry.actor, "") + f"（{entry.actor}）"
+        row = [
+            entry.at.astimezone(zone).replace(tzinfo=None),
+            actor,
+            enterprise.credit_code,
+            enterprise.name,
+            ACTIONS.get(entry.action, entry.action),
+            _detail(catalog, entry),
+        ]
+        audit.append([_cell(audit, c) for c in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _header(sheet: WriteOnlyWorksheet, headers: list[str], widths: list[int]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    bold = Font(bold=True)
+    row = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        row.append(cell)
+    sheet.append(row)
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: object) -> object:
+    """Text is always text: a company name starting with "=" must not become a formula."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    return cell
+
+
+def _detail(catalog: Catalog, entry: AuditEntry) -> str:
+    d = entry.detail or {}
+    if entry.action == "answer":
+        f = catalog.by_name.get(str(d.get("field")))
+        label = f.label_with_unit if f else d.get("field")
+        return f"{label}：{_shown(d.get('old'))} → {_shown(d.get('new'))}"
+    if entry.action.startswith("review."):
+        said = f"{LEVEL_NAMES.get(str(d.get('level')), '')}级 {d.get('by_name', '')}".strip()
+        if entry.action == "review.returned":
+            fields = [
+                catalog.by_name[n].label for n in d.get("fields") or () if n in catalog.by_name
+            ]
+            said += "：退回 " + ("、".join(fields) if fields else "整张表单")
+        return said
+    return "；".join(f"{k}={v}" for k, v in d.items())
+
+
+def _shown(stored: object) -> str:
+    if stored is None:
+        return "（空）"
+    if isinstance(stored, list):
+        return "、".join(map(str, stored))
+    return str(stored)
+
+
+def export_name(scope_name: str, which: Which, day: date | datetime) -> str:
+    return f"创新积分制-{scope_name}-{WHICH_NAMES[which]}-{day:%Y%m%d}.xlsx"
