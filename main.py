@@ -10,6 +10,7 @@ python main.py invite coordinator|admin           a coordinator's or an admin's 
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
 python main.py status [PLACE] [--by city|county] [--format table|json]   progress per place
 python main.py export [PLACE] [--status all|submitted|reported] [--enterprise CODE] [--out F]
+python main.py chart [PLACE] [--out progress.png]     the /chart picture
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
 """
@@ -370,6 +371,33 @@ def export(
     target = out or Path(exports.export_name(name, which, datetime.now(zone)))
     target.write_bytes(data)
     typer.echo(f"已导出 {count:,} 家企业（{name} · {exports.WHICH_NAMES[which]}）到 {target}")
+
+
+@app.command()
+def chart(
+    place: Annotated[
+        str | None, typer.Argument(help="a city or county: code or name (default: the province)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="the PNG to write")] = Path("progress.png"),
+    campaign: CampaignOption = None,
+) -> None:
+    """Progress by place and daily submissions against the deadlines, as a PNG (as /chart)."""
+    from bot.charts import progress_png
+    from services import overview
+
+    settings, catalog = _settings_and_catalog(campaign)
+    c = catalog.campaign
+    scope = _place(c.regions, place)
+
+    async def work(store: Store) -> bytes:
+        view = await overview.tally(
+            store, c.regions, c.year, scope, overview.default_grouping(scope)
+        )
+        daily = await overview.daily_submissions(store, c.year, scope, c.zone)
+        return progress_png(view, daily, c, datetime.now(c.zone).date())
+
+    out.write_bytes(_in_database(settings, work))
+    typer.echo(f"已写入 {out}")
 
 
 def _place(regions: RegionTable, place: str | None) -> Jurisdiction:

@@ -1,5 +1,5 @@
-"""Admins' and officials' views of the campaign: /status (counts per city or county), /find and
-/export (the workbook of a place's forms, or one enterprise's form as a printable page).
+"""Admins' and officials' views of the campaign: /status (counts per city or county), /chart,
+/find and /export (the workbook of a place's forms, or one enterprise's form as a page).
 
 An admin sees the province, an official their own jurisdiction; asking about a place outside it
 answers "无权限". A contact's /status is their own form's (handlers/form.py): /status reaches
@@ -15,6 +15,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
+from bot import charts
 from bot.documents import form_html
 from bot.texts import phrase, render
 from domain.catalog import Catalog
@@ -35,24 +36,39 @@ async def viewer(
     return {"scope": officials.jurisdiction(official)} if official else False
 
 
+async def narrowed(
+    message: Message, scope: Jurisdiction, catalog: Catalog, text: str | None, command: str
+) -> Jurisdiction | None:
+    """The place the text names if it lies in the asker's scope (the scope itself if no text);
+    otherwise None, having told them why."""
+    if not text or not text.strip():
+        return scope
+    regions = catalog.campaign.regions
+    places = overview.find_places(regions, text)
+    if len(places) != 1:
+        names = [overview.place_name(regions, p) for p in places]
+        await message.answer(
+            render("place_unknown", text=text.strip(), names=names, command=command)
+        )
+        return None
+    if not scope.covers(places[0].code):
+        await message.answer(render("no_permission"))
+        return None
+    return places[0]
+
+
 async def cmd_status(
     message: Message, command: CommandObject, scope: Jurisdiction, store: Store, catalog: Catalog
 ) -> None:
-    regions = catalog.campaign.regions
-    if command.args:
-        places = overview.find_places(regions, command.args)
-        if len(places) != 1:
-            names = [overview.place_name(regions, p) for p in places]
-            await message.answer(
-                render("place_unknown", text=command.args.strip(), names=names, command="status")
-            )
-            return
-        if not scope.covers(places[0].code):
-            await message.answer(render("no_permission"))
-            return
-        scope = places[0]
+    place = await narrowed(message, scope, catalog, command.args, "status")
+    if place is None:
+        return
     result = await overview.tally(
-        store, regions, catalog.campaign.year, scope, overview.default_grouping(scope)
+        store,
+        catalog.campaign.regions,
+        catalog.campaign.year,
+        place,
+        overview.default_grouping(place),
     )
     await message.answer(
         render(
@@ -65,18 +81,38 @@ async def cmd_status(
     )
 
 
-async def cmd_find(
-    message: Message, command: CommandObject, store: Store, catalog: Catalog, is_admin: bool
+async def cmd_chart(
+    message: Message, command: CommandObject, scope: Jurisdiction, store: Store, catalog: Catalog
 ) -> None:
-    seen = await viewer(message, store, catalog, is_admin)
-    if not isinstance(seen, dict):
-        await message.answer(phrase("staff_only"))
+    """/chart [地区]: progress by place and daily submissions, as a photo."""
+    place = await narrowed(message, scope, catalog, command.args, "chart")
+    if place is None:
         return
+    campaign = catalog.campaign
+    view = await overview.tally(
+        store, campaign.regions, campaign.year, place, overview.default_grouping(place)
+    )
+    daily = await overview.daily_submissions(store, campaign.year, place, campaign.zone)
+    today = now().astimezone(campaign.zone).date()
+    png = await asyncio.to_thread(charts.progress_png, view, daily, campaign, today)
+    await message.answer_photo(
+        BufferedInputFile(png, filename="progress.png"),
+        caption=render("chart_caption", view=view, today=today),
+    )
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(phrase("staff_only"))
+
+
+async def cmd_find(
+    message: Message, command: CommandObject, scope: Jurisdiction, store: Store, catalog: Catalog
+) -> None:
     text = (command.args or "").strip()
     if len(text) < 2 or len(text) > 100:
         await message.answer(render("find_usage"))
         return
-    found, matched = await overview.find(store, catalog.campaign.year, seen["scope"], text)
+    found, matched = await overview.find(store, catalog.campaign.year, scope, text)
     counties = catalog.campaign.regions.counties
     await message.answer(
         render(
@@ -103,17 +139,12 @@ EXPORT_WHICH: dict[str, Which] = {
 async def cmd_export(
     message: Message,
     command: CommandObject,
+    scope: Jurisdiction,
     bot: Bot,
     store: Store,
     catalog: Catalog,
-    is_admin: bool,
 ) -> None:
     """/export [地区] [全部|已提交|已上报] → XLSX; /export <统一社会信用代码> → the form as HTML."""
-    seen = await viewer(message, store, catalog, is_admin)
-    if not isinstance(seen, dict):
-        await message.answer(phrase("staff_only"))
-        return
-    scope: Jurisdiction = seen["scope"]
     regions = catalog.campaign.regions
     which: Which = "all"
     place: str | None = None
@@ -125,16 +156,10 @@ async def cmd_export(
             return
         else:
             place = word
-    if place is not None:
-        places = overview.find_places(regions, place)
-        if len(places) != 1:
-            names = [overview.place_name(regions, p) for p in places]
-            await message.answer(render("place_unknown", text=place, names=names, command="export"))
-            return
-        if not scope.covers(places[0].code):
-            await message.answer(render("no_permission"))
-            return
-        scope = places[0]
+    chosen = await narrowed(message, scope, catalog, place, "export")
+    if chosen is None:
+        return
+    scope = chosen
     year = catalog.campaign.year
     records = await exports.forms(store, catalog, scope, which)
     name = overview.place_name(regions, scope)
@@ -174,6 +199,8 @@ def router() -> Router:
     r = Router(name="overview")
     r.message.filter(F.chat.type == "private")
     r.message.register(cmd_status, Command("status"), viewer)
-    r.message.register(cmd_find, Command("find"))
-    r.message.register(cmd_export, Command("export"))
+    r.message.register(cmd_find, Command("find"), viewer)
+    r.message.register(cmd_export, Command("export"), viewer)
+    r.message.register(cmd_chart, Command("chart"), viewer)
+    r.message.register(refuse, Command("find", "export", "chart"))
     return r

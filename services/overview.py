@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, tzinfo
 from typing import Any, Literal
 
 from sqlalchemy import Select, exists, func, or_, select
@@ -16,7 +17,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from domain.regions import RegionTable
 from domain.review import Jurisdiction
 from services import officials
-from storage.models import Answer, Contact, Enterprise, Submission
+from storage.models import Answer, AuditEntry, Contact, Enterprise, Submission
 from storage.repositories import Store
 
 # The buckets in the order people read them, and their names.
@@ -153,6 +154,29 @@ def bucket(status: str, started: bool) -> str:
     if status in ("none", "draft"):
         return "in_progress" if started else "not_started"
     return status if status in BUCKETS else "in_progress"
+
+
+async def daily_submissions(
+    store: Store, campaign: int, scope: Jurisdiction, zone: tzinfo
+) -> dict[date, int]:
+    """Forms submitted for the first time, per local day (resubmissions after a return are not
+    counted again)."""
+    first = (
+        select(func.min(AuditEntry.at))
+        .join(Submission, Submission.id == AuditEntry.submission_id)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(
+            AuditEntry.action == "submission.submitted",
+            Submission.campaign == campaign,
+            officials.within(scope),
+        )
+        .group_by(AuditEntry.submission_id)
+    )
+    days: Counter[date] = Counter()
+    for (at,) in await store.session.execute(first):
+        days[at.astimezone(zone).date()] += 1
+    await store.release()
+    return dict(sorted(days.items()))
 
 
 @dataclass(slots=True)

@@ -333,3 +333,10 @@ def test_export_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 0 and "尚未签署" in page.read_text(encoding="utf-8")
     result = runner.invoke(app, ["export", "--enterprise", "91210211MA0Y4LKX3G", "沈阳"])
     assert result.exit_code == 2 and "不在所选地区" in result.stderr
+
+
+def test_chart_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    out = tmp_path / "progress.png"
+    code, said = run("chart", "大连", "--out", str(out))
+    assert code == 0 and out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
