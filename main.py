@@ -13,6 +13,7 @@ python main.py export [PLACE] [--status all|submitted|reported] [--enterprise CO
 python main.py chart [PLACE] [--out progress.png]     the /chart picture
 python main.py validate FILE [--format table|json]
 python main.py score FILE [--format table|json]
+python main.py score --submitted              the scoring run: store, tell enterprises and bureaus
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from cli import render
 from domain.campaign import CampaignError
@@ -107,9 +110,26 @@ def validate(
 
 @app.command()
 def score(
-    file: FileArgument, format: FormatOption = Format.table, campaign: CampaignOption = None
+    file: Annotated[
+        Path | None, typer.Argument(help="JSON array, CSV or XLSX of records (the cohort)")
+    ] = None,
+    submitted: Annotated[
+        bool,
+        typer.Option(
+            "--submitted",
+            help="score the database's submitted forms, store the results and tell everyone",
+        ),
+    ] = False,
+    format: FormatOption = Format.table,
+    campaign: CampaignOption = None,
 ) -> None:
-    """Estimate each record's innovation score (预估积分), the file being the cohort."""
+    """Estimate innovation scores (预估积分): of a file's records, the file being the cohort; or,
+    with --submitted, the scoring run of the database's submitted forms."""
+    if submitted:
+        _score_run(campaign, format)
+        return
+    if file is None:
+        raise _fail("请给出文件，或用 --submitted 计算数据库中已提交的表单")
     catalog, read = _load(file, campaign)
     reports = [parse_answers(r.answers, catalog) for r in read.records]
     scores = score_cohort([r.values for r in reports], catalog.campaign)
@@ -117,6 +137,39 @@ def score(
         _print_json(render.score_json(read.records, reports, scores))
     else:
         render.score_table(Console(), file.name, read.records, reports, scores)
+
+
+def _score_run(campaign: int | None, format: Format) -> None:
+    """Scores stored, enterprises' and bureaus' messages queued (sent by the running bot)."""
+    from bot.notifier import TelegramNotifier
+    from bot.outbox import Outbox
+    from services import scores
+    from storage.db import update_session
+
+    settings, catalog = _settings_and_catalog(campaign)
+
+    async def work(store: Store) -> scores.RunReport:
+        notifier = TelegramNotifier(
+            Outbox(async_sessionmaker(store.session.bind)), catalog, settings.private_alerts
+        )
+        token = update_session.set(store.session)  # queue the messages in the run's transaction
+        try:
+            return await scores.run(store, catalog, notifier, None)
+        finally:
+            update_session.reset(token)
+
+    report = _in_database(settings, work)
+    if format is Format.json:
+        _print_json(asdict(report))
+        return
+    typer.echo(
+        f"已计算 {report.scored:,} 份已提交的表单，{report.changed:,} 份结果有变化，"
+        f"{report.removed:,} 份移出；{report.without_core:,} 份只计加分。"
+    )
+    typer.echo(
+        f"已排入发送队列：{report.enterprises_told:,} 家企业、{report.bureaus_told:,} 个审核单位"
+        "（机器人运行时发出；同样的结果不会重复发送）。"
+    )
 
 
 def _settings_and_catalog(campaign: int | None) -> tuple[Settings, Catalog]:

@@ -16,6 +16,8 @@ from domain.catalog import Catalog
 from domain.review import LEVELS
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
+from services.scores import SHOWN as SCORES_SHOWN
+from services.scores import BureauSummary, Ranked, ScoreNews
 from storage.codec import decode
 from storage.models import Enterprise, ReviewNote
 from storage.repositories import Outgoing
@@ -26,6 +28,13 @@ class CardPress(CallbackData, prefix="c"):
 
     card: int
     act: str  # ok, back, info; yes, no (registrations)
+
+
+class ScoreSheet(CallbackData, prefix="ss"):
+    """下载排名表 under a bureau's score summary: the bureau's level and code."""
+
+    level: str
+    code: str
 
 
 class Resume(CallbackData, prefix="resume"):
@@ -109,6 +118,25 @@ def card_text(catalog: Catalog, view: CardView) -> str:
 def _stored(catalog: Catalog, name: str, value: object) -> str:
     f = catalog.by_name[name]
     return shown(catalog, f, decode(f, value)) if value is not None else phrase("skipped")
+
+
+def score_summary(
+    catalog: Catalog, level: str, code: str, ranked: Sequence[Ranked]
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A bureau's ranking: the top of it, and the button for the whole table."""
+    totals = [r.stored.total for r in ranked if r.stored.total is not None]
+    text = render(
+        "score_summary",
+        bureau=jurisdiction_name(catalog.campaign.regions, level, code),
+        campaign=catalog.campaign,
+        ranked=ranked,
+        shown=SCORES_SHOWN,
+        average=sum(totals) / len(totals) if totals else None,
+    )
+    button = InlineKeyboardButton(
+        text=phrase("score_sheet"), callback_data=ScoreSheet(level=level, code=code).pack()
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 # Delivery priorities: officials' cards first, then news and reminders, then broadcasts.
@@ -209,3 +237,22 @@ class TelegramNotifier:
                 for chat in chat_ids
             ]
         )
+
+    async def scores(self, news: Sequence[ScoreNews], summaries: Sequence[BureauSummary]) -> None:
+        campaign = self.catalog.campaign
+        messages = [
+            Outgoing(
+                f"{n.key}:{chat}",
+                chat,
+                render("score_result", enterprise=n.enterprise, score=n.score, campaign=campaign),
+                NEWS,
+            )
+            for n in news
+            for chat in n.chat_ids
+        ]
+        for s in summaries:
+            text, markup = score_summary(self.catalog, s.level, s.code, s.ranked)
+            data = markup.model_dump(exclude_none=True)
+            messages += [Outgoing(f"{s.key}:{chat}", chat, text, NEWS, data) for chat in s.chat_ids]
+        if messages:
+            await self.outbox.put(messages)

@@ -236,8 +236,6 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
         outstanding=outstanding,
         unchecked=[catalog.section(k).title for k in outstanding.unchecked_sections],
         score=score,
-        bonus={k: f"{v:g}" for k, v in score.bonus_parts.items()},
-        bonus_total=f"{score.bonus:g}",
         campaign=catalog.campaign,
         limit=SUMMARY_LIMIT,
         notes=[(_label(catalog, n), c) for n, c in draft.notes.items()],

@@ -1,5 +1,6 @@
 """Admins' and officials' views of the campaign: /status (counts per city or county), /chart,
-/find and /export (the workbook of a place's forms, or one enterprise's form as a page).
+/find, /export (the workbook of a place's forms, or one enterprise's form as a page) and /score
+(the scoring run, and the ranking of a place).
 
 An admin sees the province, an official their own jurisdiction; asking about a place outside it
 answers "无权限". A contact's /status is their own form's (handlers/form.py): /status reaches
@@ -13,27 +14,37 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
 from bot import charts
 from bot.documents import form_html
+from bot.notifier import ScoreSheet, score_summary
 from bot.texts import phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
-from services import exports, officials, overview
+from services import exports, officials, overview, scores
 from services.exports import Which
+from services.notifier import Notifier
 from storage.models import now
 from storage.repositories import Store
+
+
+async def scope_of(
+    user: User | None, store: Store, catalog: Catalog, is_admin: bool
+) -> Jurisdiction | None:
+    """What the person may see: the province for an admin, an official's jurisdiction."""
+    if is_admin:
+        return Jurisdiction("province", catalog.campaign.regions.code)
+    official = await officials.of_user(store, user.id) if user else None
+    return officials.jurisdiction(official) if official else None
 
 
 async def viewer(
     message: Message, store: Store, catalog: Catalog, is_admin: bool
 ) -> dict[str, Any] | bool:
     """Filter: the sender is an admin or an official; gives the handler their `scope`."""
-    if is_admin:
-        return {"scope": Jurisdiction("province", catalog.campaign.regions.code)}
-    official = await officials.of_user(store, message.from_user.id) if message.from_user else None
-    return {"scope": officials.jurisdiction(official)} if official else False
+    scope = await scope_of(message.from_user, store, catalog, is_admin)
+    return {"scope": scope} if scope else False
 
 
 async def narrowed(
@@ -98,6 +109,71 @@ async def cmd_chart(
     await message.answer_photo(
         BufferedInputFile(png, filename="progress.png"),
         caption=render("chart_caption", view=view, today=today),
+    )
+
+
+async def cmd_score(
+    message: Message,
+    command: CommandObject,
+    scope: Jurisdiction,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    is_admin: bool,
+) -> None:
+    """/score run: the scoring run (admins, the province); /score [地区]: the stored ranking."""
+    args = (command.args or "").strip()
+    if args in ("run", "计算"):
+        if not (is_admin or scope.level == "province"):
+            await message.answer(phrase("score_run_only"))
+            return
+        user = message.from_user.id if message.from_user else None
+        report = await scores.run(store, catalog, notifier, user)
+        await message.answer(render("score_run", report=report, campaign=catalog.campaign))
+        return
+    place = await narrowed(message, scope, catalog, args, "score")
+    if place is None:
+        return
+    ranked = await scores.ranking(store, catalog.campaign.year, place)
+    if not ranked:
+        name = overview.place_name(catalog.campaign.regions, place)
+        may_run = is_admin or scope.level == "province"
+        await message.answer(render("score_none", place=name, may_run=may_run))
+        return
+    text, markup = score_summary(catalog, place.level, place.code, ranked)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_score_sheet(
+    query: CallbackQuery,
+    callback_data: ScoreSheet,
+    bot: Bot,
+    store: Store,
+    catalog: Catalog,
+    is_admin: bool,
+) -> None:
+    """下载排名表: the XLSX of the bureau's ranking, for whoever of that bureau pressed it."""
+    scope = await scope_of(query.from_user, store, catalog, is_admin)
+    regions = catalog.campaign.regions
+    try:
+        wanted = Jurisdiction(
+            officials.check_jurisdiction(regions, callback_data.level, callback_data.code),
+            callback_data.code,
+        )
+    except officials.UnknownJurisdiction:
+        wanted = None
+    if scope is None or wanted is None or not scope.covers(wanted.code) or query.message is None:
+        await query.answer(phrase("staff_only"), show_alert=True)
+        return
+    await query.answer()
+    ranked = await scores.ranking(store, catalog.campaign.year, wanted)
+    name = officials.jurisdiction_name(regions, wanted.level, wanted.code)
+    data = await asyncio.to_thread(exports.ranking_workbook, catalog, name, ranked)
+    day = now().astimezone(catalog.campaign.zone)
+    await bot.send_document(
+        query.message.chat.id,
+        BufferedInputFile(data, filename=f"创新积分排名-{name}-{day:%Y%m%d}.xlsx"),
+        caption=render("score_sheet_caption", bureau=name, count=len(ranked)),
     )
 
 
@@ -202,5 +278,7 @@ def router() -> Router:
     r.message.register(cmd_find, Command("find"), viewer)
     r.message.register(cmd_export, Command("export"), viewer)
     r.message.register(cmd_chart, Command("chart"), viewer)
-    r.message.register(refuse, Command("find", "export", "chart"))
+    r.message.register(cmd_score, Command("score"), viewer)
+    r.message.register(refuse, Command("find", "export", "chart", "score"))
+    r.callback_query.register(on_score_sheet, ScoreSheet.filter())
     return r

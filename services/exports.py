@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -27,6 +27,7 @@ from domain import formatting
 from domain.catalog import Catalog, Field, Kind
 from domain.review import LEVEL_NAMES, Jurisdiction
 from domain.rules import Finding
+from domain.scoring import BONUS_PARTS, INDICATORS
 from services import officials
 from services.form import Draft, data_hash
 from services.overview import BUCKETS, bucket, with_form
@@ -43,6 +44,9 @@ from storage.models import (
     Submission,
 )
 from storage.repositories import Store, StoredAnswer
+
+if TYPE_CHECKING:
+    from services.scores import Ranked
 
 Which = Literal["all", "submitted", "reported"]
 WHICH_NAMES: dict[str, str] = {"all": "全部", "submitted": "已提交", "reported": "已上报"}
@@ -337,3 +341,44 @@ def _shown(stored: object) -> str:
 
 def export_name(scope_name: str, which: Which, day: date | datetime) -> str:
     return f"创新积分制-{scope_name}-{WHICH_NAMES[which]}-{day:%Y%m%d}.xlsx"
+
+
+def ranking_workbook(catalog: Catalog, title: str, ranked: Sequence[Ranked]) -> bytes:
+    """A bureau's ranking: one row per scored enterprise, with every indicator's points."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])  # Excel's limit on a sheet name
+    sheet.freeze_panes = "D2"
+    headers = ["排名", "统一社会信用代码", "企业名称", "所在区县", "表单状态", "发展阶段"]
+    headers += ["预估积分", "核心指标分", "加分"]
+    headers += [f"{i.name}（分）" for i in INDICATORS]
+    headers += [f"加分：{name}" for name in BONUS_PARTS.values()]
+    headers += ["说明"]
+    _header(sheet, headers, [6, 20, 30, 18, 12, 10])
+    counties = catalog.campaign.regions.counties
+    for r in ranked:
+        s, e = r.stored, r.enterprise
+        county = counties.get(e.region_code or "")
+        points = [i.get("points") for i in s.breakdown.get("indicators", [])]
+        parts = s.breakdown.get("bonus_parts", {})
+        row = [
+            r.rank,
+            e.credit_code,
+            e.name,
+            county.full_name if county else "",
+            BUCKETS[bucket(r.status, True)],
+            s.stage or "",
+            _rounded(s.total),
+            _rounded(s.core),
+            s.bonus,
+            *(_rounded(p) for p in points),
+            *(parts.get(k) for k in BONUS_PARTS),
+            s.breakdown.get("note") or None,
+        ]
+        sheet.append([_cell(sheet, c) for c in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)

@@ -9,6 +9,7 @@ from storage.models import Enterprise, ReviewNote
 
 if TYPE_CHECKING:
     from services.review import CardView, RegistrationView
+    from services.scores import BureauSummary, ScoreNews
 
 
 class Notifier(Protocol):
@@ -41,3 +42,7 @@ class Notifier(Protocol):
 
     async def broadcast(self, broadcast_id: int, chat_ids: Sequence[int], text: str) -> None:
         """A coordinator's notice, once to each chat, after alerts and reminders."""
+
+    async def scores(self, news: Sequence[ScoreNews], summaries: Sequence[BureauSummary]) -> None:
+        """A scoring run: each enterprise its estimate, each bureau its ranking. Queued in the
+        caller's transaction (committed with it), keyed so a repeated run sends nothing twice."""

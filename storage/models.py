@@ -272,6 +272,27 @@ class Admin(_RoleHolder, Base):
     __tablename__ = "admins"
 
 
+class StoredScore(Base):
+    """A submitted form's estimate from the last scoring run, with its breakdown.
+
+    `digest` fingerprints the numbers: a run that gives the same numbers changes nothing and
+    tells nobody again.
+    """
+
+    __tablename__ = "scores"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    campaign: Mapped[int] = mapped_column(Integer, index=True)
+    stage: Mapped[str | None] = mapped_column(String(8))
+    core: Mapped[float | None]
+    bonus: Mapped[float]
+    total: Mapped[float | None]
+    cohort_size: Mapped[int] = mapped_column(Integer)
+    breakdown: Mapped[dict[str, Any]] = mapped_column()  # indicators' points, bonus parts, note
+    digest: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class Delivery(Base):
     """One message to one chat, sent by the delivery queue exactly once.
 

@@ -35,6 +35,7 @@ TABLES = (
     "broadcasts",
     "coordinators",
     "admins",
+    "scores",
     "answers",
     "confirmations",
     "commitments",

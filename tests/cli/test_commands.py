@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import random
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +18,9 @@ from typer.testing import CliRunner
 
 from domain.catalog import Catalog
 from main import app
+from settings import Settings
+from storage.db import create_engine, session_factory
+from tests.chat.test_scores import cohort
 from tests.factories import as_row, typed_record
 
 runner = CliRunner()
@@ -338,5 +343,31 @@ def test_export_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_chart_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     out = tmp_path / "progress.png"
-    code, said = run("chart", "大连", "--out", str(out))
+    code, _ = run("chart", "大连", "--out", str(out))
     assert code == 0 and out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_scoring_run_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, said = run("score", "--campaign", "2026", "--submitted")
+    assert code == 0 and "已计算 0 份已提交的表单" in said
+
+    async def submitted_forms() -> None:
+        engine = create_engine(url)
+        await cohort(SimpleNamespace(sessions=session_factory(engine), catalog=catalog), 31)  # type: ignore[arg-type]
+        await engine.dispose()
+
+    catalog = Settings().catalog()
+    asyncio.run(submitted_forms())
+    code, said = run("score", "--submitted", "--format", "json")
+    assert code == 0 and json.loads(said) == {
+        "scored": 31, "changed": 31, "removed": 0, "without_core": 0,
+        "enterprises_told": 0, "bureaus_told": 0, "stages": {"成长期": 31},
+    }  # fmt: skip
+    code, said = run("score", "--submitted")
+    assert code == 0 and "已计算 31 份已提交的表单，0 份结果有变化" in said
+    result = runner.invoke(app, ["score"])
+    assert result.exit_code == 2 and "请给出文件" in result.stderr
