@@ -177,6 +177,21 @@ async def on_score_sheet(
     )
 
 
+async def cmd_help(
+    message: Message, scope: Jurisdiction, store: Store, catalog: Catalog, is_admin: bool
+) -> None:
+    official = await officials.of_user(store, message.from_user.id) if message.from_user else None
+    await message.answer(
+        render(
+            "staff_help",
+            admin=is_admin,
+            official=official is not None,
+            may_run=is_admin or scope.level == "province",
+            scope_name=overview.place_name(catalog.campaign.regions, scope),
+        )
+    )
+
+
 async def refuse(message: Message) -> None:
     await message.answer(phrase("staff_only"))
 
@@ -279,6 +294,7 @@ def router() -> Router:
     r.message.register(cmd_export, Command("export"), viewer)
     r.message.register(cmd_chart, Command("chart"), viewer)
     r.message.register(cmd_score, Command("score"), viewer)
+    r.message.register(cmd_help, Command("help"), viewer)
     r.message.register(refuse, Command("find", "export", "chart", "score"))
     r.callback_query.register(on_score_sheet, ScoreSheet.filter())
     return r
