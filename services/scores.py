@@ -9,6 +9,7 @@ by the fingerprint of its whole ranking.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import defaultdict
@@ -32,7 +33,7 @@ from storage.models import (
     Submission,
     now,
 )
-from storage.repositories import Store
+from storage.repositories import Store, dialect_insert
 
 SCORED = ("submitted", "city_review", "province_review", "reported")
 SHOWN = 10  # enterprises listed in a bureau's summary message; the XLSX has them all
@@ -111,10 +112,10 @@ async def run(store: Store, catalog: Catalog, notifier: Notifier, actor: int | N
     province = Jurisdiction("province", campaign.regions.code)
     records = [
         r
-        for r in await exports.forms(store, catalog, province, "submitted")
+        for r in await exports.forms(store, catalog, province, "submitted", findings=False)
         if r.submission is not None and r.submission.status in SCORED
     ]
-    scores = score_cohort([r.values for r in records], campaign)
+    scores = await asyncio.to_thread(score_cohort, [r.values for r in records], campaign)
     before = dict(
         (
             await store.session.execute(
@@ -128,6 +129,7 @@ async def run(store: Store, catalog: Catalog, notifier: Notifier, actor: int | N
     news: list[ScoreNews] = []
     contacts = await _contacts(store)
     at = now()
+    changed: list[dict[str, Any]] = []
     for record, score in zip(records, scores, strict=True):
         assert record.submission is not None
         sid, digest = record.submission.id, fingerprint(score)
@@ -136,24 +138,25 @@ async def run(store: Store, catalog: Catalog, notifier: Notifier, actor: int | N
         if before.get(sid) == digest:
             continue
         report.changed += 1
-        await store.session.merge(
-            StoredScore(
-                submission_id=sid,
-                campaign=campaign.year,
-                stage=score.stage,
-                core=score.core,
-                bonus=float(score.bonus),
-                total=score.total,
-                cohort_size=score.cohort_size,
-                breakdown=breakdown(score),
-                digest=digest,
-                computed_at=at,
-            )
+        changed.append(
+            {
+                "submission_id": sid,
+                "campaign": campaign.year,
+                "stage": score.stage,
+                "core": score.core,
+                "bonus": float(score.bonus),
+                "total": score.total,
+                "cohort_size": score.cohort_size,
+                "breakdown": breakdown(score),
+                "digest": digest,
+                "computed_at": at,
+            }
         )
         chats = contacts.get(record.enterprise.id, [])
         if chats:
             key = f"score:{campaign.year}:{sid}:{(before.get(sid) or '-')[:12]}>{digest[:12]}"
             news.append(ScoreNews(key, chats, record.enterprise, score))
+    await _put(store, changed)
     gone = set(before) - {r.submission.id for r in records if r.submission}
     if gone:
         await store.session.execute(
@@ -174,6 +177,19 @@ async def run(store: Store, catalog: Catalog, notifier: Notifier, actor: int | N
     await notifier.scores(news, summaries)  # queued in this transaction, which it commits
     await store.commit()
     return report
+
+
+async def _put(store: Store, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace the changed scores, 1,000 rows a statement."""
+    if not rows:
+        return
+    statement = dialect_insert(store.session.bind.dialect.name, StoredScore.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["submission_id"],
+        set_={c: statement.excluded[c] for c in rows[0] if c != "submission_id"},
+    )
+    for start in range(0, len(rows), 1000):
+        await store.session.execute(statement, rows[start : start + 1000])
 
 
 async def _contacts(store: Store) -> dict[int, list[int]]:
