@@ -1,6 +1,6 @@
 """The command line: every entry point of the form assistant.
 
-python main.py run                          the bot, long polling (BOT_TOKEN)
+python main.py run [--webhook]              the bot: long polling (BOT_TOKEN), or a webhook server
 python main.py chat [--demo]                the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
 python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
@@ -28,7 +28,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -466,15 +466,30 @@ def _place(regions: RegionTable, place: str | None) -> Jurisdiction:
 
 
 @app.command()
-def run(campaign: CampaignOption = None) -> None:
-    """Run the bot with long polling (BOT_TOKEN; BOT_API_BASE for another Bot API server)."""
+def run(
+    campaign: CampaignOption = None,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook",
+            help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET) instead of polling",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="--webhook: the address to listen on")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="--webhook: the port to listen on")] = 8080,
+) -> None:
+    """Run the bot: long polling (one instance), or a webhook server (any number of instances
+    with REDIS_URL and a PostgreSQL DATABASE_URL). BOT_TOKEN; BOT_API_BASE for another server."""
     from bot import app as bot_app
+    from bot import webhook as hook
 
     settings, catalog = _settings_and_catalog(campaign)
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     try:
         bot = bot_app.bot(token, settings.bot_api_base)
-    except bot_app.TokenError as exc:
+        address = hook.check(settings.webhook_url, secret) if webhook else None
+    except (bot_app.TokenError, hook.WebhookError) as exc:
         raise _fail(str(exc)) from None
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -489,18 +504,55 @@ def run(campaign: CampaignOption = None) -> None:
             catalog,
             private_alerts=settings.private_alerts,
             admins=frozenset(settings.admin_ids),
+            redis_url=settings.redis_url,
         )
         stop = asyncio.Event()
         background = asyncio.create_task(running.background(stop))
         await bot.set_my_commands(bot_app.COMMANDS)
         try:
-            await running.dispatcher.start_polling(bot)
+            if address is None:
+                await bot.delete_webhook()
+                await running.dispatcher.start_polling(bot)
+            else:
+                await _serve_webhook(running.dispatcher, bot, settings, address, host, port)
         finally:
             stop.set()
             await background
             await engine.dispose()
 
     asyncio.run(serve())
+
+
+async def _serve_webhook(
+    dispatcher: Any, bot: Any, settings: Settings, address: tuple[str, str], host: str, port: int
+) -> None:
+    """The webhook server until SIGINT or SIGTERM; Telegram is told where to post."""
+    import signal
+
+    from aiohttp import web
+
+    from bot.webhook import web_app
+
+    url, secret = address
+    runner = web.AppRunner(web_app(dispatcher, bot, settings.webhook_path, secret))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    await bot.set_webhook(
+        url + settings.webhook_path,
+        secret_token=secret,
+        allowed_updates=dispatcher.resolve_used_update_types(),
+    )
+    logging.getLogger(__name__).info(
+        "webhook: listening on %s:%s%s", host, port, settings.webhook_path
+    )
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        await runner.cleanup()
 
 
 @app.command()

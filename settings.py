@@ -40,6 +40,17 @@ class Settings(BaseSettings):
         default_factory=set, validation_alias=AliasChoices("ADMIN_IDS", "CXJF_ADMIN_IDS")
     )  # Telegram user ids, as JSON: ADMIN_IDS=[123, 456]
     private_alerts: bool = True  # review cards to officials' private chats as well as groups
+    # Several instances: conversation state in Redis; `run --webhook` behind a load balancer.
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "CXJF_REDIS_URL")
+    )
+    webhook_url: str | None = Field(
+        None, validation_alias=AliasChoices("WEBHOOK_URL", "CXJF_WEBHOOK_URL")
+    )  # the public https:// address Telegram posts to (without the path)
+    webhook_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WEBHOOK_SECRET", "CXJF_WEBHOOK_SECRET")
+    )
+    webhook_path: str = "/telegram"
 
     def campaign_path(self, year: int | None = None) -> Path:
         year = year or self.campaign

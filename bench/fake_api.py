@@ -47,6 +47,8 @@ class FakeBotApi:
         if name == "editmessagetext":
             self.edits += 1
             return _ok(_message(int(str(form.get("message_id", "1"))), chat, form))
+        if name == "getme":
+            return _ok({"id": 42, "is_bot": True, "first_name": "创新积分", "username": "cxjf_bot"})
         if name != "sendmessage":
             return _ok(True)
         self.calls += 1

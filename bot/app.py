@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, ErrorEvent
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares import Services
@@ -27,6 +30,7 @@ from reminders.tick import Ticker
 from services.admins import Admins
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
+from storage.leader import Leader
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
@@ -42,9 +46,12 @@ def dispatcher(
     notifier: Notifier,
     storage: BaseStorage | None = None,
     admins: frozenset[int] = frozenset(),
+    isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
+    """The routers over the database; conversation state in the database (one instance) or in
+    `storage` (Redis, shared by several instances, with `isolation` across them)."""
     engine = sessions.kw["bind"]
-    dp = Dispatcher(storage=storage or SqlStorage(engine))
+    dp = Dispatcher(storage=storage or SqlStorage(engine), events_isolation=isolation)
     dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
     dp.include_routers(
         review.router(),
@@ -61,20 +68,33 @@ def dispatcher(
 
 @dataclass
 class Running:
-    """A bot's parts: the Dispatcher, the sender that delivers what is queued, the reminders."""
+    """A bot's parts: the Dispatcher, the sender that delivers what is queued, the reminders, and
+    the lock that lets one instance of several run the last two."""
 
     dispatcher: Dispatcher
     sender: Sender
     ticker: Ticker
+    leader: Leader
 
     async def background(self, stop: asyncio.Event) -> None:
-        """The reminder tick and the delivery queue's sender, until `stop`."""
-        scheduler = self.ticker.schedule()
-        scheduler.start()
-        try:
-            await self.sender.run(stop)
-        finally:
-            scheduler.shutdown(wait=False)
+        """The reminder tick and the delivery queue's sender, while this instance leads, until
+        `stop`; an instance that does not lead waits to take over."""
+        while await self.leader.wait(stop):
+            lost = asyncio.Event()
+            scheduler = self.ticker.schedule()
+            scheduler.start()
+            sending = asyncio.create_task(self.sender.run(lost))
+            try:
+                while not stop.is_set() and await self.leader.holding():
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.leader.retry)
+            finally:
+                lost.set()
+                await sending
+                scheduler.shutdown(wait=False)
+            if stop.is_set():
+                break
+        await self.leader.release()
 
 
 def assemble(
@@ -85,12 +105,31 @@ def assemble(
     private_alerts: bool = True,
     admins: frozenset[int] = frozenset(),
     limits: Limits | None = None,
+    redis_url: str | None = None,
 ) -> Running:
-    """Everything `python main.py run` (and `chat`) needs around one Bot."""
+    """Everything `python main.py run` (and `chat`) needs around one Bot. With `redis_url`,
+    several instances share the conversations: state in Redis, one update per user at a time
+    across all of them."""
+    storage, isolation = shared_state(redis_url) if redis_url else (None, None)
     sender = Sender(bot, sessions, limits, on_progress=ProgressReporter(bot, sessions))
     notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
     ticker = Ticker(bot, sessions, catalog, sender.wake)
-    return Running(dispatcher(sessions, catalog, notifier, admins=admins), sender, ticker)
+    return Running(
+        dispatcher(sessions, catalog, notifier, storage, admins=admins, isolation=isolation),
+        sender,
+        ticker,
+        Leader(sessions.kw["bind"]),
+    )
+
+
+def shared_state(redis_url: str) -> tuple[RedisStorage, RedisEventIsolation]:
+    """aiogram's Redis storage (keys per bot, chat, user and thread, like the database's) and
+    its lock, so two instances never handle one user's updates at once."""
+    redis = Redis.from_url(redis_url)
+    storage = RedisStorage(
+        redis, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+    )
+    return storage, RedisEventIsolation(redis, key_builder=storage.key_builder)
 
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:

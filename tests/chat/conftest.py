@@ -134,15 +134,31 @@ class World:
         self.sender = Sender(self.bot, sessions, clock=self.clock, on_progress=self.reporter)
         self.notifier = TelegramNotifier(Outbox(sessions), catalog)
         self.admins: frozenset[int] = frozenset()
-        self.dispatcher = app.dispatcher(sessions, catalog, self.notifier)
+        # Conversation state in the database, or in Redis when TEST_REDIS_URL says so (as in
+        # production with several instances).
+        redis_url = os.environ.get("TEST_REDIS_URL")
+        self.shared = app.shared_state(redis_url) if redis_url else (None, None)
+        self.restart()
 
     def restart(self, admins: frozenset[int] | None = None) -> None:
         """A new process: a new Dispatcher on the same database (the Bot API stays the same),
         with ADMIN_IDS as given (else as before)."""
         self.admins = self.admins if admins is None else admins
+        storage, isolation = self.shared
         self.dispatcher = app.dispatcher(
-            self.sessions, self.catalog, self.notifier, admins=self.admins
+            self.sessions,
+            self.catalog,
+            self.notifier,
+            storage,
+            admins=self.admins,
+            isolation=isolation,
         )
+
+    async def close(self) -> None:
+        storage, isolation = self.shared
+        if storage is not None and isolation is not None:
+            await storage.redis.flushdb()  # the next test starts with no conversation
+            await storage.close()
 
     def person(
         self, user_id: int = 1001, name: str = "张伟", group: int | None = None
@@ -165,8 +181,15 @@ class World:
 
 
 @pytest.fixture
-def world(sessions: async_sessionmaker[AsyncSession], catalog: Catalog) -> World:
-    return World(sessions, catalog)
+async def world(
+    sessions: async_sessionmaker[AsyncSession], catalog: Catalog
+) -> AsyncIterator[World]:
+    world = World(sessions, catalog)
+    storage, _ = world.shared
+    if storage is not None:
+        await storage.redis.flushdb()
+    yield world
+    await world.close()
 
 
 async def official(world: World, level: str, code: str, user_id: int, name: str) -> OfflineChat:

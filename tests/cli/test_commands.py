@@ -247,6 +247,25 @@ def test_run_without_a_usable_token(
         assert token not in result.stderr.replace("BotFather", "")
 
 
+@pytest.mark.parametrize(
+    ("url", "secret", "expected"),
+    [
+        ("", "a-long-enough-secret", "WEBHOOK_URL 未设置"),
+        ("http://bot.example.com", "a-long-enough-secret", "不是 https://"),
+        ("https://bot.example.com", "bad secret!", "WEBHOOK_SECRET 未设置或格式不对"),
+    ],
+)
+def test_a_webhook_that_cannot_work_is_refused_before_starting(
+    monkeypatch: pytest.MonkeyPatch, url: str, secret: str, expected: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("WEBHOOK_URL", url)
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
+    result = runner.invoke(app, ["run", "--webhook"])
+    assert result.exit_code == 2 and expected in result.stderr
+    assert secret not in result.stderr and "Traceback" not in result.output
+
+
 def test_invite_an_official_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,131 @@
+"""Several instances: the webhook checks Telegram's secret; one instance at a time leads the
+reminder tick and the sender (PostgreSQL's advisory lock; SQLite has one process, which leads);
+a conversation whose state was lost resumes from the database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from aiogram.methods import SendMessage
+from aiogram.types import Chat, Message, Update, User
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import delete, select
+
+from bot.app import Running
+from bot.offline import texts
+from bot.webhook import WebhookError, check, web_app
+from reminders.tick import Ticker
+from storage.leader import Leader
+from storage.models import ConversationState, Delivery
+from storage.repositories import Outgoing, enqueue
+from tests.chat.conftest import World
+from tests.chat.test_journey import bound, stored
+
+SECRET = "s3cret-token_for-tests"
+
+
+def start_update(user_id: int) -> dict[str, object]:
+    person = User(id=user_id, is_bot=False, first_name="张伟")
+    message = Message(
+        message_id=1,
+        date=datetime.now(UTC),
+        chat=Chat(id=user_id, type="private"),
+        from_user=person,
+        text="/start",
+    )
+    update = Update(update_id=7, message=message)
+    return update.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def test_the_webhook_takes_updates_only_with_the_secret(world: World) -> None:
+    app = web_app(world.dispatcher, world.bot, "/telegram", SECRET)
+    async with TestClient(TestServer(app)) as client:
+        refused = await client.post(
+            "/telegram",
+            json=start_update(501),
+            headers={"X-Telegram-Bot-Api-Secret-Token": "guess"},
+        )
+        assert refused.status == 401 and not world.bot.session.sent_to(501)  # type: ignore[attr-defined]
+        taken = await client.post(
+            "/telegram",
+            json=start_update(501),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert taken.status == 200
+        [welcome] = world.bot.session.sent_to(501)  # type: ignore[attr-defined]
+        assert isinstance(welcome, SendMessage) and "专属链接" in welcome.text
+        assert await (await client.get("/healthz")).text() == "ok"
+
+
+def test_webhook_settings_that_cannot_work() -> None:
+    with pytest.raises(WebhookError, match="https://"):
+        check("http://bot.example.com", SECRET)
+    with pytest.raises(WebhookError, match="WEBHOOK_SECRET"):
+        check("https://bot.example.com", "short")
+    assert check("https://bot.example.com/", SECRET) == ("https://bot.example.com", SECRET)
+
+
+async def test_one_leader_at_a_time(world: World) -> None:
+    engine = world.sessions.kw["bind"]
+    first, second = Leader(engine, retry=0.05), Leader(engine, retry=0.05)
+    assert await first.acquire()
+    shared = engine.dialect.name == "postgresql"
+    assert await second.acquire() is (not shared)  # SQLite: one process, always the leader
+    await first.release()
+    assert await second.acquire()
+    assert await second.holding()
+    await second.release()
+
+
+async def test_the_sender_runs_only_where_the_lock_is(world: World) -> None:
+    engine = world.sessions.kw["bind"]
+    shared = engine.dialect.name == "postgresql"
+    other = Leader(engine)
+    assert await other.acquire()  # another instance leads
+    async with world.sessions() as session:
+        await enqueue(session, [Outgoing("hello", 777, "你好", 1)])
+        await session.commit()
+    ticker = Ticker(world.bot, world.sessions, world.catalog, clock=world.clock)
+    running = Running(world.dispatcher, world.sender, ticker, Leader(engine, retry=0.05))
+    stop = asyncio.Event()
+    background = asyncio.create_task(running.background(stop))
+    await asyncio.sleep(0.3)
+    sent_while_other_leads = await _status(world)
+    await other.release()  # the other instance is gone: this one takes over
+    for _ in range(100):
+        if await _status(world) == "sent":
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await background
+    assert sent_while_other_leads == ("pending" if shared else "sent")
+    assert await _status(world) == "sent"
+    assert len(world.bot.session.sent_to(777)) == 1  # type: ignore[attr-defined]
+
+
+async def _status(world: World) -> str:
+    async with world.sessions() as session:
+        return (await session.scalars(select(Delivery.status))).one()
+
+
+async def test_a_lost_conversation_state_resumes_from_the_database(world: World) -> None:
+    """Redis restarted empty (or the state row is gone): the contact is shown where they are
+    in the form; nothing they send meanwhile is taken for an answer."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    storage, _ = world.shared
+    if storage is not None:
+        await storage.redis.flushdb()
+    else:
+        async with world.sessions() as session:
+            await session.execute(delete(ConversationState))
+            await session.commit()
+    world.restart()
+    person = world.person(person.user.id)  # talking to the new process
+    said = texts(await person.send("王五"))
+    assert len(said) == 1 and "请填写联系人姓名" in said[0]
+    assert "contact_name" not in await stored(world)
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
