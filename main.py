@@ -491,9 +491,9 @@ def run(
         address = hook.check(settings.webhook_url, secret) if webhook else None
     except (bot_app.TokenError, hook.WebhookError) as exc:
         raise _fail(str(exc)) from None
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from bot import logs
+
+    logs.setup([token, secret, logs.database_password(settings.database_url)])
 
     async def serve() -> None:
         await upgrade_async(settings.database_url)

@@ -18,7 +18,7 @@ from aiogram.types import BotCommand, ErrorEvent
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares import Services
+from bot.middlewares import Services, Throttle
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
@@ -47,11 +47,14 @@ def dispatcher(
     storage: BaseStorage | None = None,
     admins: frozenset[int] = frozenset(),
     isolation: BaseEventIsolation | None = None,
+    throttle: Throttle | None = None,
 ) -> Dispatcher:
     """The routers over the database; conversation state in the database (one instance) or in
     `storage` (Redis, shared by several instances, with `isolation` across them)."""
     engine = sessions.kw["bind"]
     dp = Dispatcher(storage=storage or SqlStorage(engine), events_isolation=isolation)
+    if throttle is not None:  # before the database: a flood never opens a session
+        dp.update.outer_middleware(throttle)
     dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
     dp.include_routers(
         review.router(),
@@ -115,7 +118,15 @@ def assemble(
     notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
     ticker = Ticker(bot, sessions, catalog, sender.wake)
     return Running(
-        dispatcher(sessions, catalog, notifier, storage, admins=admins, isolation=isolation),
+        dispatcher(
+            sessions,
+            catalog,
+            notifier,
+            storage,
+            admins=admins,
+            isolation=isolation,
+            throttle=Throttle(),
+        ),
         sender,
         ticker,
         Leader(sessions.kw["bind"]),

@@ -1,15 +1,18 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
-and who the sender is (their contact record, if they are bound; whether they are an admin)."""
+and who the sender is (their contact record, if they are bound; whether they are an admin);
+and, in front of it, a per-person rate limit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import phrase
 from domain.catalog import Catalog
 from services.admins import Admins
 from services.notifier import Notifier
@@ -50,3 +53,55 @@ class Services(BaseMiddleware):
                 return await handler(event, data)
             finally:
                 update_session.reset(token)
+
+
+class Throttle(BaseMiddleware):
+    """Per person, at most `burst` updates at once, refilled at `rate` a second (a token bucket).
+
+    Someone flooding the bot gets one polite reply, then silence until the bucket refills, and
+    nothing they sent meanwhile reaches a handler or the database. A button press beyond the
+    limit is still answered (Telegram's spinner would turn otherwise). The buckets are this
+    instance's; behind a load balancer each instance counts its own share.
+    """
+
+    def __init__(
+        self, rate: float = 2.0, burst: int = 20, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[int, tuple[float, float, bool]] = {}  # tokens, when, told
+
+    def _take(self, user_id: int) -> tuple[bool, bool]:
+        """(allowed, tell them now)."""
+        at = self.clock()
+        tokens, since, told = self._buckets.get(user_id, (float(self.burst), at, False))
+        tokens = min(float(self.burst), tokens + (at - since) * self.rate)
+        if tokens >= 1:
+            self._buckets[user_id] = (tokens - 1, at, False)
+            return True, False
+        self._buckets[user_id] = (tokens, at, True)
+        if len(self._buckets) > 50_000:  # forget people whose bucket has refilled
+            self._forget(at)
+        return False, not told
+
+    def _forget(self, at: float) -> None:
+        full = self.burst / self.rate
+        self._buckets = {u: b for u, b in self._buckets.items() if at - b[1] < full}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        allowed, tell = self._take(user.id)
+        if allowed:
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        if isinstance(event, Update) and event.callback_query is not None:
+            await bot.answer_callback_query(event.callback_query.id, phrase("slow_down"))
+        elif tell and isinstance(event, Update) and event.message is not None:
+            await bot.send_message(event.message.chat.id, phrase("slow_down"))
+        return None

@@ -79,7 +79,15 @@ async def start_with_code(
 ) -> None:
     """t.me/<bot>?start=<invitation>: a one-time code that binds at once."""
     assert message.from_user is not None
-    kind = await officials.invitation_kind(store, command.args or "")
+    code = command.args or ""
+    if await binding.guessing(store, message.from_user.id):
+        await message.answer(render("guessing", minutes=binding.GUESS_WINDOW.seconds // 60))
+        return
+    kind = await officials.invitation_kind(store, code)
+    if not kind:
+        await binding.unknown_code(store, message.from_user.id, code)
+        await _refused(message, binding.Binding(refused="invalid"))
+        return
     if kind == "official":
         await review.bind_official(message, command, store, catalog)
         return

@@ -19,7 +19,7 @@ from domain.review import Jurisdiction
 from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
-from storage.models import Contact, Enterprise, Invitation, now
+from storage.models import AuditEntry, Contact, Enterprise, Invitation, now
 from storage.repositories import Store, token_hash
 
 Refusal = Literal["invalid", "expired", "used", "other_enterprise", "no_match", "ambiguous"]
@@ -98,6 +98,34 @@ async def invite_enterprises(
         )
         await store.audit.record("invitations.issued", None, count=len(links))
     return links
+
+
+GUESSES = 5  # unknown codes one person may try …
+GUESS_WINDOW = timedelta(minutes=10)  # … within this long
+
+
+async def guessing(store: Store, user_id: int) -> bool:
+    """The person tried too many unknown codes lately: no code is looked at for a while.
+
+    Codes carry 192 bits, so guessing is hopeless anyway; this keeps someone from trying, and the
+    audit log (shared by every instance) is where the attempts are counted.
+    """
+    tried = await store.session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.actor == user_id,
+            AuditEntry.action == "invitation.unknown",
+            AuditEntry.at >= now() - GUESS_WINDOW,
+        )
+    )
+    return int(tried or 0) >= GUESSES
+
+
+async def unknown_code(store: Store, user_id: int, code: str) -> None:
+    """Record an attempt with a code that matches no invitation (its length, never the code)."""
+    await store.audit.record("invitation.unknown", user_id, length=len(code))
+    await store.commit()
 
 
 async def current(store: Store, user_id: int) -> Binding:

@@ -174,7 +174,10 @@ class AuditEntry(Base):
     """Append-only record of every change: who, when, what (old → new)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_submission_at", "submission_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_submission_at", "submission_id", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),  # a person's recent attempts
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=now)

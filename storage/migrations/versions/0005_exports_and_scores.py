@@ -1,4 +1,5 @@
-"""The commitment's text as signed (for the form's printable copy); stored scores
+"""The commitment's text as signed (for the form's printable copy); stored scores; the audit
+log by actor (counting a person's recent attempts)
 
 Revision ID: 0005
 Revises: 0004
@@ -39,9 +40,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("submission_id", name=op.f("pk_scores")),
     )
     op.create_index(op.f("ix_scores_campaign"), "scores", ["campaign"], unique=False)
+    op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_log_actor_at", table_name="audit_log")
     op.drop_index(op.f("ix_scores_campaign"), table_name="scores")
     op.drop_table("scores")
     with op.batch_alter_table("commitments") as batch:

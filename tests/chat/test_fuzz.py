@@ -1,0 +1,111 @@
+"""Random traffic: text, commands, button presses (real and forged, fresh and stale), stickers,
+documents and contact cards from a bound contact, an official and a stranger. Nothing raises
+past the handlers, and every stored answer stays one its field can hold."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.offline import OfflineChat
+from domain.catalog import Catalog, Kind
+from storage.codec import decode
+from storage.models import Answer
+from tests.chat.conftest import World, official
+from tests.chat.test_journey import bound
+
+COMMANDS = ["/start", "/menu", "/status", "/help", "/history", "/queue", "/form", "/find",
+            "/export", "/chart", "/score", "/score run", "/import", "/invite", "/broadcast",
+            "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX3G"]  # fmt: skip
+TEXT = st.one_of(
+    st.text(max_size=200),
+    st.from_regex(r"-?[0-9０-９,，.]{1,14}(万|元|亿|万元)?", fullmatch=True),
+    st.sampled_from(["<b>x</b>", "&amp;", "🙂" * 50, " ", "\u200b", "a" * 5000, "1e309"]),
+)
+EVENT = st.one_of(
+    st.tuples(st.just("text"), TEXT),
+    st.tuples(st.just("text"), st.sampled_from(COMMANDS)),
+    st.tuples(st.just("press"), st.integers(min_value=0, max_value=40)),  # a real button
+    st.tuples(st.just("forged"), st.text(max_size=64)),
+    st.tuples(st.just("sticker"), st.none()),
+    st.tuples(st.just("document"), st.binary(max_size=200)),
+    st.tuples(st.just("contact"), st.from_regex(r"\+?86?1[0-9]{10}", fullmatch=True)),
+)
+
+
+async def act(person: OfflineChat, kind: str, arg: object) -> None:
+    if kind == "text":
+        await person.send(str(arg))
+    elif kind == "press":
+        buttons = [
+            (message_id, b.callback_data)
+            for message_id, markup in person.keyboards()
+            for row in markup.inline_keyboard
+            for b in row
+            if b.callback_data
+        ]
+        if buttons:
+            message_id, data = buttons[int(arg) % len(buttons)]  # type: ignore[call-overload]
+            await person.press_data(message_id, data)
+    elif kind == "forged":
+        await person.press_data(1, str(arg))
+    elif kind == "sticker":
+        await person.send_sticker()
+    elif kind == "document":
+        await person.send_document("名单.csv", bytes(arg))  # type: ignore[arg-type]
+    else:
+        await person.share_contact(str(arg))
+
+
+def holds(catalog: Catalog, name: str, stored: object) -> bool:
+    """A stored answer its field can hold: the right type, within its choices and length."""
+    f = catalog.by_name[name]
+    value = decode(f, stored)
+    if value is None:
+        return True  # skipped
+    if f.kind is Kind.MONEY:
+        return isinstance(value, Decimal) and (f.negative or value >= 0)
+    if f.kind in (Kind.COUNT, Kind.RANK):
+        return isinstance(value, int) and value >= 0
+    if f.kind is Kind.DATE:
+        return isinstance(value, date)
+    if f.kind is Kind.CHOICE:
+        return value in f.choices
+    if f.kind is Kind.MULTI:
+        return isinstance(value, tuple) and set(value) <= set(f.choices)
+    if f.kind is Kind.YES_NO:
+        return isinstance(value, bool)
+    return isinstance(value, str) and (not f.max_length or len(value) <= f.max_length)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=st.lists(st.tuples(st.integers(0, 2), EVENT), min_size=1, max_size=15))
+async def test_random_traffic_breaks_nothing(
+    world: World, caplog: pytest.LogCaptureFixture, events: list[tuple[int, tuple[str, object]]]
+) -> None:
+    if not hasattr(world, "fuzzed"):  # the same bot and people across examples, like a day's
+        _, contact = await bound(world)  # traffic
+        reviewer = await official(world, "county", "210211", 501, "王科长")
+        world.fuzzed = [contact, reviewer, world.person(9001, "路人")]  # type: ignore[attr-defined]
+    people: list[OfflineChat] = world.fuzzed  # type: ignore[attr-defined]
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        for who, (kind, arg) in events:
+            await act(people[who], kind, arg)
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not failures, failures[0].getMessage()
+    async with world.sessions() as session:
+        answers = (await session.scalars(select(Answer))).all()
+    for a in answers:
+        assert holds(world.catalog, a.field, a.value), (a.field, a.value)

@@ -1,0 +1,65 @@
+"""Hostile use: a person flooding the bot, someone guessing invitation codes."""
+
+from __future__ import annotations
+
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from sqlalchemy import func, select
+
+from bot import app
+from bot.middlewares import Throttle
+from bot.offline import OfflineChat, texts
+from storage.models import AuditEntry
+from tests.chat.conftest import World
+from tests.chat.test_journey import bound
+
+SLOW_DOWN = "操作太频繁了，请稍等几秒再继续。"
+
+
+async def test_a_flood_gets_one_polite_reply_and_reaches_nothing(world: World) -> None:
+    _, contact = await bound(world)
+    now = [0.0]
+    throttled = app.dispatcher(
+        world.sessions,
+        world.catalog,
+        world.notifier,
+        throttle=Throttle(rate=1.0, burst=5, clock=lambda: now[0]),
+    )
+    person = OfflineChat(throttled, world.bot, contact.user.id)
+    said = [texts(await person.send("/status")) for _ in range(8)]
+    assert all("填报状态" in s[0] for s in said[:5])
+    assert said[5] == [SLOW_DOWN] and said[6] == [] and said[7] == []
+    calls = await person.press_data(1, "whatever")
+    assert [c.text for c in calls if isinstance(c, AnswerCallbackQuery)] == [SLOW_DOWN]
+    now[0] += 2.0  # two seconds later: two more
+    assert "填报状态" in texts(await person.send("/status"))[0]
+    assert "填报状态" in texts(await person.send("/status"))[0]
+    assert texts(await person.send("/status")) == [SLOW_DOWN]  # told again after a pause
+    other = OfflineChat(throttled, world.bot, 4242)  # someone else is not held back
+    assert [c for c in await other.send("/start") if isinstance(c, SendMessage)]
+
+
+async def test_guessing_invitation_codes_is_stopped(world: World) -> None:
+    guesser = world.person(6666, "猜码的人")
+    for i in range(5):
+        said = texts(await guesser.send(f"/start guess{i:04d}abcdefghijklmnop"))
+        assert "链接无效" in said[0]
+    said = texts(await guesser.send("/start another-guess"))
+    assert "尝试次数过多" in said[0]
+    enterprise, _ = await bound(world, user_id=7777)
+    token = await world.invitation(enterprise)
+    said = texts(await guesser.send(f"/start {token}"))  # even a real code waits now
+    assert "尝试次数过多" in said[0]
+    async with world.sessions() as session:
+        logged = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "invitation.unknown", AuditEntry.actor == 6666)
+        )
+        details = (
+            await session.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "invitation.unknown")
+            )
+        ).all()
+    assert logged == 5 and all("guess" not in str(d) for d in details)  # no code in the log
+    said = texts(await world.person(6667, "别人").send(f"/start {token}"))
+    assert "已绑定" in said[0]  # others are not held back
