@@ -1,4 +1,5 @@
-"""Hostile use: a person flooding the bot, someone guessing invitation codes."""
+"""Hostile use: a person flooding the bot, someone guessing invitation codes, markup in names
+and answers shown to officials."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from bot import app
 from bot.middlewares import Throttle
 from bot.offline import OfflineChat, texts
 from storage.models import AuditEntry
-from tests.chat.conftest import World
-from tests.chat.test_journey import bound
+from tests.chat.conftest import World, official
+from tests.chat.test_journey import PRELOADED, bound
+from tests.chat.test_review import last_text, submitted_form
 
 SLOW_DOWN = "操作太频繁了，请稍等几秒再继续。"
 
@@ -63,3 +65,19 @@ async def test_guessing_invitation_codes_is_stopped(world: World) -> None:
     assert logged == 5 and all("guess" not in str(d) for d in details)  # no code in the log
     said = texts(await world.person(6667, "别人").send(f"/start {token}"))
     assert "已绑定" in said[0]  # others are not held back
+
+
+async def test_markup_in_names_and_answers_reaches_officials_as_text(world: World) -> None:
+    """A company name and free-text answers carrying HTML are shown to officials as typed,
+    never as markup (Telegram would otherwise render or reject them)."""
+    county = await official(world, "county", "210211", 501, "王科长")
+    name = '<b>海创</b><a href="https://evil.example">智能</a>装备有限公司'
+    await submitted_form(
+        world, {**PRELOADED, "enterprise_name": name, "main_products": "<i>主轴</i> & 轴承"}
+    )
+    card = last_text(world, 501)
+    assert "&lt;b&gt;海创&lt;/b&gt;&lt;a href=&#34;https://evil.example&#34;&gt;" in card
+    assert "<a href" not in card and "<b>海创" not in card
+    said = texts(await county.press("详情"))
+    details = "\n".join(said)
+    assert "&lt;i&gt;主轴&lt;/i&gt; &amp; 轴承" in details and "<i>主轴" not in details

@@ -1,6 +1,7 @@
 """Several instances: the webhook checks Telegram's secret; one instance at a time leads the
 reminder tick and the sender (PostgreSQL's advisory lock; SQLite has one process, which leads);
-a conversation whose state was lost resumes from the database."""
+a conversation whose state was lost resumes from the database; a connection lost mid-answer
+leaves nothing half-written."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ import pytest
 from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.exc import OperationalError
 
 from bot.app import Running
 from bot.offline import texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
 from storage.leader import Leader
-from storage.models import ConversationState, Delivery
+from storage.models import AuditEntry, ConversationState, Delivery
 from storage.repositories import Outgoing, enqueue
 from tests.chat.conftest import World
 from tests.chat.test_journey import bound, stored
@@ -127,5 +129,35 @@ async def test_a_lost_conversation_state_resumes_from_the_database(world: World)
     said = texts(await person.send("王五"))
     assert len(said) == 1 and "请填写联系人姓名" in said[0]
     assert "contact_name" not in await stored(world)
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
+    world: World,
+) -> None:
+    """The connection fails between the answer and its audit entry: the contact is asked to
+    try again, neither is stored, and trying again works."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    engine = world.sessions.kw["bind"].sync_engine
+    failing = [True]
+
+    def drop(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if failing[0] and statement.startswith("INSERT INTO audit_log"):
+            raise OperationalError(statement, parameters, ConnectionError("connection lost"))
+
+    event.listen(engine, "before_cursor_execute", drop)
+    try:
+        said = texts(await person.send("王五"))
+    finally:
+        event.remove(engine, "before_cursor_execute", drop)
+    assert said[-1] == "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
+    assert "contact_name" not in await stored(world)
+    async with world.sessions() as session:
+        audited = (
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
+        ).all()
+    assert audited == []
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
