@@ -4,6 +4,7 @@ and, in front of it, a per-person rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +17,7 @@ from bot.texts import phrase
 from domain.catalog import Catalog
 from services.admins import Admins
 from services.notifier import Notifier
-from storage.db import update_session
+from storage.db import connections, update_session
 from storage.repositories import Store
 
 
@@ -32,6 +33,10 @@ class Services(BaseMiddleware):
         self.catalog = catalog
         self.notifier = notifier
         self.admins = admins
+        # Updates wait their turn here, first come first served, rather than in the connection
+        # pool, whose waiters are not served in order (under a burst some would time out).
+        # Two connections are left for the sender and the leader lock.
+        self.turns = asyncio.Semaphore(max(1, connections(sessions.kw["bind"]) - 2))
 
     async def __call__(
         self,
@@ -39,7 +44,7 @@ class Services(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.sessions() as session:
+        async with self.turns, self.sessions() as session:
             store = Store(session)
             user: User | None = data.get("event_from_user")
             data["store"] = store

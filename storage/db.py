@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -55,6 +56,13 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def connections(engine: AsyncEngine) -> int:
+    """How many connections the engine's pool may hold at once."""
+    pool = engine.sync_engine.pool
+    size = pool.size() if isinstance(pool, QueuePool) else 1
+    return size + max(0, getattr(pool, "_max_overflow", 0))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,0 +1,221 @@
+"""Conversation load: 2,000 contacts answering at once, through the real Dispatcher.
+
+    python -m bench.load [--contacts 2000] [--cycles 3]
+
+Each contact is bound by its invitation link, confirms the pre-loaded section and reaches a
+question; then, all at once, every contact answers it, presses 上一项 and answers again, `cycles`
+times (each answer read, checked against every rule, committed with its audit entry, the next
+question rendered and sent to the recording Bot API). Three setups, measured one after another in
+this run:
+
+- SQLite, conversation state in the database, one instance;
+- PostgreSQL + Redis (RedisStorage, RedisEventIsolation), one instance;
+- PostgreSQL + Redis, two instances: two processes sharing the database and Redis, each serving
+  half of the contacts (as a load balancer spreads them).
+
+Afterwards the database must hold every answer once: one audit entry per answer sent, and the
+answer itself for every contact (none lost, none doubled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from stdnum.cn import uscc
+
+from bench.answers import _back
+from bot import app
+from bot.notifier import TelegramNotifier
+from bot.offline import OfflineChat, offline_bot, texts
+from bot.outbox import Outbox
+from services.binding import issue_invitation
+from services.enterprises import preload
+from settings import Settings
+from storage.db import create_engine, session_factory, upgrade
+from storage.models import Answer, AuditEntry
+from storage.repositories import Store
+from tests.conftest import CLEAN
+
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/13"
+MOBILE = "13812345678"
+
+
+def _code(i: int) -> str:
+    body = f"91210211MB{i:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+async def prepare(url: str, contacts: int) -> list[str]:
+    """A migrated, empty database with `contacts` enterprises; their invitation codes."""
+    if not url.startswith("sqlite"):
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    await asyncio.to_thread(upgrade, url)
+    catalog = Settings().catalog()
+    preloaded = {n: v for n, v in CLEAN.items() if catalog.by_name[n].prefill}
+    engine = create_engine(url)
+    tokens = []
+    async with session_factory(engine)() as session:
+        store = Store(session)
+        for i in range(contacts):
+            answers = preloaded | {"credit_code": _code(i), "enterprise_name": f"负载企业{i}"}
+            enterprise = await preload(store, catalog, answers)
+            tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
+        await store.commit()
+    await engine.dispose()
+    return tokens
+
+
+async def serve(
+    url: str, redis: str | None, tokens: list[str], first_user: int, cycles: int, start: Any
+) -> dict[str, Any]:
+    """One instance: its contacts get to the question, wait for the others, then answer."""
+    catalog = Settings().catalog()
+    engine = (
+        create_engine(url, pool_size=20) if not url.startswith("sqlite") else create_engine(url)
+    )
+    sessions = session_factory(engine)
+    storage, isolation = app.shared_state(redis) if redis else (None, None)
+    notifier = TelegramNotifier(Outbox(sessions), catalog)
+    dispatcher = app.dispatcher(sessions, catalog, notifier, storage, isolation=isolation)
+    # A recording Bot API per contact: each sees only its own calls (one shared recording would
+    # make every update scan what thousands of others sent meanwhile, measuring the harness).
+    people = [OfflineChat(dispatcher, offline_bot(), first_user + i) for i in range(len(tokens))]
+
+    async def ready(person: OfflineChat, token: str) -> None:
+        await person.send(f"/start {token}")
+        await person.press("全部正确")
+        await person.send("张伟")  # now at 联系人手机号, which has 上一项
+
+    for offset in range(0, len(people), 100):  # binding is not what is measured
+        await asyncio.gather(
+            *(
+                ready(p, t)
+                for p, t in zip(people[offset : offset + 100], tokens[offset:], strict=False)
+            )
+        )
+    await asyncio.to_thread(start.wait)  # every instance ready: go
+    latencies: list[float] = []
+
+    async def cycle(person: OfflineChat) -> None:
+        for _ in range(cycles):
+            began = time.perf_counter()
+            calls = await person.send(MOBILE)
+            latencies.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            try:
+                back = _back(calls)
+            except LookupError:
+                raise LookupError(f"{person.user.id}: {texts(calls)}") from None
+            await person.press_data(0, back)
+            latencies.append(time.perf_counter() - began)
+
+    began = time.time()
+    await asyncio.gather(*(cycle(p) for p in people))
+    ended = time.time()
+    if storage is not None:
+        await storage.close()
+    await engine.dispose()
+    return {"began": began, "ended": ended, "latencies": latencies}
+
+
+def _instance(url: str, redis: str | None, tokens: list[str], first: int, cycles: int,
+              start: Any, results: Any) -> None:  # fmt: skip
+    results.put(asyncio.run(serve(url, redis, tokens, first, cycles, start)))
+
+
+def run(
+    name: str, url: str, redis: str | None, instances: int, contacts: int, cycles: int
+) -> float:
+    tokens = asyncio.run(prepare(url, contacts))
+    if redis:
+        asyncio.run(_flush(redis))
+    context = mp.get_context("spawn")
+    start, results = context.Barrier(instances), context.Queue()
+    share = -(-contacts // instances)
+    workers = [
+        context.Process(
+            target=_instance,
+            args=(
+                url,
+                redis,
+                tokens[i * share : (i + 1) * share],
+                100_000 + i * share,
+                cycles,
+                start,
+                results,
+            ),
+        )
+        for i in range(instances)
+    ]
+    for w in workers:
+        w.start()
+    reports = [results.get(timeout=3600) for _ in workers]  # a worker that failed said why
+    for w in workers:
+        w.join()
+    latencies = sorted(x for r in reports for x in r["latencies"])
+    seconds = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
+    rate = len(latencies) / seconds
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    answers, audited = asyncio.run(_check(url))
+    sent = contacts * (cycles + 1)  # 张伟 once, then the mobile `cycles` times … per contact
+    intact = "yes" if answers == contacts and audited == sent else f"NO ({answers}, {audited})"
+    print(f"| {name} | {len(latencies):,} | {rate:,.0f} updates/s | {p50:.0f} ms | {p99:.0f} ms "
+          f"| {intact} |", flush=True)  # fmt: skip
+    return rate
+
+
+async def _flush(redis: str) -> None:
+    storage, _ = app.shared_state(redis)
+    await storage.redis.flushdb()
+    await storage.close()
+
+
+async def _check(url: str) -> tuple[int, int]:
+    """Contacts whose mobile answer is stored; audit entries of answers (name + mobiles)."""
+    engine = create_engine(url)
+    async with session_factory(engine)() as session:
+        answers = await session.scalar(
+            select(func.count())
+            .select_from(Answer)
+            .where(Answer.field == "contact_mobile", Answer.source == "typed")
+        )
+        audited = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "answer")
+        )
+    await engine.dispose()
+    return int(answers or 0), int(audited or 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--cycles", type=int, default=3)
+    options = parser.parse_args()
+    n, cycles = options.contacts, options.cycles
+    print(f"{n:,} contacts at once, {cycles} answers and {cycles} 上一项 each\n")
+    print("| setup | updates | throughput | p50 | p99 | every answer once |")
+    print("|---|---|---|---|---|---|")
+    sqlite = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'load.db'}"
+    run("SQLite, 1 instance", sqlite, None, 1, n, cycles)
+    one = run("PostgreSQL + Redis, 1 instance", POSTGRES, REDIS, 1, n, cycles)
+    two = run("PostgreSQL + Redis, 2 instances", POSTGRES, REDIS, 2, n, cycles)
+    print(f"\ntwo instances: {two / one:.2f}× one (target ≥ 1.7×)")
+
+
+if __name__ == "__main__":
+    main()
