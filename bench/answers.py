@@ -26,7 +26,9 @@ from aiogram.types import Message
 from stdnum.cn import uscc
 
 from bot import app
+from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
+from bot.outbox import Outbox
 from services.binding import issue_invitation
 from services.enterprises import preload
 from settings import Settings
@@ -80,7 +82,9 @@ async def main(contacts: int, cycles: int) -> None:
         await store.commit()
 
     bot = offline_bot()
-    dispatcher = app.assemble(bot, sessions, catalog).dispatcher
+    # The bot's own Dispatcher without the per-person flood limit: a benchmark contact answers
+    # far faster than any person may.
+    dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(Outbox(sessions), catalog))
     people = [OfflineChat(dispatcher, bot, 10_000 + i) for i in range(contacts)]
     for person, token in zip(people, tokens, strict=True):
         await person.send(f"/start {token}")
@@ -96,7 +100,6 @@ async def main(contacts: int, cycles: int) -> None:
             start = time.perf_counter()
             await person.press_data(0, _back(calls))
             latencies.append(time.perf_counter() - start)
-            bot.session.calls.clear()  # the recording grows otherwise; nothing reads it here
 
     print(
         f"{contacts} contacts at once, {cycles} answers and {cycles} 上一项 each "
@@ -115,7 +118,6 @@ async def main(contacts: int, cycles: int) -> None:
             started = time.perf_counter()
             await person.send("13812345678")
             echo_latencies.append(time.perf_counter() - started)
-        bot.session.calls.clear()
 
     echoing = [OfflineChat(echo, bot, 20_000 + i) for i in range(contacts)]
     start = time.perf_counter()
