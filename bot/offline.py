@@ -16,6 +16,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
@@ -50,7 +51,7 @@ class OfflineSession(BaseSession):
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
         # (HTTP status, response body, the chat it is for or None for the next call)
-        self.staged: deque[tuple[int, dict[str, Any], int | None]] = deque()
+        self.staged: deque[tuple[int, dict[str, Any] | None, int | None]] = deque()
         self.on_call = on_call
         self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
         self.files: dict[str, bytes] = {}  # file id → what a person uploaded
@@ -69,6 +70,11 @@ class OfflineSession(BaseSession):
             body["parameters"] = {"retry_after": retry_after}
         self.staged.append((status, body, chat_id))
 
+    def stage_timeout(self, chat_id: int | None = None) -> None:
+        """The next call (to `chat_id`, when given) gets no answer in time, as aiogram's aiohttp
+        session reports it."""
+        self.staged.append((0, None, chat_id))
+
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
@@ -78,6 +84,8 @@ class OfflineSession(BaseSession):
             status, body, target = staged
             if target is None or target == chat_id:
                 self.staged.remove(staged)
+                if body is None:
+                    raise TelegramNetworkError(method=method, message="Request timeout error")
                 self.check_response(bot, method, status, json.dumps(body))  # raises
                 break
         result = self._result(method)

@@ -115,6 +115,20 @@ async def test_server_errors_are_retried_with_backoff_then_given_up(world: World
     assert (await statuses(world))["dead2"] == ("failed", "server_error")
 
 
+async def test_a_call_that_times_out_is_tried_again(world: World) -> None:
+    sender, recorded, bot = sender_for(world, retry_base=2, max_attempts=3)
+    await queue(world, [Outgoing("slow", 21, "x", 1), Outgoing("fine", 22, "y", 1)])
+    bot.session.stage_timeout(chat_id=21)
+    await sender.drain()
+    assert sorted(c for _, c, _ in recorded.sent) == [21, 22]  # each once, the slow one later
+    assert (await statuses(world))["slow"] == ("sent", None)
+    for _ in range(3):
+        bot.session.stage_timeout(chat_id=23)
+    await queue(world, [Outgoing("gone", 23, "z", 1)])
+    await sender.drain()
+    assert (await statuses(world))["gone"] == ("failed", "server_error")
+
+
 async def test_a_chat_that_blocked_the_bot_is_marked_and_skipped(world: World) -> None:
     sender, recorded, bot = sender_for(world)
     await queue(world, [Outgoing("first", 44, "x", 1)])
