@@ -362,10 +362,9 @@ def status(
     scope = _place(regions, place)
     if by not in (None, "city", "county"):
         raise _fail("--by 应为 city 或 county")
-    grouping = by or overview.default_grouping(scope)
 
     async def work(store: Store) -> overview.Overview:
-        return await overview.tally(store, regions, catalog.campaign.year, scope, grouping)  # type: ignore[arg-type]
+        return await overview.tally(store, regions, catalog.campaign.year, scope, by)  # type: ignore[arg-type]
 
     view = _in_database(settings, work)
     if format is Format.json:
@@ -389,7 +388,7 @@ def export(
     """The forms as XLSX (one row per enterprise, the catalog's columns, an audit sheet), or one
     enterprise's form with its signed commitment as HTML."""
     from services import exports
-    from services.overview import place_name
+    from services.officials import place_name
 
     settings, catalog = _settings_and_catalog(campaign)
     regions = catalog.campaign.regions
@@ -443,9 +442,7 @@ def chart(
     scope = _place(c.regions, place)
 
     async def work(store: Store) -> bytes:
-        view = await overview.tally(
-            store, c.regions, c.year, scope, overview.default_grouping(scope)
-        )
+        view = await overview.tally(store, c.regions, c.year, scope)
         daily = await overview.daily_submissions(store, c.year, scope, c.zone)
         return progress_png(view, daily, c, datetime.now(c.zone).date())
 

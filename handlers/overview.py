@@ -57,7 +57,7 @@ async def narrowed(
     regions = catalog.campaign.regions
     places = overview.find_places(regions, text)
     if len(places) != 1:
-        names = [overview.place_name(regions, p) for p in places]
+        names = [officials.place_name(regions, p) for p in places]
         await message.answer(
             render("place_unknown", text=text.strip(), names=names, command=command)
         )
@@ -74,13 +74,7 @@ async def cmd_status(
     place = await narrowed(message, scope, catalog, command.args, "status")
     if place is None:
         return
-    result = await overview.tally(
-        store,
-        catalog.campaign.regions,
-        catalog.campaign.year,
-        place,
-        overview.default_grouping(place),
-    )
+    result = await overview.tally(store, catalog.campaign.regions, catalog.campaign.year, place)
     await message.answer(
         render(
             "overview",
@@ -100,9 +94,7 @@ async def cmd_chart(
     if place is None:
         return
     campaign = catalog.campaign
-    view = await overview.tally(
-        store, campaign.regions, campaign.year, place, overview.default_grouping(place)
-    )
+    view = await overview.tally(store, campaign.regions, campaign.year, place)
     daily = await overview.daily_submissions(store, campaign.year, place, campaign.zone)
     today = now().astimezone(campaign.zone).date()
     png = await asyncio.to_thread(charts.progress_png, view, daily, campaign, today)
@@ -136,7 +128,7 @@ async def cmd_score(
         return
     ranked = await scores.ranking(store, catalog.campaign.year, place)
     if not ranked:
-        name = overview.place_name(catalog.campaign.regions, place)
+        name = officials.place_name(catalog.campaign.regions, place)
         may_run = is_admin or scope.level == "province"
         await message.answer(render("score_none", place=name, may_run=may_run))
         return
@@ -187,7 +179,7 @@ async def cmd_help(
             admin=is_admin,
             official=official is not None,
             may_run=is_admin or scope.level == "province",
-            scope_name=overview.place_name(catalog.campaign.regions, scope),
+            scope_name=officials.place_name(catalog.campaign.regions, scope),
         )
     )
 
@@ -253,7 +245,7 @@ async def cmd_export(
     scope = chosen
     year = catalog.campaign.year
     records = await exports.forms(store, catalog, scope, which)
-    name = overview.place_name(regions, scope)
+    name = officials.place_name(regions, scope)
     if not records:
         await message.answer(render("export_empty", place=name, which=exports.WHICH_NAMES[which]))
         return

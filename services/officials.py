@@ -23,12 +23,19 @@ class UnknownJurisdiction(ValueError):
     """The level and code do not name a county, a city or the province of the region table."""
 
 
+def place_name(regions: RegionTable, scope: Jurisdiction) -> str:
+    """大连市甘井子区, 大连市, 辽宁省."""
+    if scope.level == "county":
+        return regions.counties[scope.code].full_name
+    if scope.level == "city":
+        return regions.cities_by_code[scope.code].name
+    return regions.name
+
+
 def jurisdiction_name(regions: RegionTable, level: str, code: str) -> str:
-    if level == "county":
-        return regions.counties[code].full_name + "科技局"
-    if level == "city":
-        return regions.cities_by_code[code].name + "科技局"
-    return regions.name + "科技厅"
+    """The bureau: 大连市甘井子区科技局, 大连市科技局, 辽宁省科技厅."""
+    place = place_name(regions, Jurisdiction(level, code))  # type: ignore[arg-type]
+    return place + ("科技厅" if level == "province" else "科技局")
 
 
 def jurisdiction_of(regions: RegionTable, code: str) -> Jurisdiction:

@@ -66,17 +66,9 @@ class Overview:
     total: Tally
 
 
-def default_grouping(scope: Jurisdiction) -> GroupBy:
+def _grouping(scope: Jurisdiction) -> GroupBy:
     """The province by city; a city or a county by county."""
     return "city" if scope.level == "province" else "county"
-
-
-def place_name(regions: RegionTable, scope: Jurisdiction) -> str:
-    if scope.level == "county":
-        return regions.counties[scope.code].full_name
-    if scope.level == "city":
-        return regions.cities_by_code[scope.code].name
-    return regions.name
 
 
 def find_places(regions: RegionTable, text: str) -> list[Jurisdiction]:
@@ -107,8 +99,14 @@ def with_form(query: Select[Any], campaign: int) -> Select[Any]:
 
 
 async def tally(
-    store: Store, regions: RegionTable, campaign: int, scope: Jurisdiction, by: GroupBy
+    store: Store,
+    regions: RegionTable,
+    campaign: int,
+    scope: Jurisdiction,
+    by: GroupBy | None = None,
 ) -> Overview:
+    """The scope's enterprises by bucket, per place (`by`; by default one level down)."""
+    by = by or _grouping(scope)
     forms = (
         with_form(
             select(
@@ -127,7 +125,7 @@ async def tally(
         )
     )
     places = _places(regions, scope, by)
-    total = Tally(scope.code, place_name(regions, scope))
+    total = Tally(scope.code, officials.place_name(regions, scope))
     for region_code, status, was_started, count in rows:
         name = bucket(status, bool(was_started))
         key = (region_code or "")[: 6 if by == "county" else 4]
