@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import Select, select
 
@@ -90,10 +91,14 @@ class FormRecord:
     signed_data_unchanged: bool | None = None  # the answers still hash to what was signed
 
 
-def _chosen(scope: Jurisdiction, which: Which, campaign: int) -> Select[Any]:
+def _chosen(
+    scope: Jurisdiction, which: Which, campaign: int, enterprise_id: int | None = None
+) -> Select[Any]:
     query = with_form(select(Enterprise, Submission), campaign).where(
         Enterprise.status == "active", officials.within(scope)
     )
+    if enterprise_id is not None:
+        query = query.where(Enterprise.id == enterprise_id)
     if which != "all":
         query = query.where(Submission.status.in_(_STATUSES[which]))
     return query
@@ -105,12 +110,14 @@ async def forms(
     scope: Jurisdiction,
     which: Which = "all",
     findings: bool = True,
+    enterprise_id: int | None = None,
 ) -> list[FormRecord]:
-    """The enterprises of the scope (only submitted or reported ones if asked), by region and
-    credit code. Answers, confirmations and comments are read in one query each; the weak rules
-    are checked unless `findings` is false (the scoring run needs only the values)."""
+    """The enterprises of the scope (only submitted or reported ones if asked; only one if
+    `enterprise_id`), by region and credit code. Answers, confirmations and comments are read in
+    one query each; the weak rules are checked unless `findings` is false (the scoring run needs
+    only the values)."""
     campaign = catalog.campaign.year
-    chosen = _chosen(scope, which, campaign)
+    chosen = _chosen(scope, which, campaign, enterprise_id)
     pairs = (
         await store.session.execute(chosen.order_by(Enterprise.region_code, Enterprise.credit_code))
     ).all()
@@ -189,10 +196,8 @@ async def one_form(
     enterprise = await store.enterprises.by_credit_code(credit_code.strip().upper())
     if enterprise is None or not scope.covers(enterprise.region_code):
         return None
-    one = Jurisdiction("county", enterprise.region_code or "")
-    record = next(
-        (r for r in await forms(store, catalog, one) if r.enterprise.id == enterprise.id), None
-    )
+    found = await forms(store, catalog, scope, enterprise_id=enterprise.id)
+    record = found[0] if found else None
     if record is None or record.submission is None:
         return record
     record.commitment = await store.session.scalar(
@@ -313,8 +318,6 @@ def workbook(
 
 
 def _header(sheet: WriteOnlyWorksheet, headers: list[str], widths: list[int]) -> None:
-    from openpyxl.utils import get_column_letter
-
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     bold = Font(bold=True)

@@ -23,6 +23,7 @@ from domain.review import Jurisdiction
 from domain.scoring import Score, score_cohort
 from services import exports
 from services.notifier import Notifier
+from services.officials import within
 from storage.models import (
     Contact,
     Delivery,
@@ -238,8 +239,6 @@ async def _summaries(store: Store, campaign: int, private: bool) -> list[BureauS
 async def ranking(store: Store, campaign: int, scope: Jurisdiction) -> list[Ranked]:
     """The stored scores of the scope, highest first (a form without a core score ranks by its
     bonus, after those with one); ties share a rank."""
-    from services.officials import within
-
     rows = (
         await store.session.execute(
             select(StoredScore, Enterprise, Submission.status)

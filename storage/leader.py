@@ -76,9 +76,8 @@ class Leader:
             return True
         except Exception:
             log.warning("the leader lock's connection is gone; leading no longer")
-            connection, self._connection = self._connection, None
-            with contextlib.suppress(Exception):
-                await connection.invalidate()  # type: ignore[union-attr]
+            await _drop(self._connection)
+            self._connection = None
             return False
 
     async def release(self) -> None:
@@ -90,6 +89,11 @@ class Leader:
             await connection.scalar(select(func.pg_advisory_unlock(self.key)))
             await connection.commit()
             await connection.close()
-        except Exception:  # a broken connection: drop it; its session and lock end with it
-            with contextlib.suppress(Exception):
-                await connection.invalidate()
+        except Exception:
+            await _drop(connection)
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """A broken connection leaves the pool; its session, and the lock with it, end."""
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
