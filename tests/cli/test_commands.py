@@ -283,6 +283,16 @@ def test_invite_an_official_from_the_command_line(
     assert result.exit_code == 2 and "没有代码 000000" in result.stderr
 
 
+@pytest.fixture
+def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database of its own (in the returned folder) holding the hand-written CSV's enterprise."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "enterprises.csv"
+    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
+    run("import", str(path))
+    return tmp_path
+
+
 def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     path = tmp_path / "enterprises.csv"
@@ -300,14 +310,10 @@ def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_links_for_every_enterprise_of_a_region(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    imported: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("BOT_USERNAME", "cxjf_bot")
-    path = tmp_path / "enterprises.csv"
-    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
-    run("import", str(path))
-    out = tmp_path / "links.csv"
+    out = imported / "links.csv"
     code, said = run("invite", "enterprises", "--region", "210200", "--out", str(out))
     assert code == 0 and "已为 1 家企业生成邀请链接" in said
     with out.open(encoding="utf-8-sig") as file:
@@ -322,11 +328,7 @@ def test_links_for_every_enterprise_of_a_region(
     assert result.exit_code == 2 and "没有代码为 219999" in result.stderr
 
 
-def test_status_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    path = tmp_path / "enterprises.csv"
-    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
-    run("import", str(path))
+def test_status_from_the_command_line(imported: Path) -> None:
     code, out = run("status", "--format", "json")
     view = json.loads(out)
     assert code == 0 and view["scope"] == "辽宁省" and view["by"] == "city"
@@ -340,19 +342,15 @@ def test_status_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.exit_code == 2 and "没有找到地区“火星”" in result.stderr
 
 
-def test_export_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    path = tmp_path / "enterprises.csv"
-    path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
-    run("import", str(path))
-    out = tmp_path / "all.xlsx"
+def test_export_from_the_command_line(imported: Path) -> None:
+    out = imported / "all.xlsx"
     code, said = run("export", "大连", "--out", str(out))
     assert code == 0 and "已导出 1 家企业（大连市 · 全部）" in said
     sheet = load_workbook(out)["表单"]
     assert sheet.max_row == 2 and sheet["A2"].value == "大连海创智能装备有限公司"
     code, said = run("export", "--status", "reported", "--out", str(out))
     assert code == 0 and "已导出 0 家企业" in said
-    page = tmp_path / "form.html"
+    page = imported / "form.html"
     code, said = run("export", "--enterprise", "91210211ma0y4lkx3g", "--out", str(page))
     assert code == 0 and "尚未签署" in page.read_text(encoding="utf-8")
     result = runner.invoke(app, ["export", "--enterprise", "91210211MA0Y4LKX3G", "沈阳"])
