@@ -57,7 +57,8 @@ _STATUSES: dict[str, tuple[str, ...]] = {
     "reported": ("reported",),
 }
 _UNREAD = datetime.min.replace(tzinfo=UTC)
-EXCEL_ROWS = 1_048_576  # a sheet's limit, header included
+EXCEL_ROWS = 1_048_576
+# a sheet's limit, header included
 
 # What the audit trail's actions mean, for people reading the sheet.
 ACTIONS: dict[str, str] = {
@@ -341,8 +342,31 @@ def _cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     return cell
 
 
+VIA = {"invitation": "专属链接", "phone": "手机号", "request": "申请，待区县确认"}
+
+
 def _detail(catalog: Catalog, entry: AuditEntry) -> str:
+    """What happened, in words: field labels and Chinese names, never the stored keys."""
     d = entry.detail or {}
+
+    def labels(names: Iterable[str]) -> str:
+        return "、".join(catalog.by_name[n].label for n in names if n in catalog.by_name)
+
+    if entry.action in ("enterprise.created", "enterprise.updated"):
+        changed = labels(d.get("changes") or ())
+        return f"第 {d.get('row')} 行" + (f"：{changed}" if changed else "")
+    if entry.action in ("contact.bound", "contact.requested"):
+        return VIA.get(str(d.get("via")), "") + (
+            f"（{d['typed_name']}）" if d.get("typed_name") else ""
+        )
+    if entry.action == "preloaded.confirmed":
+        return labels(d.get("fields") or ())
+    if entry.action == "warning.confirmed":
+        return f"{d.get('rule', '')} {d.get('text', '')}".strip()
+    if entry.action == "submission.submitted":
+        return "提交至" + BUCKETS.get(str(d.get("status")), "审核")
+    if entry.action in ("contact.confirmed", "contact.refused"):
+        return f"{d.get('by_name', '')} {d.get('reason') or ''}".strip()
     if entry.action == "answer":
         f = catalog.by_name.get(str(d.get("field")))
         label = f.label_with_unit if f else d.get("field")
@@ -355,7 +379,7 @@ def _detail(catalog: Catalog, entry: AuditEntry) -> str:
             ]
             said += "：退回 " + ("、".join(fields) if fields else "整张表单")
         return said
-    return "；".join(f"{k}={v}" for k, v in d.items())
+    return ""
 
 
 def _shown(stored: object) -> str:

@@ -100,9 +100,14 @@ async def test_the_workbook_matches_the_database_cell_by_cell(world: World, tmp_
     assert name.value == "=1+1科技有限公司" and name.data_type == "s"
     assert theirs[n].value == "未开始"
     # the audit sheet tells the story; the first sheet reads back as the same answers
-    actions = [row[4] for row in book["审计记录"].iter_rows(min_row=2, values_only=True)]
+    trail = [row[4:] for row in book["审计记录"].iter_rows(min_row=2, values_only=True)]
+    actions = [action for action, _ in trail]
     for action in ("联系人绑定", "填写", "确认提示无误", "签署承诺书并提交", "审核退回"):
         assert action in actions
+    details = dict(trail)
+    assert details["联系人绑定"] == "专属链接" and details["签署承诺书并提交"] == "提交至区县审核"
+    assert details["确认提示无误"].startswith("W4 ")
+    assert all("=" not in (d or "") and "_" not in (d or "") for _, d in trail)  # no stored keys
     path = tmp_path / "export.xlsx"
     path.write_bytes(data)
     read = read_records(path, catalog)
