@@ -116,3 +116,15 @@ async def test_contacts_and_strangers_get_no_overview(world: World) -> None:
     for person in (contact, world.person(9001, "路人")):
         said = texts(await person.send("/find 测试企业"))
         assert said[0].startswith("无权限"), said
+
+
+async def test_bad_places_and_searches_get_a_clear_reply(world: World) -> None:
+    world.restart(admins=frozenset({ADMIN}))
+    admin = world.person(ADMIN, "管理员")
+    said = texts(await admin.send("/status <b>大连</b>🙂"))[0]
+    assert "没有找到地区“&lt;b&gt;大连&lt;/b&gt;🙂”" in said and "<b>大连" not in said
+    assert "请在 /find 后写" in texts(await admin.send("/find " + "海" * 5000))[0]
+    assert "请在 /find 后写" in texts(await admin.send("/find 🙂"))[0]
+    said = texts(await admin.send("/export 火星 已上报"))[0]
+    assert "没有找到地区“火星”" in said and "/export 大连" in said
+    assert "没有找到地区" in texts(await admin.send("/chart 100万元"))[0]
