@@ -39,6 +39,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
     Sticker,
+    TelegramObject,
     Update,
     User,
 )
@@ -191,6 +192,7 @@ class OfflineChat:
         """Feed one update; the calls it made towards this chat (and pop-ups for this person)."""
         start = len(self.session.calls)
         update = Update(update_id=next(self._updates), **fields)
+        _mount(update, self.bot)
         await self.dispatcher.feed_update(self.bot, update)
         return self.mine(self.session.calls[start:])
 
@@ -296,3 +298,12 @@ def texts(calls: list[TelegramMethod[Any]]) -> list[str]:
         for method in calls
         if isinstance(method, SendMessage | EditMessageText | AnswerCallbackQuery) and method.text
     ]
+
+
+def _mount(update: TelegramObject, bot: Bot) -> None:
+    """Give the update and everything in it the bot, as polling does when it reads an update
+    (otherwise aiogram rebuilds the whole update through JSON to attach it)."""
+    update.as_(bot)
+    for part in update.__dict__.values():
+        if isinstance(part, TelegramObject) and part.bot is not bot:
+            _mount(part, bot)

@@ -17,6 +17,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, Document, Message
 
+from bot.filters import NOT_COMMAND, PRIVATE, Magic
 from bot.texts import phrase, render
 from domain.catalog import Catalog
 from services.imports import OUTCOMES, ImportReport, explain, import_records
@@ -116,9 +117,9 @@ def _problems_csv(report: ImportReport) -> bytes:
 
 def router() -> Router:
     r = Router(name="admin")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(cmd_import, Command("import"))
     r.message.register(cmd_cancel, Command("cancel"), StateFilter(Importing.file))
-    r.message.register(cmd_import, Importing.file, F.document)
-    r.message.register(not_a_file, Importing.file, ~F.text.startswith("/"))
+    r.message.register(cmd_import, StateFilter(Importing.file), Magic(F.document))
+    r.message.register(not_a_file, StateFilter(Importing.file), NOT_COMMAND)
     return r

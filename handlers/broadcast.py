@@ -11,12 +11,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import NOT_COMMAND, PRIVATE
 from bot.keyboards import Keys, Press
 from bot.notifier import local
 from bot.texts import phrase, render
@@ -288,11 +289,11 @@ async def cmd_broadcasts(message: Message, store: Store, catalog: Catalog, is_ad
 
 def router() -> Router:
     r = Router(name="broadcast")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(cmd_broadcast, Command("broadcast"))
     r.message.register(cmd_broadcasts, Command("broadcasts"))
     r.message.register(cmd_cancel, Command("cancel"), StateFilter(Broadcasting))
-    r.message.register(typed_text, Broadcasting.text, ~F.text.startswith("/"))
+    r.message.register(typed_text, StateFilter(Broadcasting.text), NOT_COMMAND)
     r.callback_query.register(
         on_press,
         Press.filter(),

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
+from bot.filters import PRIVATE, TEXT
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import phrase, render, shown
@@ -434,7 +435,7 @@ async def _submit(flow: Flow, query: CallbackQuery) -> str:
     return ""
 
 
-def bound(event: object, contact: Contact | None = None) -> bool:
+async def bound(event: object, contact: Contact | None = None) -> bool:
     """The sender is a confirmed contact of an enterprise."""
     return contact is not None and contact.status == "active"
 
@@ -442,14 +443,14 @@ def bound(event: object, contact: Contact | None = None) -> bool:
 def router() -> Router:
     """A new router (aiogram attaches a router to one dispatcher only)."""
     r = Router(name="form")
-    r.message.filter(F.chat.type == "private", bound)
+    r.message.filter(PRIVATE, bound)
     r.callback_query.filter(bound)
     r.message.register(cmd_start, Command("start"))
     r.message.register(cmd_menu, Command("menu"))
     r.message.register(cmd_status, Command("status"))
     r.message.register(cmd_help, Command("help"))
     r.message.register(cmd_history, Command("history"))
-    r.message.register(on_text, F.text)
+    r.message.register(on_text, TEXT)
     r.message.register(on_other)
     r.callback_query.register(on_press, Press.filter())
     r.callback_query.register(on_resume, Resume.filter())

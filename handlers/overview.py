@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
 from bot import charts
 from bot.documents import form_html
+from bot.filters import PRIVATE
 from bot.notifier import ScoreSheet, score_summary
 from bot.texts import phrase, render
 from domain.catalog import Catalog
@@ -280,7 +281,7 @@ async def _send_form_page(
 
 def router() -> Router:
     r = Router(name="overview")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(cmd_status, Command("status"), viewer)
     r.message.register(cmd_find, Command("find"), viewer)
     r.message.register(cmd_export, Command("export"), viewer)

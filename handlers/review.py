@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import date, timedelta
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -20,6 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 
 from bot import screens
+from bot.filters import GROUP, TEXT
 from bot.keyboards import Keys, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local
 from bot.texts import phrase, render
@@ -677,12 +678,12 @@ async def _send_form(
 
 def router() -> Router:
     r = Router(name="review")
-    r.message.register(bind_group, Command("bindgroup"), F.chat.type.in_({"group", "supergroup"}))
+    r.message.register(bind_group, Command("bindgroup"), GROUP)
     r.message.register(cmd_invite, Command("invite"))
     r.message.register(cmd_queue, Command("queue"))
     r.message.register(cmd_form, Command("form"))
-    r.message.register(typed_comment, Returning.comment, F.text)
-    r.message.register(typed_reason, Refusing.reason, F.text)
+    r.message.register(typed_comment, StateFilter(Returning.comment), TEXT)
+    r.message.register(typed_reason, StateFilter(Refusing.reason), TEXT)
     r.callback_query.register(on_card, CardPress.filter())
     r.callback_query.register(on_queue, QueuePress.filter())
     r.callback_query.register(

@@ -8,12 +8,13 @@ and the county, and the county bureau confirms the request.
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards
+from bot.filters import PRIVATE, TEXT, Magic
 from bot.keyboards import Keys, Press
 from bot.texts import phrase, render
 from domain.catalog import Catalog
@@ -291,24 +292,24 @@ async def _request(
     )
 
 
-def unbound(event: object, contact: Contact | None = None) -> bool:
+async def unbound(event: object, contact: Contact | None = None) -> bool:
     return contact is None or contact.status == "refused"
 
 
-def waiting(event: object, contact: Contact | None = None) -> bool:
+async def waiting(event: object, contact: Contact | None = None) -> bool:
     return contact is not None and contact.status == "pending"
 
 
 def router() -> Router:
     r = Router(name="start")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(start_with_code, CommandStart(deep_link=True))
-    r.message.register(shared_phone, F.contact)
+    r.message.register(shared_phone, Magic(F.contact))
     r.message.register(pending, waiting)
     r.message.register(welcome, CommandStart(), unbound)
-    r.message.register(typed_name, Binding.name, F.text, unbound)
-    r.message.register(typed_region, Binding.region, F.text, unbound)
-    r.message.register(typed_code, F.text, unbound)
+    r.message.register(typed_name, StateFilter(Binding.name), TEXT, unbound)
+    r.message.register(typed_region, StateFilter(Binding.region), TEXT, unbound)
+    r.message.register(typed_code, TEXT, unbound)
     r.message.register(welcome, unbound)
-    r.callback_query.register(pressed_region, Binding.region, Press.filter(), unbound)
+    r.callback_query.register(pressed_region, StateFilter(Binding.region), Press.filter(), unbound)
     return r

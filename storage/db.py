@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import QueuePool
 
+from storage.sqlite import connector
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # The current update's database session, when there is one. The FSM state and the outbox write on
@@ -35,15 +37,16 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine; for SQLite, in WAL mode with foreign keys on and a wait instead of 'locked'."""
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **options)
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    # One connection: SQLite has one writer at a time anyway, and a second connection waiting
-    # for the write lock sleeps in SQLite's busy handler (tens of ms) instead of queueing here.
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection, its statements run in the event loop (storage/sqlite.py): SQLite has one
+    # writer at a time anyway, and updates queue for it in order (bot.middlewares.Services).
     # An update works on one session (the FSM state and the outbox too: update_session), so it
     # never waits for a connection it holds itself.
+    arguments = parsed.get_dialect()().create_connect_args(parsed)
     options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **options}
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(url, async_creator=connector(*arguments), **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _: Any) -> None:
@@ -52,7 +55,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=0")  # a locked file is waited for in sqlite.py
         cursor.close()
 
     return engine

@@ -1,0 +1,97 @@
+"""SQLite statements run in the event loop; a file locked by another process is waited for
+without stalling it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import sqlite
+from storage.db import create_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> Any:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'file.db'}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _thread_function(connection: Any, _: Any) -> None:
+        connection.create_function("thread", 0, threading.get_ident)
+
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_statements_run_in_the_event_loop_thread(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        ran_in = (await connection.execute(text("SELECT thread()"))).scalar()
+    assert ran_in == threading.get_ident()
+
+
+def _hold_lock(path: str, seconds: float, taken: threading.Event) -> None:
+    """Another process's write transaction (a CLI import), open for `seconds`."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    taken.set()
+    time.sleep(seconds)
+    other.execute("COMMIT")
+    other.close()
+
+
+async def _insert_while_locked(engine: AsyncEngine, seconds: float) -> tuple[float, int]:
+    """Insert while another connection holds the write lock: (seconds it took, loop ticks)."""
+    taken, ticks, done = threading.Event(), 0, False
+    holder = asyncio.create_task(
+        asyncio.to_thread(_hold_lock, str(engine.url.database), seconds, taken)
+    )
+    await asyncio.to_thread(taken.wait)
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    start = time.perf_counter()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+    finally:
+        took, done = time.perf_counter() - start, True
+        await ticker
+        await holder
+    return took, ticks
+
+
+async def test_a_locked_file_is_waited_for_while_the_loop_goes_on(engine: AsyncEngine) -> None:
+    took, ticks = await _insert_while_locked(engine, 0.3)
+    assert took >= 0.25
+    assert ticks >= 10  # other updates were served meanwhile
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT x FROM t ORDER BY x"))).scalars().all() == [
+            1,
+            2,
+        ]
+
+
+async def test_a_lock_held_too_long_is_an_error(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "LOCK_WAIT", 0.05)
+    with pytest.raises(OperationalError, match="locked"):
+        await _insert_while_locked(engine, 0.3)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [1]
