@@ -506,6 +506,7 @@ def run(
         stop = asyncio.Event()
         background = asyncio.create_task(running.background(stop))
         await bot.set_my_commands(bot_app.COMMANDS)
+        bot_app.settle()
         try:
             if address is None:
                 await bot.delete_webhook()

@@ -1,15 +1,21 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
 and who the sender is (their contact record, if they are bound; whether they are an admin);
-and, in front of it, a per-person rate limit."""
+in front of it, a per-person rate limit; and, on the bot, the point where an update that is
+about to speak to Telegram lets the next one at the database.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +25,21 @@ from services.admins import Admins
 from services.notifier import Notifier
 from storage.db import connections, update_session
 from storage.repositories import Store
+
+
+class Turn:
+    """An update's place in the queue for the database, given up once (see `LetGo`)."""
+
+    def __init__(self, turns: asyncio.Semaphore) -> None:
+        self.turns, self.held = turns, True
+
+    def give_up(self) -> None:
+        if self.held:
+            self.held = False
+            self.turns.release()
+
+
+_turn: ContextVar[Turn | None] = ContextVar("turn", default=None)
 
 
 class Services(BaseMiddleware):
@@ -35,7 +56,8 @@ class Services(BaseMiddleware):
         self.admins = admins
         # Updates wait their turn here, first come first served, rather than in the connection
         # pool, whose waiters are not served in order (under a burst some would time out).
-        # Two connections are left for the sender and the leader lock.
+        # Two connections are left for the sender and the leader lock. An update holds its turn
+        # until it first calls Telegram (LetGo), not while Telegram answers.
         self.turns = asyncio.Semaphore(max(1, connections(sessions.kw["bind"]) - 2))
 
     async def __call__(
@@ -44,20 +66,49 @@ class Services(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.turns, self.sessions() as session:
-            store = Store(session)
-            user: User | None = data.get("event_from_user")
-            data["store"] = store
-            data["catalog"] = self.catalog
-            data["notifier"] = self.notifier
-            data["admins"] = self.admins
-            data["is_admin"] = user is not None and await self.admins.has(store, user.id)
-            data["contact"] = await store.contacts.by_user(user.id) if user else None
-            token = update_session.set(session)
+        async with self.sessions() as session:
+            await self.turns.acquire()
+            turn = Turn(self.turns)
+            tokens = _turn.set(turn), update_session.set(session)
             try:
+                store = Store(session)
+                user: User | None = data.get("event_from_user")
+                data["store"] = store
+                data["catalog"] = self.catalog
+                data["notifier"] = self.notifier
+                data["admins"] = self.admins
+                data["is_admin"] = user is not None and await self.admins.has(store, user.id)
+                data["contact"] = await store.contacts.by_user(user.id) if user else None
                 return await handler(event, data)
             finally:
-                update_session.reset(token)
+                turn.give_up()
+                _turn.reset(tokens[0])
+                update_session.reset(tokens[1])
+
+
+class LetGo(BaseRequestMiddleware):
+    """Before an update speaks to Telegram, what it did is committed and it gives up its turn at
+    the database.
+
+    Telegram takes tens to hundreds of milliseconds to answer; with SQLite's one connection an
+    update holding its turn meanwhile would let the bot serve ten updates a second. What an
+    update says is then always stored, as the FSM state is (`storage.fsm`). An update that uses
+    the database again afterwards goes to the connection pool directly.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        turn = _turn.get()
+        if turn is not None and turn.held:
+            session = update_session.get()
+            if session is not None and session.in_transaction():
+                await session.commit()
+            turn.give_up()
+        return await make_request(bot, method)
 
 
 class Throttle(BaseMiddleware):

@@ -7,9 +7,11 @@ and no network. Errors can be staged (a 429, a 5xx) and go through aiogram's own
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
@@ -44,7 +46,18 @@ from aiogram.types import (
     User,
 )
 
+from bot.middlewares import LetGo
+
 BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
+
+
+@dataclass
+class Hold:
+    """Telegram not answering the calls to one chat: `arrived` is set once one waits; they all
+    go on when `released` is set."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class OfflineSession(BaseSession):
@@ -56,6 +69,8 @@ class OfflineSession(BaseSession):
         self.on_call = on_call
         self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
         self.files: dict[str, bytes] = {}  # file id → what a person uploaded
+        self.latency = 0.0  # seconds each call takes, as Telegram's answer does
+        self.holds: dict[int, Hold] = {}  # chat id → its calls wait until released
         self._ids = count(1000)
 
     def stage_error(
@@ -81,6 +96,11 @@ class OfflineSession(BaseSession):
     ) -> TelegramType:
         self.calls.append(method)
         chat_id = getattr(method, "chat_id", None)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if (hold := self.holds.get(chat_id)) is not None:  # type: ignore[arg-type]
+            hold.arrived.set()
+            await hold.released.wait()
         for staged in self.staged:
             status, body, target = staged
             if target is None or target == chat_id:
@@ -160,6 +180,7 @@ def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = Non
         default=DefaultBotProperties(parse_mode="HTML"),
     )
     bot._me = BOT_USER  # what aiogram's own MockedBot presets, so getMe is never called
+    bot.session.middleware(LetGo())  # as the real bot's (bot.app.bot)
     return bot
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.app import Running
-from bot.offline import texts
+from bot.offline import Hold, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
 from storage.leader import Leader
@@ -161,3 +161,22 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
     assert audited == []
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: World) -> None:
+    """An update gives up the database once it speaks to Telegram (with SQLite's one connection
+    the bot would otherwise serve one update per Telegram round trip), and what it says is
+    stored by then."""
+    enterprise, first = await bound(world)
+    second = world.person(2002, "李娜")
+    await second.send(f"/start {await world.invitation(enterprise)}")
+    await first.press("全部正确")
+    await second.send("/start")  # both at 联系人姓名
+    slow = world.bot.session.holds[first.chat.id] = Hold()  # type: ignore[attr-defined]
+    answering = asyncio.create_task(first.send("张伟"))
+    await asyncio.wait_for(slow.arrived.wait(), 5)  # its next question is on the way
+    assert (await stored(world))["contact_name"].value == "张伟"
+    said = texts(await asyncio.wait_for(second.send("李娜"), 5))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "李娜"
+    slow.released.set()
+    assert "联系人手机号" in texts(await answering)[-1]
