@@ -18,13 +18,11 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import closing
 from pathlib import Path
 
 from aiogram import Bot
@@ -32,6 +30,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import insert, select
 
+from bench import fake_api
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from reminders.progress import ProgressReporter
@@ -48,28 +47,10 @@ FLAKY = 500  # every n-th sendMessage fails with 502
 LATENCY = 0.15  # seconds the fake API takes to answer: Telegram seen from a server in China
 
 
-def _free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _fake_api(recipients: int, rate: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
     pauses = [str(recipients * k // 4 + 7) for k in (1, 2, 3)]  # not on a 502's call
     limits = ["--per-second", str(rate * 1.2), "--flaky", str(FLAKY), "--latency", str(LATENCY)]
-    limits += ["--pauses", *pauses]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.fake_api", "--port", str(port), *limits]
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            with closing(socket.create_connection(("127.0.0.1", port), timeout=0.1)):
-                return process, base
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the fake Bot API did not start")
+    return fake_api.launch(*limits, "--pauses", *pauses)
 
 
 async def _recipients(url: str, count: int) -> None:

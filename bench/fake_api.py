@@ -5,15 +5,20 @@
 sendMessage is refused with 429 (retry_after 1) when a private chat gets a second message within
 a second, or when more than `per-second` messages were accepted in the last second; it also fails
 on purpose: a 429 at each of `--pauses`, a 502 for every `--flaky`-th call. Every message
-accepted is counted per chat, so duplicates and misses show. GET /stats returns the counts.
+accepted is counted per chat and per (chat, text), so duplicates and misses show. GET /stats
+returns the counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
+import subprocess
+import sys
 import time
 from collections import Counter, deque
+from contextlib import closing
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +34,7 @@ class FakeBotApi:
         self.window: deque[float] = deque()  # when the messages of the last second were accepted
         self.last_to: dict[int, float] = {}  # private chat → when it last got a message
         self.per_chat: Counter[int] = Counter()
+        self.texts: Counter[tuple[int, str]] = Counter()  # (chat, text) → times accepted
         self.refused = Counter[str]()
         self.first = self.last = 0.0
         self.edits = 0
@@ -66,6 +72,7 @@ class FakeBotApi:
         self.window.append(at)
         self.last_to[chat] = at
         self.per_chat[chat] += 1
+        self.texts[chat, str(form.get("text", ""))] += 1
         self.first = self.first or at
         self.last = at
         return _ok(_message(self.calls, chat, form))
@@ -86,6 +93,8 @@ class FakeBotApi:
                 "delivered": sum(self.per_chat.values()),
                 "chats": len(self.per_chat),
                 "duplicates": sum(n - 1 for n in self.per_chat.values() if n > 1),
+                "same_text_twice": sum(n - 1 for n in self.texts.values() if n > 1),
+                "per_chat": {str(chat): n for chat, n in self.per_chat.items()},
                 "seconds": self.last - self.first,
                 "refused": dict(self.refused),
                 "edits": self.edits,
@@ -105,6 +114,24 @@ def _message(message_id: int, chat: int, form: Any) -> dict[str, Any]:
         "chat": {"id": chat, "type": "private" if chat > 0 else "group"},
         "text": str(form.get("text", "")),
     }
+
+
+def launch(*options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """This stand-in in another process on a free port: (the process, its base URL)."""
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_api", "--port", str(port), *options]
+    )
+    for _ in range(100):
+        try:
+            with closing(socket.create_connection(("127.0.0.1", port), timeout=0.1)):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the fake Bot API did not start")
 
 
 def serve(port: int, per_second: float, pauses: set[int], flaky: int, latency: float) -> None:

@@ -26,7 +26,7 @@ from bot.texts import render
 from domain.catalog import Catalog
 from handlers import admin, broadcast, fallback, form, overview, review, start
 from reminders.progress import ProgressReporter
-from reminders.sender import Limits, Sender
+from reminders.sender import Clock, Limits, Sender
 from reminders.tick import Ticker
 from services.admins import Admins
 from services.notifier import Notifier
@@ -119,14 +119,15 @@ def assemble(
     admins: frozenset[int] = frozenset(),
     limits: Limits | None = None,
     redis_url: str | None = None,
+    clock: Clock | None = None,
 ) -> Running:
     """Everything `python main.py run` (and `chat`) needs around one Bot. With `redis_url`,
     several instances share the conversations: state in Redis, one update per user at a time
-    across all of them."""
+    across all of them. `clock` tells the reminder tick what day it is (a benchmark's)."""
     storage, isolation = shared_state(redis_url) if redis_url else (None, None)
     sender = Sender(bot, sessions, limits, on_progress=ProgressReporter(bot, sessions))
     notifier = TelegramNotifier(Outbox(sessions, sender.wake), catalog, private_alerts)
-    ticker = Ticker(bot, sessions, catalog, sender.wake)
+    ticker = Ticker(bot, sessions, catalog, sender.wake, clock)
     return Running(
         dispatcher(
             sessions,

@@ -8,6 +8,7 @@ a restart or a second instance queues nothing twice, because every reminder has 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -52,8 +53,10 @@ class Ticker:
         return len(messages)
 
     def schedule(self) -> AsyncIOScheduler:
-        """One job with a fixed id, every minute; a run that overlaps the last is skipped."""
-        scheduler = AsyncIOScheduler(timezone=self.catalog.campaign.zone)
+        """One job with a fixed id, every minute from now (an instance that starts, or takes
+        over as leader, plans what is due at once); a run that overlaps the last is skipped."""
+        zone = self.catalog.campaign.zone
+        scheduler = AsyncIOScheduler(timezone=zone)
         scheduler.add_job(
             self._safe_tick,
             "interval",
@@ -62,6 +65,7 @@ class Ticker:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            next_run_time=datetime.now(zone),
         )
         return scheduler
 
