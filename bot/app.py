@@ -87,7 +87,7 @@ class Running:
             lost = asyncio.Event()
             scheduler = self.ticker.schedule()
             scheduler.start()
-            sending = asyncio.create_task(self.sender.run(lost))
+            sending = asyncio.create_task(self.sender.run(lost, alone=not self.leader.shared))
             try:
                 while not stop.is_set() and await self.leader.holding():
                     with suppress(TimeoutError):

@@ -128,10 +128,16 @@ class Sender:
         """Something was queued: look now rather than at the next poll."""
         self.wakeup.set()
 
-    async def recover(self) -> None:
-        """After a crash: claims never attempted go back to the queue; the message that was in
-        flight is marked interrupted (it may have been delivered; it is not sent again)."""
-        horizon = self.clock.now() - timedelta(seconds=self.limits.stale_claim)
+    async def recover(self, alone: bool = False) -> None:
+        """After a crash: claims never attempted go back to the queue; the messages that were in
+        flight are marked interrupted (they may have been delivered; they are not sent again).
+
+        A sender `alone` on its database (SQLite: one bot process) takes every claim back at
+        once; one of several instances only claims older than `stale_claim`, which no live
+        sender can still hold."""
+        horizon = self.clock.now()
+        if not alone:
+            horizon -= timedelta(seconds=self.limits.stale_claim)
         async with self.sessions() as session:
             await session.execute(
                 update(Delivery)
@@ -310,10 +316,11 @@ class Sender:
                 return
             await self.clock.sleep(max(0.0, due_in))
 
-    async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
+    async def run(self, stop: asyncio.Event, poll: float = 1.0, alone: bool = False) -> None:
         """Until `stop`: deliver; when nothing is due, wait for a wake-up, for the earliest
-        message held back, or for the next poll (another process may have queued something)."""
-        await self.recover()
+        message held back, or for the next poll (another process may have queued something).
+        `alone`: see `recover`."""
+        await self.recover(alone)
         while not stop.is_set():
             try:
                 if await self.deliver():
