@@ -39,14 +39,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from bench import fake_api
+from bench.load import POSTGRES, empty
 from bot import app
 from bot.offline import OfflineChat, offline_bot
 from settings import Settings
 from storage.codec import encode
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, session_factory
 from storage.models import (
     Answer,
     AuditEntry,
@@ -60,7 +61,6 @@ from storage.models import (
 )
 from tests.factories import typed_record
 
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"  # not the tests' database
 REDIS = "redis://127.0.0.1:6379/12"
 TOKEN = "123456789:" + "A" * 35
 FIRST_CONTACT, FIRST_OFFICIAL = 500_000, 900_000
@@ -80,18 +80,7 @@ class LastDay:
 async def prepare(url: str, contacts: int) -> dict[str, int]:
     """An empty database with `contacts` enterprises, each a complete draft and a bound contact,
     and an official per county; how many enterprises each county has."""
-    server = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    async with server.connect() as connection:
-        name = url.rsplit("/", 1)[1]
-        if not await connection.scalar(text(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")):
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-    await server.dispose()
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await asyncio.to_thread(upgrade, url)
+    await empty(url)
     catalog = Settings().catalog()
     rng = random.Random(626)
     records = [

@@ -45,7 +45,7 @@ from storage.models import Answer, AuditEntry
 from storage.repositories import Store
 from tests.conftest import CLEAN
 
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"  # not the tests' database
 REDIS = "redis://127.0.0.1:6379/13"
 MOBILE = "13812345678"
 
@@ -55,15 +55,27 @@ def _code(i: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-async def prepare(url: str, contacts: int) -> list[str]:
-    """A migrated, empty database with `contacts` enterprises; their invitation codes."""
+async def empty(url: str) -> None:
+    """A migrated database with nothing in it (a PostgreSQL one made if missing, emptied)."""
     if not url.startswith("sqlite"):
+        server, name = url.rsplit("/", 1)
+        engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if not await connection.scalar(known, {"name": name}):
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
         engine = create_engine(url)
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
         await engine.dispose()
     await asyncio.to_thread(upgrade, url)
+
+
+async def prepare(url: str, contacts: int) -> list[str]:
+    """A migrated, empty database with `contacts` enterprises; their invitation codes."""
+    await empty(url)
     catalog = Settings().catalog()
     preloaded = {n: v for n, v in CLEAN.items() if catalog.by_name[n].prefill}
     engine = create_engine(url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -283,15 +284,37 @@ async def estimate(store: Store, draft: Draft) -> Score:
     stage = stage_of(draft.values, draft.catalog.campaign)
     others: list[list[float | None]] = []
     if stage is not None:
-        query = select(Submission.indicators).where(
-            Submission.campaign == draft.submission.campaign,
-            Submission.status.in_(SUBMITTED),
-            Submission.stage == stage,
-            Submission.id != draft.submission.id,
-        )
-        others = [row for row in (await store.session.scalars(query)).all() if row]
-        await store.release()
+        own = draft.submission.id
+        cohort = await _cohort(store, draft.submission.campaign, stage)
+        others = [row for submission, row in cohort if submission != own]
     return score_against(draft.values, others, draft.catalog.campaign)
+
+
+BIG_COHORT = 1_000  # submitted forms of a stage from which the cohort is read once a minute
+COHORT_TTL = 60.0  # seconds
+_cohorts: dict[tuple[int, str], tuple[float, list[tuple[int, list[float | None]]]]] = {}
+
+
+async def _cohort(store: Store, campaign: int, stage: str) -> list[tuple[int, list[float | None]]]:
+    """(submission, raw indicators) of the stage's submitted forms.
+
+    Every summary shows the estimate; on the last days, with thousands submitted, reading and
+    decoding them all for each was most of a summary's cost. A cohort that large moves little in
+    a minute, so it is read once a minute per process; a smaller one every time.
+    """
+    cached = _cohorts.get((campaign, stage))
+    if cached is not None and time.monotonic() - cached[0] < COHORT_TTL:
+        return cached[1]
+    query = select(Submission.id, Submission.indicators).where(
+        Submission.campaign == campaign,
+        Submission.status.in_(SUBMITTED),
+        Submission.stage == stage,
+    )
+    rows = [(i, row) for i, row in await store.session.execute(query) if row]
+    await store.release()
+    if len(rows) >= BIG_COHORT:
+        _cohorts[campaign, stage] = (time.monotonic(), rows)
+    return rows
 
 
 Refusal = Literal["locked", "not_ready"]
