@@ -9,7 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: run test bench bench-broadcast lint
+.PHONY: run test bench bench-broadcast bench-scale lint
 # The main job without a Telegram token: the bot in the terminal, with demo enterprises.
 run: $(VENV)/.installed
 	$(PY) main.py chat --demo
@@ -29,3 +29,9 @@ bench: $(VENV)/.installed
 # A 2,000- and a 20,000-recipient broadcast at 25 messages/s: about 15 minutes.
 bench-broadcast: $(VENV)/.installed
 	$(PY) -m bench.broadcast
+
+# PostgreSQL + Redis (the local ones, database `bench`): 2,000 contacts answering at once on
+# one and two instances, then the deadline day's 20,000 submissions: about an hour.
+bench-scale: $(VENV)/.installed
+	$(PY) -m bench.load
+	$(PY) -m bench.deadline
