@@ -1,6 +1,6 @@
 """Deadline day: 20,000 contacts submit while reminders and officials' alerts flow.
 
-    python -m bench.deadline [--contacts 20000] [--instances 2] [--in-flight 100]
+    python -m bench.deadline [--contacts 20000] [--instances 2] [--in-flight 25]
 
 PostgreSQL + Redis, the bot as it runs for a province: `--instances` processes (as behind a load
 balancer), each with the bot's own parts (`bot.app.assemble`: the Dispatcher with its flood
@@ -13,10 +13,10 @@ contact who has not submitted, and a submission cancels its contact's reminder i
 Then every contact, spread over the instances, `--in-flight` at a time in each: opens the form
 (/start), skips the optional questions it left, confirms any weak rule the summary shows (the
 summary carries the estimate against everyone submitted so far), signs and submits, pressing
-我已阅读并同意 twice as in a rush. Contacts' replies go
-to a recording Bot API each; the sender (whichever instance leads) delivers to a stand-in Bot API
-in another process (`bench.fake_api`) that answers in 50 ms and refuses what Telegram would
-(more than 30 messages a second, a second message to a person within a second).
+我已阅读并同意 twice as in a rush. Contacts' replies go to a recording Bot API each; the sender
+(whichever instance leads) delivers to a stand-in Bot API in another process (`bench.fake_api`)
+that answers in 50 ms and refuses what Telegram would (more than 30 messages a second, a second
+message to a person within a second).
 
 Checked at the end: every form submitted once (status, audit entry, signed commitment); every
 county official got one alert per submission of their county and no message arrived twice (by
@@ -261,7 +261,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--instances", type=int, default=2)
-    parser.add_argument("--in-flight", type=int, default=100)
+    parser.add_argument("--in-flight", type=int, default=25)
     options = parser.parse_args()
     n = options.contacts
     api, base = fake_api.launch("--per-second", "30", "--latency", "0.05")
