@@ -135,13 +135,13 @@ async def serve(
             await person.press_data(0, back)
             latencies.append(time.perf_counter() - began)
 
-    began = time.time()
+    began, cpu = time.time(), time.process_time()
     await asyncio.gather(*(cycle(p) for p in people))
-    ended = time.time()
+    ended, cpu = time.time(), time.process_time() - cpu
     if storage is not None:
         await storage.close()
     await engine.dispose()
-    return {"began": began, "ended": ended, "latencies": latencies}
+    return {"began": began, "ended": ended, "latencies": latencies, "cpu": cpu}
 
 
 def _instance(url: str, redis: str | None, tokens: list[str], first: int, cycles: int,
@@ -156,7 +156,7 @@ def run(
     if redis:
         asyncio.run(_flush(redis))
     context = mp.get_context("spawn")
-    start, results = context.Barrier(instances), context.Queue()
+    start, results = context.Barrier(instances + 1), context.Queue()
     share = -(-contacts // instances)
     workers = [
         context.Process(
@@ -175,7 +175,10 @@ def run(
     ]
     for w in workers:
         w.start()
+    start.wait()
+    busy = _busy()
     reports = [results.get(timeout=3600) for _ in workers]  # a worker that failed said why
+    busy = _busy(busy)
     for w in workers:
         w.join()
     latencies = sorted(x for r in reports for x in r["latencies"])
@@ -186,9 +189,21 @@ def run(
     answers, audited = asyncio.run(_check(url))
     sent = contacts * (cycles + 1)  # 张伟 once, then the mobile `cycles` times … per contact
     intact = "yes" if answers == contacts and audited == sent else f"NO ({answers}, {audited})"
+    per_update = sum(r["cpu"] for r in reports) / len(latencies) * 1000
     print(f"| {name} | {len(latencies):,} | {rate:,.0f} updates/s | {p50:.0f} ms | {p99:.0f} ms "
-          f"| {intact} |", flush=True)  # fmt: skip
+          f"| {intact} | {per_update:.1f} ms | {busy:.0%} |", flush=True)  # fmt: skip
     return rate
+
+
+def _busy(since: tuple[int, int] | None = None) -> Any:
+    """The machine's CPU counters (busy, total) from /proc/stat; given earlier ones, the share of
+    the time since that every CPU was busy (the database and Redis included)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    idle, total = ticks[3] + ticks[4], sum(ticks)
+    if since is None:
+        return total - idle, total
+    return (total - idle - since[0]) / (total - since[1])
 
 
 async def _flush(redis: str) -> None:
@@ -220,8 +235,9 @@ def main() -> None:
     options = parser.parse_args()
     n, cycles = options.contacts, options.cycles
     print(f"{n:,} contacts at once, {cycles} answers and {cycles} 上一项 each\n")
-    print("| setup | updates | throughput | p50 | p99 | every answer once |")
-    print("|---|---|---|---|---|---|")
+    print("| setup | updates | throughput | p50 | p99 | every answer once "
+          "| instance CPU per update | machine busy |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     sqlite = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'load.db'}"
     run("SQLite, 1 instance", sqlite, None, 1, n, cycles)
     one = run("PostgreSQL + Redis, 1 instance", POSTGRES, REDIS, 1, n, cycles)
