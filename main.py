@@ -474,59 +474,114 @@ def run(
     ] = False,
     host: Annotated[str, typer.Option(help="--webhook: the address to listen on")] = "0.0.0.0",
     port: Annotated[int, typer.Option(help="--webhook: the port to listen on")] = 8080,
+    updates_only: Annotated[
+        bool,
+        typer.Option(
+            "--updates-only",
+            help="leave the reminder tick and the sender to `python main.py work`",
+        ),
+    ] = False,
 ) -> None:
     """Run the bot: long polling (one instance), or a webhook server (any number of instances
     with REDIS_URL and a PostgreSQL DATABASE_URL). BOT_TOKEN; BOT_API_BASE for another server."""
-    from bot import app as bot_app
     from bot import webhook as hook
+    from bot.app import COMMANDS
 
     settings, catalog = _settings_and_catalog(campaign)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    try:
+        address = hook.check(settings.webhook_url, secret) if webhook else None
+    except hook.WebhookError as exc:
+        raise _fail(str(exc)) from None
+    bot = _bot(settings)
+
+    async def serve(running: Any) -> None:
+        await bot.set_my_commands(COMMANDS)
+        if address is None:
+            await bot.delete_webhook()
+            await running.dispatcher.start_polling(bot)
+        else:
+            await _serve_webhook(running.dispatcher, bot, settings, address, host, port)
+
+    asyncio.run(_with_bot(bot, settings, catalog, serve, background=not updates_only))
+
+
+@app.command()
+def work(campaign: CampaignOption = None) -> None:
+    """The reminder tick and the delivery queue's sender, without serving updates: with
+    `run --webhook --updates-only` instances, they get an event loop of their own. Run one, or
+    two for a standby (one leads at a time)."""
+    settings, catalog = _settings_and_catalog(campaign)
+
+    async def until_stopped(running: Any) -> None:
+        await _stopped()
+
+    asyncio.run(_with_bot(_bot(settings), settings, catalog, until_stopped))
+
+
+def _bot(settings: Settings) -> Any:
+    """The Bot from BOT_TOKEN (BOT_API_BASE), secrets kept out of the logs from here on."""
+    from bot import app as bot_app
+    from bot import logs
+
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     try:
         bot = bot_app.bot(token, settings.bot_api_base)
-        address = hook.check(settings.webhook_url, secret) if webhook else None
-    except (bot_app.TokenError, hook.WebhookError) as exc:
+    except bot_app.TokenError as exc:
         raise _fail(str(exc)) from None
-    from bot import logs
-
     logs.setup([token, secret, logs.database_password(settings.database_url)])
+    return bot
 
-    async def serve() -> None:
-        await upgrade_async(settings.database_url)
-        engine = create_engine(settings.database_url)
-        running = bot_app.assemble(
-            bot,
-            session_factory(engine),
-            catalog,
-            private_alerts=settings.private_alerts,
-            admins=frozenset(settings.admin_ids),
-            redis_url=settings.redis_url,
-        )
-        stop = asyncio.Event()
-        background = asyncio.create_task(running.background(stop))
-        await bot.set_my_commands(bot_app.COMMANDS)
-        bot_app.settle()
-        try:
-            if address is None:
-                await bot.delete_webhook()
-                await running.dispatcher.start_polling(bot)
-            else:
-                await _serve_webhook(running.dispatcher, bot, settings, address, host, port)
-        finally:
-            stop.set()
-            await background
-            await engine.dispose()
 
-    asyncio.run(serve())
+async def _with_bot(
+    bot: Any,
+    settings: Settings,
+    catalog: Catalog,
+    body: Callable[[Any], Awaitable[None]],
+    background: bool = True,
+) -> None:
+    """The bot's parts over the migrated database around `body`; with `background`, the
+    reminder tick and the sender (when this process leads) until `body` ends."""
+    from bot import app as bot_app
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    running = bot_app.assemble(
+        bot,
+        session_factory(engine),
+        catalog,
+        private_alerts=settings.private_alerts,
+        admins=frozenset(settings.admin_ids),
+        redis_url=settings.redis_url,
+    )
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(running.background(stop))] if background else []
+    bot_app.settle()
+    try:
+        await body(running)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def _stopped() -> None:
+    """Until SIGINT or SIGTERM."""
+    import signal
+
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
 
 
 async def _serve_webhook(
     dispatcher: Any, bot: Any, settings: Settings, address: tuple[str, str], host: str, port: int
 ) -> None:
     """The webhook server until SIGINT or SIGTERM; Telegram is told where to post."""
-    import signal
-
     from aiohttp import web
 
     from bot.webhook import web_app
@@ -543,12 +598,8 @@ async def _serve_webhook(
     logging.getLogger(__name__).info(
         "webhook: listening on %s:%s%s", host, port, settings.webhook_path
     )
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
     try:
-        await stopped.wait()
+        await _stopped()
     finally:
         await runner.cleanup()
 

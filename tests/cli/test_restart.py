@@ -1,6 +1,7 @@
 """The bot process killed (SIGKILL) in the middle of a broadcast and started again: nobody gets a
 message twice, and everybody gets theirs except the few whose call was in flight at the kill,
 which are marked interrupted (Telegram may or may not have delivered them; they are not resent).
+And instances that serve updates only, leaving the queue to `python main.py work`.
 
 A real `python main.py run --webhook` against a stand-in Bot API in another process
 (`bench.fake_api`), on its own SQLite file: one bot process per SQLite database, so the restarted
@@ -61,19 +62,20 @@ def _until(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.1)
 
 
-async def _queue(url: str) -> None:
+async def _queue(url: str, recipients: int = RECIPIENTS) -> None:
     engine = create_engine(url)
     async with session_factory(engine)() as session:
         messages = [
             Outgoing(f"broadcast:1:{FIRST + i}", FIRST + i, f"通知 {i}", 2)
-            for i in range(RECIPIENTS)
+            for i in range(recipients)
         ]
         await enqueue(session, messages)
         await session.commit()
     await engine.dispose()
 
 
-def _bot(database: Path, base: str) -> subprocess.Popen[bytes]:
+def _bot(database: Path, base: str, *arguments: str) -> subprocess.Popen[bytes]:
+    """`python main.py <arguments>` (default: run --webhook) on `database`, calling `base`."""
     with closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -85,8 +87,10 @@ def _bot(database: Path, base: str) -> subprocess.Popen[bytes]:
         "WEBHOOK_URL": "https://bot.example.com",
         "WEBHOOK_SECRET": "s3cret-token_for-tests",
     }
-    command = [sys.executable, "main.py", "run", "--webhook", "--host", "127.0.0.1"]
-    return subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=environment)
+    command = [sys.executable, "main.py", *(arguments or ("run", "--webhook"))]
+    if "--webhook" in command:
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(command, cwd=ROOT, env=environment)
 
 
 def test_killed_mid_broadcast_and_restarted(tmp_path: Path, stand_in: str) -> None:
@@ -119,3 +123,25 @@ def test_killed_mid_broadcast_and_restarted(tmp_path: Path, stand_in: str) -> No
     assert found["sent:"] + interrupted == RECIPIENTS
     assert len(got) >= found["sent:"]  # every row marked sent was delivered
     assert len(got) <= RECIPIENTS and stats["delivered"] > at_kill
+
+
+def test_instances_serving_updates_only_leave_the_queue_to_the_worker(
+    tmp_path: Path, stand_in: str
+) -> None:
+    database = tmp_path / "bot.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    upgrade(url)
+    asyncio.run(_queue(url, 20))
+    updates = _bot(database, stand_in, "run", "--webhook", "--updates-only")
+    try:
+        time.sleep(3)  # long enough to have sent them all, were it sending
+        assert _stats(stand_in)["delivered"] == 0
+        worker = _bot(database, stand_in, "work")
+        try:
+            _until(lambda: _stats(stand_in)["delivered"] == 20, 30)
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0
+    finally:
+        updates.terminate()
+        assert updates.wait(timeout=30) == 0
