@@ -1,10 +1,11 @@
 """Deadline day: 20,000 contacts submit while reminders and officials' alerts flow.
 
-    python -m bench.deadline [--contacts 20000] [--instances 2] [--in-flight 25]
+    python -m bench.deadline [--contacts 20000] [--instances 2] [--in-flight 25] [--worker]
 
 PostgreSQL + Redis, the bot as it runs for a province: `--instances` processes (as behind a load
 balancer), each with the bot's own parts (`bot.app.assemble`: the Dispatcher with its flood
-limit, and under the leader lock the delivery queue's sender and the reminder tick). Every
+limit, and under the leader lock the delivery queue's sender and the reminder tick; with
+`--worker` those two run in a process of their own, as `main.py work`). Every
 enterprise has a complete draft (written straight into the database: `bench.load` measures
 answering), one bound contact, and its county an official (private alerts). The reminder tick's
 clock says 26 June 10:00, the last day: its first tick queues the countdown reminder to every
@@ -167,14 +168,17 @@ async def journey(person: OfflineChat, latencies: list[float]) -> None:
 
 
 async def instance(
-    api: str, users: list[int], in_flight: int, go: Any, stop: Any, results: Any
+    api: str, users: list[int], in_flight: int, go: Any, stop: Any, results: Any, tick: bool
 ) -> None:
+    """One instance: its share of the contacts; with `tick`, the reminder tick and the sender
+    when it leads, as `main.py run` (without: `run --updates-only`). No contacts and `tick`:
+    the worker, as `main.py work`."""
     catalog = Settings().catalog()
     engine = create_engine(POSTGRES, pool_size=20)
     bot = app.bot(TOKEN, api)
     running = app.assemble(bot, session_factory(engine), catalog, redis_url=REDIS, clock=LastDay())
     stopping = asyncio.Event()
-    background = asyncio.create_task(running.background(stopping))
+    background = asyncio.create_task(running.background(stopping) if tick else stopping.wait())
     await asyncio.to_thread(go.wait)
     latencies: list[float] = []
     gate = asyncio.Semaphore(in_flight)
@@ -183,9 +187,10 @@ async def instance(
         async with gate:
             await journey(OfflineChat(running.dispatcher, offline_bot(), user), latencies)
 
-    began = time.time()
-    await asyncio.gather(*(one(u) for u in users))
-    results.put({"began": began, "ended": time.time(), "latencies": latencies})
+    if users:
+        began = time.time()
+        await asyncio.gather(*(one(u) for u in users))
+        results.put({"began": began, "ended": time.time(), "latencies": latencies})
     await asyncio.to_thread(stop.wait)  # until the queue is settled
     stopping.set()
     await background
@@ -198,15 +203,15 @@ def _instance(*args: Any) -> None:
     asyncio.run(instance(*args))
 
 
-def _result(results: Any, workers: list[Any]) -> dict[str, Any]:
-    """The next instance's report; an instance that died stops the run (it printed why)."""
+def _result(results: Any, processes: list[Any]) -> dict[str, Any]:
+    """The next instance's report; a process that died stops the run (it printed why)."""
     while True:
         try:
             return dict(results.get(timeout=5))
         except queue.Empty:
-            if any(w.exitcode for w in workers):
-                for w in workers:
-                    w.kill()
+            if any(p.exitcode for p in processes):
+                for p in processes:
+                    p.kill()
                 raise SystemExit("an instance failed") from None
 
 
@@ -238,6 +243,14 @@ async def outcome(url: str) -> dict[str, Any]:
                 .where(AuditEntry.action == "submission.submitted")
             ),
             "signed": await count(select(func.count()).select_from(Commitment)),
+            "alerts_in_rush": await count(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    Delivery.priority == 0,
+                    Delivery.sent_at <= select(func.max(Submission.status_at)).scalar_subquery(),
+                )
+            ),
             "by_status": {
                 (priority, status): number
                 for priority, status, number in await session.execute(
@@ -262,6 +275,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--in-flight", type=int, default=25)
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="the tick and the sender in a process of their own (main.py work)",
+    )
     options = parser.parse_args()
     n = options.contacts
     api, base = fake_api.launch("--per-second", "30", "--latency", "0.05")
@@ -271,33 +289,35 @@ def main() -> None:
         print(f"prepared {n:,} drafts in {time.perf_counter() - began:.0f} s", flush=True)
         asyncio.run(_flush())
         context = mp.get_context("spawn")
-        go, stop, results = context.Barrier(options.instances + 1), context.Event(), context.Queue()
+        k, worker = options.instances, options.worker
+        go, stop, results = context.Barrier(k + worker + 1), context.Event(), context.Queue()
         users = [FIRST_CONTACT + i for i in range(n)]
-        workers = [
+        shares = [users[i::k] for i in range(k)] + ([[]] if worker else [])
+        processes = [
             context.Process(
                 target=_instance,
-                args=(base, users[k :: options.instances], options.in_flight, go, stop, results),
+                args=(base, share, options.in_flight, go, stop, results, not (worker and share)),
             )
-            for k in range(options.instances)
+            for share in shares
         ]
-        for w in workers:
-            w.start()
+        for process in processes:
+            process.start()
         go.wait()
         started = time.time()
-        reports = [_result(results, workers) for _ in workers]
+        reports = [_result(results, processes) for _ in range(k)]
         submitted_by = max(r["ended"] for r in reports) - started
         while (pending := asyncio.run(settled(POSTGRES)))[0]:
             time.sleep(5)
         delivered_by = time.time() - started
         stop.set()
-        for w in workers:
-            w.join()
+        for process in processes:
+            process.join()
         with urllib.request.urlopen(f"{base}/stats") as answer:
             stats = json.load(answer)
     finally:
         api.terminate()
     found = asyncio.run(outcome(POSTGRES))
-    report(n, counties, reports, submitted_by, delivered_by, pending[1], stats, found)
+    report(n, counties, reports, submitted_by, delivered_by, pending[1], stats, found, worker)
 
 
 async def _flush() -> None:
@@ -315,6 +335,7 @@ def report(
     sent: int,
     stats: dict[str, Any],
     found: dict[str, Any],
+    worker: bool,
 ) -> None:
     latencies = sorted(x for r in reports for x in r["latencies"])
     p50 = statistics.median(latencies) * 1000
@@ -330,6 +351,8 @@ def report(
          f"({n / submitted_by * 3600:,.0f} submissions/hour)"),
         ("updates (open, confirm, sign, submit ×2)",
          f"{len(latencies):,}: p50 {p50:.0f} ms, p99 {p99:.0f} ms"),
+        ("alerts sent while contacts were submitting",
+         f"{found['alerts_in_rush']:,} ({found['alerts_in_rush'] / submitted_by:.1f}/s)"),
         ("every alert and reminder delivered", f"{delivered_by / 60:.1f} min"),
         ("submitted / audited / signed",
          f"{found['submitted']:,} / {found['audited']:,} / {found['signed']:,}"),
@@ -342,7 +365,8 @@ def report(
         ("marked sent / accepted by the Bot API", f"{sent:,} / {stats['delivered']:,}"),
         ("refused by the Bot API (then sent again)", str(stats["refused"])),
     ]  # fmt: skip
-    print(f"\n{n:,} contacts, {len(reports)} instances, {len(counties)} county officials\n")
+    worker = " and a worker (main.py work)" if worker else ""
+    print(f"\n{n:,} contacts, {len(reports)} instances{worker}, {len(counties)} officials\n")
     print("| | |\n|---|---|")
     for label, value in rows:
         print(f"| {label} | {value} |")
