@@ -1,6 +1,8 @@
 """The command line: every entry point of the form assistant.
 
 python main.py run [--webhook]              the bot: long polling (BOT_TOKEN), or a webhook server
+python main.py run --webhook --updates-only   … leaving the reminder tick and the sender to
+python main.py work                           the tick and the sender in a process of their own
 python main.py chat [--demo]                the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
 python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
