@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, ErrorEvent
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares import LetGo, Services, Throttle
+from bot.middlewares import LetGo, RedisBuckets, Services, Throttle
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
@@ -136,7 +136,7 @@ def assemble(
             storage,
             admins=admins,
             isolation=isolation,
-            throttle=Throttle(),
+            throttle=Throttle(RedisBuckets(storage.redis) if storage else None),
         ),
         sender,
         ticker,

@@ -17,6 +17,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update, User
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import phrase
@@ -111,37 +112,74 @@ class LetGo(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-class Throttle(BaseMiddleware):
-    """Per person, at most `burst` updates at once, refilled at `rate` a second (a token bucket).
+class Buckets:
+    """Each person's token bucket in this process: at most `burst` updates at once, refilled
+    at `rate` a second."""
 
-    Someone flooding the bot gets one polite reply, then silence until the bucket refills, and
-    nothing they sent meanwhile reaches a handler or the database. A button press beyond the
-    limit is still answered (Telegram's spinner would turn otherwise). The buckets are this
-    instance's; behind a load balancer each instance counts its own share.
-    """
-
-    def __init__(
-        self, rate: float = 2.0, burst: int = 20, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
+    def __init__(self, rate: float = 2.0, burst: int = 20) -> None:
+        self.rate, self.burst = rate, burst
         self._buckets: dict[int, tuple[float, float, bool]] = {}  # tokens, when, told
 
-    def _take(self, user_id: int) -> tuple[bool, bool]:
+    async def take(self, user_id: int, at: float) -> tuple[bool, bool]:
         """(allowed, tell them now)."""
-        at = self.clock()
         tokens, since, told = self._buckets.get(user_id, (float(self.burst), at, False))
-        tokens = min(float(self.burst), tokens + (at - since) * self.rate)
+        tokens = min(float(self.burst), tokens + max(0.0, at - since) * self.rate)
         if tokens >= 1:
             self._buckets[user_id] = (tokens - 1, at, False)
             return True, False
         self._buckets[user_id] = (tokens, at, True)
         if len(self._buckets) > 50_000:  # forget people whose bucket has refilled
-            self._forget(at)
+            full = self.burst / self.rate
+            self._buckets = {u: b for u, b in self._buckets.items() if at - b[1] < full}
         return False, not told
 
-    def _forget(self, at: float) -> None:
-        full = self.burst / self.rate
-        self._buckets = {u: b for u, b in self._buckets.items() if at - b[1] < full}
+
+_TAKE = """
+local tokens, at, told = unpack(redis.call('HMGET', KEYS[1], 'tokens', 'at', 'told'))
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local since = math.max(0, now - (tonumber(at) or now))
+tokens = math.min(burst, (tonumber(tokens) or burst) + since * rate)
+local allowed, tell = 0, 0
+if tokens >= 1 then
+  tokens, told, allowed = tokens - 1, '0', 1
+else
+  if told ~= '1' then tell = 1 end
+  told = '1'
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now), 'told', told)
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, tell}
+"""
+
+
+class RedisBuckets(Buckets):
+    """The same buckets in Redis, shared by every instance (one Lua call per update, atomic);
+    `at` must then be the wall clock, the same on every machine."""
+
+    def __init__(self, redis: Redis, rate: float = 2.0, burst: int = 20) -> None:
+        super().__init__(rate, burst)
+        self.script = redis.register_script(_TAKE)
+
+    async def take(self, user_id: int, at: float) -> tuple[bool, bool]:
+        allowed, tell = await self.script(
+            keys=[f"cxjf:flood:{user_id}"], args=[self.rate, self.burst, at]
+        )
+        return bool(allowed), bool(tell)
+
+
+class Throttle(BaseMiddleware):
+    """A per-person flood limit in front of everything (see `Buckets`).
+
+    Someone flooding the bot gets one polite reply, then silence until their bucket refills, and
+    nothing they sent meanwhile reaches a handler or the database. A button press beyond the
+    limit is still answered (Telegram's spinner would turn otherwise). With `RedisBuckets` the
+    limit holds across all instances behind a load balancer.
+    """
+
+    def __init__(
+        self, buckets: Buckets | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.buckets, self.clock = buckets or Buckets(), clock
 
     async def __call__(
         self,
@@ -152,7 +190,7 @@ class Throttle(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)
-        allowed, tell = self._take(user.id)
+        allowed, tell = await self.buckets.take(user.id, self.clock())
         if allowed:
             return await handler(event, data)
         bot: Bot = data["bot"]

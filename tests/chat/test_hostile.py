@@ -7,7 +7,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
 
 from bot import app
-from bot.middlewares import Throttle
+from bot.middlewares import Buckets, RedisBuckets, Throttle
 from bot.offline import OfflineChat, texts
 from storage.models import AuditEntry
 from tests.chat.conftest import World, official
@@ -24,7 +24,7 @@ async def test_a_flood_gets_one_polite_reply_and_reaches_nothing(world: World) -
         world.sessions,
         world.catalog,
         world.notifier,
-        throttle=Throttle(rate=1.0, burst=5, clock=lambda: now[0]),
+        throttle=Throttle(Buckets(rate=1.0, burst=5), clock=lambda: now[0]),
     )
     person = OfflineChat(throttled, world.bot, contact.user.id)
     said = [texts(await person.send("/status")) for _ in range(8)]
@@ -38,6 +38,37 @@ async def test_a_flood_gets_one_polite_reply_and_reaches_nothing(world: World) -
     assert texts(await person.send("/status")) == [SLOW_DOWN]  # told again after a pause
     other = OfflineChat(throttled, world.bot, 4242)  # someone else is not held back
     assert [c for c in await other.send("/start") if isinstance(c, SendMessage)]
+
+
+async def test_a_flood_spread_over_two_instances_counts_once(world: World) -> None:
+    """Behind a load balancer a person's updates reach any instance; the allowance is theirs,
+    not each instance's (Redis when instances share state; on SQLite there is one process)."""
+    _, contact = await bound(world)
+    storage, _ = world.shared
+    now = [1_000.0]
+    memory = Buckets(1.0, 5)  # SQLite: one process, whose buckets every dispatcher uses
+
+    def buckets() -> Buckets:
+        return RedisBuckets(storage.redis, 1.0, 5) if storage else memory  # each its own client
+
+    if storage:
+        await storage.redis.delete(f"cxjf:flood:{contact.user.id}")
+    instances = [
+        OfflineChat(
+            app.dispatcher(
+                world.sessions,
+                world.catalog,
+                world.notifier,
+                throttle=Throttle(buckets(), clock=lambda: now[0]),
+            ),
+            world.bot,
+            contact.user.id,
+        )
+        for _ in range(2)
+    ]
+    said = [texts(await instances[i % 2].send("/status")) for i in range(7)]
+    assert all("填报状态" in s[0] for s in said[:5])
+    assert said[5] == [SLOW_DOWN] and said[6] == []
 
 
 async def test_guessing_invitation_codes_is_stopped(world: World) -> None:
