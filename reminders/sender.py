@@ -93,6 +93,14 @@ class _ChatPace:
             return at
         return window[0] + timedelta(seconds=60 + margin)
 
+    def landed(self, chat_id: int, at: datetime) -> None:
+        """A call to a person was answered at `at`: Telegram took it no later, so their next
+        message waits from here. (Counted from when the call was made only, a call held up on
+        its way, by a busy event loop or a slow database write before it, lands closer to the
+        next one than the interval, and Telegram refuses that one.)"""
+        if chat_id > 0:
+            self.private[chat_id] = max(at, self.private.get(chat_id, at))
+
     def sent(self, chat_id: int, at: datetime) -> None:
         if chat_id > 0:
             self.private[chat_id] = at
@@ -236,10 +244,16 @@ class Sender:
             # The row stays "sending": after a restart it counts as interrupted, never resent.
             log.error("delivery failed unexpectedly", exc_info=task.exception())
 
-    async def _send(self, row: Delivery) -> None:
+    async def _call(self, row: Delivery) -> None:
         markup = InlineKeyboardMarkup.model_validate(row.markup) if row.markup else None
         try:
             await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+        finally:
+            self.pace.landed(row.chat_id, self.clock.now())
+
+    async def _send(self, row: Delivery) -> None:
+        try:
+            await self._call(row)
         except TelegramRetryAfter as exc:
             resume = self.clock.now() + timedelta(seconds=exc.retry_after)
             self.next_slot = max(self.next_slot, resume)  # the whole sender pauses

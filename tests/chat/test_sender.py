@@ -82,6 +82,26 @@ async def test_one_a_second_per_person_and_twenty_a_minute_per_group(world: Worl
         assert (group[i + 20] - group[i]).total_seconds() >= 60  # never 21 within a minute
 
 
+async def test_a_persons_next_message_waits_from_when_the_last_was_answered(
+    world: World,
+) -> None:
+    """Telegram counts a person's second from when it took the message; a slow answer (here
+    0.5 s) pushes their next message back rather than letting it arrive too soon."""
+    clock = FakeClock()
+    recorded = Recorded(clock)
+
+    def slow(method: TelegramMethod[Any], result: Any) -> None:
+        recorded(method, result)
+        clock.offset += 0.5
+
+    sender = Sender(offline_bot(slow), world.sessions, Limits(per_second=1000), clock)
+    await queue(world, [Outgoing(f"s{i}", 8, f"{i}", 1) for i in range(4)])
+    await sender.drain()
+    times = [t for t, c, _ in recorded.sent if c == 8]
+    assert len(times) == 4
+    assert all((b - a).total_seconds() >= 1.5 for a, b in pairwise(times))
+
+
 async def test_alerts_go_ahead_of_bulk(world: World) -> None:
     sender, recorded, _ = sender_for(world)
     await queue(world, [Outgoing(f"bulk{i}", 2000 + i, "bulk", 2) for i in range(50)])
