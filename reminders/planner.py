@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import render
 from domain.calendar import days_left, due_on, local, sending_now
 from domain.catalog import Catalog
 from domain.review import WAITING, Jurisdiction
+from services.form import SUBMITTED
 from services.officials import jurisdiction_name
-from storage.models import Answer, Contact, Enterprise, Official, Submission
+from storage.models import Answer, Contact, Delivery, Enterprise, Official, Submission
 from storage.repositories import Outgoing
 
 REMINDER = 1  # delivery priority: after officials' alerts
@@ -33,6 +34,31 @@ async def plan(
     for kind in due_on(catalog.campaign, day):
         messages += await _BUILDERS[kind](session, catalog, day, kind, bot_username)
     return messages
+
+
+async def drop_resolved(session: AsyncSession, campaign: int) -> None:
+    """Pending reminders to submit (the countdown, a returned form's) for contacts whose form is
+    submitted by now. A submission cancels those already queued; this catches the ones a tick
+    was planning meanwhile, from a draft it had read just before."""
+    submitted = (
+        select(Contact.telegram_user_id)
+        .join(
+            Submission,
+            and_(
+                Submission.enterprise_id == Contact.enterprise_id, Submission.campaign == campaign
+            ),
+        )
+        .where(Submission.status.in_(SUBMITTED))
+    )
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == "pending",
+            or_(*(Delivery.key.like(f"reminder:{kind}:%") for kind in ("countdown", "returned"))),
+            Delivery.chat_id.in_(submitted),
+        )
+        .values(status="skipped", reason="resolved")
+    )
 
 
 async def _contacts(

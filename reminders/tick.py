@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import Catalog
-from reminders.planner import plan, today
+from reminders.planner import drop_resolved, plan, today
 from reminders.sender import Clock, RealClock
 from storage.repositories import enqueue
 
@@ -47,6 +47,7 @@ class Ticker:
         async with self.sessions() as session:
             messages = await plan(session, self.catalog, day, me.username or "")
             await enqueue(session, messages)
+            await drop_resolved(session, self.catalog.campaign.year)
             await session.commit()
         if messages and callable(self.wake):
             self.wake()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.offline import OfflineChat
+from reminders import planner, tick
 from reminders.tick import Ticker
 from storage.models import Delivery
 from tests.chat.conftest import World, official
@@ -113,6 +116,29 @@ async def test_submitting_stops_a_queued_countdown(world: World) -> None:
     assert not [t for t in sent_to(world, 1001) if "距填报截止" in t]
     await ticker(world, datetime(2026, 6, 25, 9, 30, tzinfo=SHANGHAI)).tick()
     assert [k for k, *_ in await queued(world)] == ["countdown"]  # no new one for the 25th
+
+
+async def test_a_submission_while_the_tick_plans_stops_that_reminder(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tick reads the drafts, the contact submits (nothing queued yet to cancel), then the
+    tick queues: the reminder to the form just submitted is dropped before anything is sent."""
+    _, person = await bound(world, user_id=1001)
+    await fill(world, person, CLEAN)
+    await person.send("/start")
+    await person.press("签署承诺书并提交")
+
+    async def submitting_meanwhile(session: Any, *args: Any) -> Any:
+        messages = await planner.plan(session, *args)
+        await session.commit()  # (SQLite's one connection, for the submission)
+        await OfflineChat(world.dispatcher, world.bot, 1001).press("我已阅读并同意")
+        return messages
+
+    monkeypatch.setattr(tick, "plan", submitting_meanwhile)
+    assert await ticker(world, datetime(2026, 6, 23, 9, 30, tzinfo=SHANGHAI)).tick() == 1
+    assert [(k, s) for k, _, s, _ in await queued(world)] == [("countdown", "skipped")]
+    await world.sender.drain()
+    assert not [t for t in sent_to(world, 1001) if "距填报截止" in t]
 
 
 async def test_the_opening_notice_and_the_results_to_everyone(world: World) -> None:
