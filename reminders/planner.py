@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import render
@@ -16,8 +16,8 @@ from domain.catalog import Catalog
 from domain.review import WAITING, Jurisdiction
 from services.form import SUBMITTED
 from services.officials import jurisdiction_name
-from storage.models import Answer, Contact, Delivery, Enterprise, Official, Submission
-from storage.repositories import Outgoing
+from storage.models import Answer, Contact, Enterprise, Official, Submission
+from storage.repositories import Outgoing, cancel_reminders
 
 REMINDER = 1  # delivery priority: after officials' alerts
 
@@ -50,15 +50,7 @@ async def drop_resolved(session: AsyncSession, campaign: int) -> None:
         )
         .where(Submission.status.in_(SUBMITTED))
     )
-    await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.status == "pending",
-            or_(*(Delivery.key.like(f"reminder:{kind}:%") for kind in ("countdown", "returned"))),
-            Delivery.chat_id.in_(submitted),
-        )
-        .values(status="skipped", reason="resolved")
-    )
+    await cancel_reminders(session, submitted, kinds=("countdown", "returned"))
 
 
 async def _contacts(

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -315,18 +315,25 @@ async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
         await session.execute(statement, rows[start : start + 1000])
 
 
-async def cancel_reminders(session: AsyncSession, chat_ids: Sequence[int]) -> None:
-    """Reminders still queued for these chats lost their reason (the form was submitted)."""
-    if chat_ids:
-        await session.execute(
-            update(Delivery)
-            .where(
-                Delivery.status == "pending",
-                Delivery.key.like("reminder:%"),
-                Delivery.chat_id.in_(list(chat_ids)),
-            )
-            .values(status="skipped", reason="resolved")
+async def cancel_reminders(
+    session: AsyncSession,
+    chat_ids: Sequence[int] | Select[tuple[int]],
+    kinds: Sequence[str] = (),
+) -> None:
+    """Reminders still queued for these chats (a list, or a query giving them) lost their
+    reason: the form was submitted. Only reminders of `kinds` when given, else every one."""
+    if isinstance(chat_ids, Sequence) and not chat_ids:
+        return
+    keys = [f"reminder:{kind}:%" for kind in kinds] or ["reminder:%"]
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == "pending",
+            or_(*(Delivery.key.like(key) for key in keys)),
+            Delivery.chat_id.in_(chat_ids if isinstance(chat_ids, Select) else list(chat_ids)),
         )
+        .values(status="skipped", reason="resolved")
+    )
 
 
 class Store:
