@@ -35,7 +35,6 @@ from typing import Any
 from aiogram import Dispatcher, F, Router
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Message
-from stdnum.cn import uscc
 
 from bot import app
 from bot.notifier import TelegramNotifier
@@ -47,6 +46,7 @@ from settings import Settings
 from storage.db import create_engine, session_factory, upgrade
 from storage.repositories import Store
 from tests.conftest import CLEAN
+from tests.factories import numbered_code
 
 RATE_CONTACTS = 200
 Step = Callable[[], Awaitable[object]]  # one update sent and answered
@@ -61,11 +61,6 @@ def _back(calls: list[TelegramMethod[Any]]) -> str:
                     if "上一项" in button.text:
                         return button.callback_data or ""
     raise LookupError("no 上一项 button")
-
-
-def _code(i: int) -> str:
-    body = f"91210211MA{i:07d}"
-    return body + uscc.calc_check_digit(body)
 
 
 def _percentiles(latencies: list[float]) -> tuple[float, float, float]:
@@ -142,7 +137,7 @@ async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_
         store = Store(session)
         for i in range(max(*counts, RATE_CONTACTS)):
             answers = preloaded | {
-                "credit_code": _code(i),
+                "credit_code": numbered_code(i, "MA"),
                 "enterprise_name": f"基准企业{i}有限公司",
             }
             enterprise = await preload(store, catalog, answers)

@@ -116,11 +116,16 @@ def _message(message_id: int, chat: int, form: Any) -> dict[str, Any]:
     }
 
 
-def launch(*options: str) -> tuple[subprocess.Popen[bytes], str]:
-    """This stand-in in another process on a free port: (the process, its base URL)."""
+def free_port() -> int:
+    """A local TCP port nothing listens on now."""
     with closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+def launch(*options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """This stand-in in another process on a free port: (the process, its base URL)."""
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.fake_api", "--port", str(port), *options]
     )

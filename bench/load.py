@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
-from stdnum.cn import uscc
 
 from bench.answers import _back
 from bot import app
@@ -44,15 +43,11 @@ from storage.db import create_engine, session_factory, upgrade
 from storage.models import Answer, AuditEntry
 from storage.repositories import Store
 from tests.conftest import CLEAN
+from tests.factories import numbered_code
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"  # not the tests' database
 REDIS = "redis://127.0.0.1:6379/13"
 MOBILE = "13812345678"
-
-
-def _code(i: int) -> str:
-    body = f"91210211MB{i:07d}"
-    return body + uscc.calc_check_digit(body)
 
 
 async def empty(url: str) -> None:
@@ -83,7 +78,10 @@ async def prepare(url: str, contacts: int) -> list[str]:
     async with session_factory(engine)() as session:
         store = Store(session)
         for i in range(contacts):
-            answers = preloaded | {"credit_code": _code(i), "enterprise_name": f"负载企业{i}"}
+            answers = preloaded | {
+                "credit_code": numbered_code(i, "MB"),
+                "enterprise_name": f"负载企业{i}",
+            }
             enterprise = await preload(store, catalog, answers)
             tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
         await store.commit()

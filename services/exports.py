@@ -57,8 +57,7 @@ _STATUSES: dict[str, tuple[str, ...]] = {
     "reported": ("reported",),
 }
 _UNREAD = datetime.min.replace(tzinfo=UTC)
-EXCEL_ROWS = 1_048_576
-# a sheet's limit, header included
+EXCEL_ROWS = 1_048_576  # a sheet's limit, header included
 
 # What the audit trail's actions mean, for people reading the sheet.
 ACTIONS: dict[str, str] = {

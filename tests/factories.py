@@ -49,6 +49,12 @@ def credit_code(rng: random.Random, region: str) -> str:
             return code
 
 
+def numbered_code(i: int, series: str) -> str:
+    """The i-th valid USCC of a two-letter series in 甘井子区 (series keep users apart)."""
+    body = f"91210211{series}{i:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
 def typed_record(rng: random.Random, catalog: Catalog) -> dict[str, object]:
     """A complete, clean submission that fires no strong rule."""
     record = _figures(rng, catalog)

@@ -8,7 +8,6 @@ import asyncio
 
 from aiogram.methods import SendMessage
 from sqlalchemy import func, select
-from stdnum.cn import uscc
 
 from bot.offline import OfflineChat
 from reminders.tick import Ticker
@@ -17,20 +16,20 @@ from tests.chat.conftest import World, official
 from tests.chat.helpers import fill
 from tests.chat.test_journey import PRELOADED, bound
 from tests.conftest import CLEAN
+from tests.factories import numbered_code
 
 CONTACTS = 12
-
-
-def code(i: int) -> str:
-    body = f"91210211MC{i:07d}"
-    return body + uscc.calc_check_digit(body)
 
 
 async def test_submitting_at_once_while_reminders_and_alerts_flow(world: World) -> None:
     await official(world, "county", "210211", 501, "王科长")
     people: list[OfflineChat] = []
     for i in range(CONTACTS):
-        answers = {**PRELOADED, "credit_code": code(i), "enterprise_name": f"截止企业{i}有限公司"}
+        answers = {
+            **PRELOADED,
+            "credit_code": numbered_code(i, "MC"),
+            "enterprise_name": f"截止企业{i}有限公司",
+        }
         _, person = await bound(world, answers, user_id=3000 + i)
         await fill(world, person, {**CLEAN, **answers})
         await person.send("/start")

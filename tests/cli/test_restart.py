@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -76,9 +75,6 @@ async def _queue(url: str, recipients: int = RECIPIENTS) -> None:
 
 def _bot(database: Path, base: str, *arguments: str) -> subprocess.Popen[bytes]:
     """`python main.py <arguments>` (default: run --webhook) on `database`, calling `base`."""
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS", "CXJF"))}
     environment = keep | {
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
@@ -89,7 +85,7 @@ def _bot(database: Path, base: str, *arguments: str) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "main.py", *(arguments or ("run", "--webhook"))]
     if "--webhook" in command:
-        command += ["--host", "127.0.0.1", "--port", str(port)]
+        command += ["--host", "127.0.0.1", "--port", str(fake_api.free_port())]
     return subprocess.Popen(command, cwd=ROOT, env=environment)
 
 
