@@ -1,24 +1,27 @@
 """Several instances: the webhook checks Telegram's secret; one instance at a time leads the
 reminder tick and the sender (PostgreSQL's advisory lock; SQLite has one process, which leads);
 a conversation whose state was lost resumes from the database; a connection lost mid-answer
-leaves nothing half-written."""
+leaves nothing half-written; connections PostgreSQL closed are not handed to an update."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 
 import pytest
 from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from bot.app import Running
 from bot.offline import Hold, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
+from storage.db import create_engine
 from storage.leader import Leader
 from storage.models import AuditEntry, ConversationState, Delivery
 from storage.repositories import Outgoing, enqueue
@@ -159,6 +162,31 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
             await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
         ).all()
     assert audited == []
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="SQLite has no server to close connections"
+)
+async def test_connections_the_server_closed_are_replaced_before_use(world: World) -> None:
+    """PostgreSQL restarted between two answers (every connection of the bot's pool terminated
+    by the server): the next answer is served on a new connection, not refused with 请重试."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    engine = world.sessions.kw["bind"]
+    assert engine.sync_engine.pool.checkedin() >= 1  # waiting in the pool, about to be lost
+    server = create_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    async with server.connect() as connection:  # not one of the pool's
+        terminated = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await server.dispose()
+    assert terminated >= 1
+    await asyncio.sleep(0.2)  # the server's goodbye arrives
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
 
