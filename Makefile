@@ -30,7 +30,8 @@ bench: $(VENV)/.installed
 bench-broadcast: $(VENV)/.installed
 	$(PY) -m bench.broadcast
 
-# PostgreSQL + Redis (the local ones, database `bench`): 2,000 contacts answering at once on
+# PostgreSQL + Redis (the local ones, database `bench`; as root, for the cgroups that hold each
+# instance to 0.6 CPU in the second pair of runs): 2,000 contacts answering at once on
 # one and two instances, then the deadline day's 20,000 submissions: about an hour.
 bench-scale: $(VENV)/.installed
 	$(PY) -m bench.load

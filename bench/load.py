@@ -1,6 +1,6 @@
 """Conversation load: 2,000 contacts answering at once, through the real Dispatcher.
 
-    python -m bench.load [--contacts 2000] [--cycles 3]
+    python -m bench.load [--contacts 2000] [--cycles 3] [--cpus 0.6]
 
 Each contact is bound by its invitation link, confirms the pre-loaded section and reaches a
 question; then, all at once, every contact answers it, presses 上一项 and answers again, `cycles`
@@ -13,6 +13,11 @@ this run:
 - PostgreSQL + Redis, two instances: two processes sharing the database and Redis, each serving
   half of the contacts (as a load balancer spreads them).
 
+Then the two PostgreSQL setups again with each instance held to `--cpus` of a CPU (a cgroup of
+its own, as a host of that size), so that two instances, PostgreSQL and Redis fit in the machine
+together: uncapped, one instance fills a core and two instances compete with the database for
+what is left, which measures the machine rather than whether the bot scales.
+
 Afterwards the database must hold every answer once: one audit entry per answer sent, and the
 answer itself for every contact (none lost, none doubled).
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import tempfile
 import time
@@ -147,8 +153,40 @@ def _instance(url: str, redis: str | None, tokens: list[str], first: int, cycles
     results.put(asyncio.run(serve(url, redis, tokens, first, cycles, start)))
 
 
+class Host:
+    """A cgroup holding a process to `cpus` CPUs: a machine of that size for one instance.
+    Needs root and the cgroup CPU controller (v2, or v1 mounted at /sys/fs/cgroup/cpu)."""
+
+    def __init__(self, cpus: float) -> None:
+        period = 100_000  # µs
+        v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+        root = Path("/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/cpu")
+        self.path = root / f"cxjf-bench-{os.getpid()}-{id(self)}"
+        try:
+            self.path.mkdir()
+            if v2:
+                (self.path / "cpu.max").write_text(f"{int(cpus * period)} {period}")
+            else:
+                (self.path / "cpu.cfs_period_us").write_text(str(period))
+                (self.path / "cpu.cfs_quota_us").write_text(str(int(cpus * period)))
+        except OSError as exc:
+            raise SystemExit(f"--cpus needs a writable cgroup CPU controller ({exc})") from exc
+
+    def take(self, pid: int) -> None:
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        self.path.rmdir()  # its process has ended
+
+
 def run(
-    name: str, url: str, redis: str | None, instances: int, contacts: int, cycles: int
+    name: str,
+    url: str,
+    redis: str | None,
+    instances: int,
+    contacts: int,
+    cycles: int,
+    cpus: float | None = None,
 ) -> float:
     tokens = asyncio.run(prepare(url, contacts))
     if redis:
@@ -171,14 +209,20 @@ def run(
         )
         for i in range(instances)
     ]
-    for w in workers:
+    hosts = [Host(cpus) for _ in workers] if cpus else []
+    for i, w in enumerate(workers):
         w.start()
+        if hosts:
+            assert w.pid is not None  # started
+            hosts[i].take(w.pid)
     start.wait()
-    busy = _busy()
+    busy, services = _busy(), _services()
     reports = [results.get(timeout=3600) for _ in workers]  # a worker that failed said why
-    busy = _busy(busy)
+    busy, services = _busy(busy), _services() - services
     for w in workers:
         w.join()
+    for host in hosts:
+        host.remove()
     latencies = sorted(x for r in reports for x in r["latencies"])
     seconds = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     rate = len(latencies) / seconds
@@ -188,8 +232,10 @@ def run(
     sent = contacts * (cycles + 1)  # 张伟 once, then the mobile `cycles` times … per contact
     intact = "yes" if answers == contacts and audited == sent else f"NO ({answers}, {audited})"
     per_update = sum(r["cpu"] for r in reports) / len(latencies) * 1000
+    served = services / len(latencies) * 1000 if redis else 0.0
     print(f"| {name} | {len(latencies):,} | {rate:,.0f} updates/s | {p50:.0f} ms | {p99:.0f} ms "
-          f"| {intact} | {per_update:.1f} ms | {busy:.0%} |", flush=True)  # fmt: skip
+          f"| {intact} | {per_update:.1f} ms | {served:.2f} ms | {busy:.0%} |",
+          flush=True)  # fmt: skip
     return rate
 
 
@@ -202,6 +248,21 @@ def _busy(since: tuple[int, int] | None = None) -> Any:
     if since is None:
         return total - idle, total
     return (total - idle - since[0]) / (total - since[1])
+
+
+def _services() -> float:
+    """CPU seconds PostgreSQL's and Redis's processes on this machine have used so far (those of
+    connections that have ended are in their server's children's time)."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        if name.startswith(("postgres", "redis-server")):
+            ticks += sum(map(int, fields.split()[11:15]))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def _flush(redis: str) -> None:
@@ -230,17 +291,28 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--cpus", type=float, default=0.6, help="each instance's CPUs, capped")
     options = parser.parse_args()
-    n, cycles = options.contacts, options.cycles
+    n, cycles, cpus = options.contacts, options.cycles, options.cpus
     print(f"{n:,} contacts at once, {cycles} answers and {cycles} 上一项 each\n")
-    print("| setup | updates | throughput | p50 | p99 | every answer once "
-          "| instance CPU per update | machine busy |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| setup | updates | throughput | p50 | p99 | every answer once "
+        "| instance CPU per update | PostgreSQL + Redis CPU per update | machine busy |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     sqlite = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'load.db'}"
     run("SQLite, 1 instance", sqlite, None, 1, n, cycles)
     one = run("PostgreSQL + Redis, 1 instance", POSTGRES, REDIS, 1, n, cycles)
     two = run("PostgreSQL + Redis, 2 instances", POSTGRES, REDIS, 2, n, cycles)
-    print(f"\ntwo instances: {two / one:.2f}× one (target ≥ 1.7×)")
+    capped = f"{cpus:g} CPU each"
+    one_capped = run(f"PostgreSQL + Redis, 1 instance, {capped}", POSTGRES, REDIS, 1, n, cycles,
+                     cpus)  # fmt: skip
+    two_capped = run(f"PostgreSQL + Redis, 2 instances, {capped}", POSTGRES, REDIS, 2, n, cycles,
+                     cpus)  # fmt: skip
+    print(
+        f"\ntwo instances: {two / one:.2f}× one; each held to {cpus:g} CPU: "
+        f"{two_capped / one_capped:.2f}× (target ≥ 1.7×)"
+    )
 
 
 if __name__ == "__main__":
