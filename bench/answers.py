@@ -63,7 +63,7 @@ def _back(calls: list[TelegramMethod[Any]]) -> str:
     raise LookupError("no 上一项 button")
 
 
-def _percentiles(latencies: list[float]) -> tuple[float, float, float]:
+def percentiles(latencies: list[float]) -> tuple[float, float, float]:
     """p50, p99 and the longest, in ms."""
     ordered = sorted(latencies)
     p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
@@ -166,7 +166,7 @@ async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_
         steps = [partial(p.send, "13812345678") for p in echoing]
         baseline, _ = await flat_out(steps, 2 * cycles)
         bot.session.calls.clear()
-        p50, p99, _ = _percentiles(latencies)
+        p50, p99, _ = percentiles(latencies)
         print(
             f"| {count} | {ours:,.0f} updates/s | {p50:.1f} ms | {p99:.1f} ms "
             f"| {baseline:,.0f} updates/s | {baseline / ours:.1f}× |"
@@ -179,7 +179,7 @@ async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_
         for walker in walkers:
             walker.person.session.latency = latency
         handled, latencies = await at_rate(walkers[:RATE_CONTACTS], rate, seconds)
-        p50, p99, longest = _percentiles(latencies)
+        p50, p99, longest = percentiles(latencies)
         print(
             f"| {latency * 1000:.0f} ms | {rate:,.0f} a second | {handled:,.0f} a second "
             f"({len(latencies):,}) | {p50:.1f} ms | {p99:.1f} ms | {longest:.1f} ms |"

@@ -33,7 +33,6 @@ import json
 import multiprocessing as mp
 import queue
 import random
-import statistics
 import time
 import urllib.request
 from collections import Counter
@@ -43,7 +42,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench import fake_api
-from bench.load import POSTGRES, empty
+from bench.answers import percentiles
+from bench.load import POSTGRES, empty, flush
 from bot import app
 from bot.offline import OfflineChat, offline_bot
 from settings import Settings
@@ -287,7 +287,7 @@ def main() -> None:
         began = time.perf_counter()
         counties = asyncio.run(prepare(POSTGRES, n))
         print(f"prepared {n:,} drafts in {time.perf_counter() - began:.0f} s", flush=True)
-        asyncio.run(_flush())
+        asyncio.run(flush(REDIS))
         context = mp.get_context("spawn")
         k, worker = options.instances, options.worker
         go, stop, results = context.Barrier(k + worker + 1), context.Event(), context.Queue()
@@ -320,12 +320,6 @@ def main() -> None:
     report(n, counties, reports, submitted_by, delivered_by, pending[1], stats, found, worker)
 
 
-async def _flush() -> None:
-    storage, _ = app.shared_state(REDIS)
-    await storage.redis.flushdb()
-    await storage.close()
-
-
 def report(
     n: int,
     counties: dict[str, int],
@@ -337,9 +331,8 @@ def report(
     found: dict[str, Any],
     worker: bool,
 ) -> None:
-    latencies = sorted(x for r in reports for x in r["latencies"])
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    latencies = [x for r in reports for x in r["latencies"]]
+    p50, p99, _ = percentiles(latencies)
     per_chat = {int(c): k for c, k in stats["per_chat"].items()}
     alerts_right = all(
         per_chat.get(user, 0) == counties[region] for user, region in found["officials"].items()

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import statistics
 import tempfile
 import time
 from datetime import timedelta
@@ -37,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from bench.answers import _back
+from bench.answers import _back, percentiles
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts
@@ -190,7 +189,7 @@ def run(
 ) -> float:
     tokens = asyncio.run(prepare(url, contacts))
     if redis:
-        asyncio.run(_flush(redis))
+        asyncio.run(flush(redis))
     context = mp.get_context("spawn")
     start, results = context.Barrier(instances + 1), context.Queue()
     share = -(-contacts // instances)
@@ -223,11 +222,10 @@ def run(
         w.join()
     for host in hosts:
         host.remove()
-    latencies = sorted(x for r in reports for x in r["latencies"])
+    latencies = [x for r in reports for x in r["latencies"]]
     seconds = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     rate = len(latencies) / seconds
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    p50, p99, _ = percentiles(latencies)
     answers, audited = asyncio.run(_check(url))
     sent = contacts * (cycles + 1)  # 张伟 once, then the mobile `cycles` times … per contact
     intact = "yes" if answers == contacts and audited == sent else f"NO ({answers}, {audited})"
@@ -265,7 +263,8 @@ def _services() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def _flush(redis: str) -> None:
+async def flush(redis: str) -> None:
+    """Redis's database emptied: no conversation state or lock left from an earlier run."""
     storage, _ = app.shared_state(redis)
     await storage.redis.flushdb()
     await storage.close()
