@@ -1,7 +1,10 @@
 """A Bot API that answers locally: every call is recorded and gets the result Telegram would give.
 
 The tests, the benchmark and `python main.py chat` run the real Dispatcher on it, with no token
-and no network. Errors can be staged (a 429, a 5xx) and go through aiogram's own
+and no network. It refuses what Telegram refuses (`bot.telegram`: a text over 4,096 characters
+or a caption over 1,024 once the HTML is parsed, HTML Telegram cannot parse, callback data over
+64 bytes, an edit that changes nothing or of a message that is not there), with Telegram's own
+descriptions. Errors can also be staged (a 429, a 5xx). Both go through aiogram's own
 `check_response`, so they raise the exceptions the real API would.
 """
 
@@ -47,6 +50,7 @@ from aiogram.types import (
 )
 
 from bot.middlewares import LetGo
+from bot.telegram import Refused, check_markup, check_text
 
 BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
 
@@ -71,6 +75,8 @@ class OfflineSession(BaseSession):
         self.files: dict[str, bytes] = {}  # file id → what a person uploaded
         self.latency = 0.0  # seconds each call takes, as Telegram's answer does
         self.holds: dict[int, Hold] = {}  # chat id → its calls wait until released
+        # (chat, message id) → what the message shows: (text, parse mode, keyboard as sent)
+        self.shown: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
         self._ids = count(1000)
 
     def stage_error(
@@ -109,12 +115,67 @@ class OfflineSession(BaseSession):
                     raise TelegramNetworkError(method=method, message="Request timeout error")
                 self.check_response(bot, method, status, json.dumps(body))  # raises
                 break
+        payload = self._payload(bot, method)
+        try:
+            self._check(method, payload)
+        except Refused as refused:
+            body = {"ok": False, "error_code": refused.status, "description": refused.description}
+            self.check_response(bot, method, refused.status, json.dumps(body))  # raises
         result = self._result(method)
         if isinstance(result, Message):
             self.message_ids[id(method)] = result.message_id
+            self._remember(method, result, payload)
         if self.on_call is not None:
             self.on_call(method, result)
         return result  # type: ignore[no-any-return]
+
+    def _payload(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+        """The call's parameters as the real session sends them (bot defaults filled in)."""
+        files: dict[str, Any] = {}
+        return {
+            key: self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            for key, value in method.model_dump(warnings=False).items()
+        }
+
+    def _check(self, method: TelegramMethod[Any], payload: dict[str, Any]) -> None:
+        """Refuse what Telegram refuses (`Refused`, with Telegram's description)."""
+        mode, markup = payload.get("parse_mode"), payload.get("reply_markup")
+        if isinstance(method, SendMessage):
+            check_text(payload.get("text"), mode)
+        elif isinstance(method, SendDocument | SendPhoto):
+            check_text(payload.get("caption"), mode, caption=True)
+        elif isinstance(method, DeleteMessage):
+            if self._key(payload) not in self.shown:
+                raise Refused("Bad Request: message to delete not found")
+        elif isinstance(method, EditMessageText | EditMessageReplyMarkup):
+            key = self._key(payload)
+            if key not in self.shown:
+                raise Refused("Bad Request: message to edit not found")
+            text, old_mode, _ = self.shown[key]
+            if isinstance(method, EditMessageText):
+                check_text(payload.get("text"), mode)
+                text, old_mode = payload.get("text"), mode
+            if (text, old_mode, markup) == self.shown[key]:
+                raise Refused(
+                    "Bad Request: message is not modified: specified new message content and "
+                    "reply markup are exactly the same as a content and reply markup of the "
+                    "current message"
+                )
+        check_markup(markup)
+
+    @staticmethod
+    def _key(payload: dict[str, Any]) -> tuple[int, int]:
+        return int(payload.get("chat_id") or 0), int(payload.get("message_id") or 0)
+
+    def _remember(self, method: TelegramMethod[Any], result: Message, payload: Any) -> None:
+        """What a sent or edited message now shows, for telling an edit that changes nothing."""
+        key = (result.chat.id, result.message_id)
+        if isinstance(method, EditMessageReplyMarkup):
+            text, mode, _ = self.shown[key]
+            self.shown[key] = (text, mode, payload.get("reply_markup"))
+        else:
+            text = payload.get("text", payload.get("caption"))
+            self.shown[key] = (text, payload.get("parse_mode"), payload.get("reply_markup"))
 
     def sent_to(self, chat_id: int) -> list[TelegramMethod[Any]]:
         """The calls addressed to one chat, oldest first."""
