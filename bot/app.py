@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, ErrorEvent
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares import LetGo, RedisBuckets, Services, Throttle
+from bot.middlewares import LetGo, RedisBuckets, Services, Throttle, Unchanged
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
@@ -180,6 +180,7 @@ def bot(token: str | None, api_base: str | None = None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
     bot.session.middleware(LetGo())
+    bot.session.middleware(Unchanged())
     return bot
 
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import (
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update, User
 from redis.asyncio import Redis
@@ -110,6 +116,28 @@ class LetGo(BaseRequestMiddleware):
                 await session.commit()
             turn.give_up()
         return await make_request(bot, method)
+
+
+class Unchanged(BaseRequestMiddleware):
+    """An edit that changes nothing (a city pressed twice, a page shown again) is no error:
+    the person already sees what the edit meant. Telegram refuses it with "message is not
+    modified"; aiogram would raise it into the handler and the person would read "出了点问题"."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as refused:
+            if isinstance(method, _EDITS) and "message is not modified" in refused.message:
+                return True
+            raise
+
+
+_EDITS = (EditMessageText, EditMessageReplyMarkup, EditMessageCaption)
 
 
 class Buckets:

@@ -10,7 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.outbox import Outbox
-from bot.texts import phrase, render, shown
+from bot.texts import fitted, phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
 from domain.review import LEVELS
@@ -93,6 +93,24 @@ def card_text(catalog: Catalog, view: CardView) -> str:
         f"营业收入 {figure('operating_revenue')} · 研发费用 {figure('rd_expense')}{share}{gap}"
         f"研发人员 {values.get('rd_staff', '—')}/{values.get('employees', '—')} 人"
     )
+    changes, notes = return_details(catalog, view)
+    if view.reason not in ("resubmitted", "opened"):  # what a level above sees is the form
+        changes, notes = [], []
+    return fitted(
+        "card",
+        view=view,
+        county=bureau(catalog, "county", view.enterprise.region_code or "").removesuffix("科技局"),
+        figures=figures,
+        changes=changes,
+        notes=notes,
+    )
+
+
+def return_details(
+    catalog: Catalog, view: CardView
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Since the form was last returned: (label, old, new) of what changed, as people read the
+    values, and (label, comment) of the return's comments."""
     changes = [
         (catalog.by_name[n].label, _stored(catalog, n, old), _stored(catalog, n, new))
         for n, old, new in view.changes
@@ -105,14 +123,7 @@ def card_text(catalog: Catalog, view: CardView) -> str:
         )
         for n in view.notes
     ]
-    return render(
-        "card",
-        view=view,
-        county=bureau(catalog, "county", view.enterprise.region_code or "").removesuffix("科技局"),
-        figures=figures,
-        changes=changes,
-        notes=notes,
-    )
+    return changes, notes
 
 
 def _stored(catalog: Catalog, name: str, value: object) -> str:
@@ -198,7 +209,7 @@ class TelegramNotifier:
             for n in notes
         ]
         when = local(self.catalog, notes[0].at) if notes else ""
-        text = render(
+        text = fitted(
             "returned",
             bureau=bureau(self.catalog, level, enterprise.region_code or ""),
             notes=rows,

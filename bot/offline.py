@@ -49,7 +49,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.middlewares import LetGo
+from bot.middlewares import LetGo, Unchanged
 from bot.telegram import Refused, check_markup, check_text
 
 BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
@@ -242,6 +242,7 @@ def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = Non
     )
     bot._me = BOT_USER  # what aiogram's own MockedBot presets, so getMe is never called
     bot.session.middleware(LetGo())  # as the real bot's (bot.app.bot)
+    bot.session.middleware(Unchanged())
     return bot
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.keyboards import Keys
-from bot.texts import money, phrase, render, shown
+from bot.texts import fitted, money, phrase, render, shown
 from domain.catalog import SECTIONS, Catalog, Field, Kind
 from domain.form import Step, next_step, previous_field, progress
 from domain.review import LEVEL_NAMES
@@ -229,7 +229,7 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
     if outstanding.ready:
         keys.row(keys.button(phrase("sign"), "sign"))
     keys.row(keys.button(phrase("menu"), "menu"))
-    text = render(
+    text = fitted(
         "summary",
         progress=progress(catalog, state, next_step(catalog, state)),
         sections=rows,
@@ -379,24 +379,27 @@ def form_pages(catalog: Catalog, values: dict[str, object], answered: set[str]) 
     return pages
 
 
-def history_lines(catalog: Catalog, entries: Sequence[AuditEntry]) -> list[str]:
-    """A form's review history as lines: submissions, approvals, returns with their comments."""
+def history_lines(
+    catalog: Catalog, entries: Sequence[AuditEntry]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """A form's review history: a line per submission, approval or return, and a return's
+    comments as (field label, comment) under its line."""
     zone = catalog.campaign.zone
-    lines = []
+    lines: list[tuple[str, list[tuple[str, str]]]] = []
     for entry in entries:
         when = entry.at.astimezone(zone).strftime("%m月%d日 %H:%M")
         level = LEVEL_NAMES.get(str(entry.detail.get("level", "")), "")
         who = entry.detail.get("by_name") or ""
         if entry.action == "submission.submitted":
-            lines.append(f"{when} 企业提交")
+            lines.append((f"{when} 企业提交", []))
         elif entry.action == "review.approved":
-            lines.append(f"{when} {level}级 {who} 通过")
+            lines.append((f"{when} {level}级 {who} 通过", []))
         else:
-            notes = "；".join(
-                f"{_label(catalog, str(n['field']))}：{n['comment']}"
+            notes = [
+                (_label(catalog, str(n["field"])), str(n["comment"]))
                 for n in entry.detail.get("notes", [])
-            )
-            lines.append(f"{when} {level}级 {who} 退回（{notes}）")
+            ]
+            lines.append((f"{when} {level}级 {who} 退回", notes))
     return lines
 
 

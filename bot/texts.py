@@ -1,7 +1,9 @@
 """Every text a person reads comes from a jinja2 template in `bot/templates`.
 
 Messages are HTML (what the contact typed is escaped); button labels and pop-up notices are plain
-text, from the macros of `phrases.j2`.
+text, from the macros of `phrases.j2`. A message whose length depends on data fits Telegram's
+4,096 characters: `fitted` shortens the long parts of a screen (a template marks them with the
+`clip` and `most` filters), `paged` splits a long list over several messages.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
+from bot.telegram import TEXT_LIMIT, pages, visible_length
 from domain import formatting, industry
 from domain.catalog import Catalog, Field, Kind
 
@@ -21,7 +25,34 @@ _OPTIONS: dict[str, Any] = {
     "undefined": StrictUndefined,
     "auto_reload": False,  # templates ship with the code; no file check on every message
 }
+# How far a screen gives way to fit a message, step by step: the most characters a variable
+# text keeps (a comment, a typed answer) and the most items a list shows.
+SQUEEZE: tuple[tuple[int | None, int | None], ...] = (
+    (None, None),
+    (160, None),
+    (80, 30),
+    (40, 15),
+    (20, 8),
+)
+
+
+@pass_context
+def _clip(context: Context, text: object) -> str:
+    """`{{ comment|clip }}`: the text, cut with "…" as far as the screen must give way."""
+    width = SQUEEZE[context.get("squeeze", 0)][0]
+    said = str(text)
+    return said if width is None or len(said) <= width else said[: width - 1] + "…"
+
+
+@pass_context
+def _most(context: Context, items: Any) -> list[Any]:
+    """`{% set shown = notes|most %}`: the first items, as many as the screen allows."""
+    count = SQUEEZE[context.get("squeeze", 0)][1]
+    return list(items)[:count] if count is not None else list(items)
+
+
 _html = Environment(autoescape=True, **_OPTIONS)
+_html.filters.update(clip=_clip, most=_most)
 _plain = Environment(autoescape=False, **_OPTIONS)
 _phrases = _plain.get_template("phrases.j2").module  # type: ignore[attr-defined]
 
@@ -29,6 +60,21 @@ _phrases = _plain.get_template("phrases.j2").module  # type: ignore[attr-defined
 def render(template: str, **context: Any) -> str:
     """A message (HTML) from `templates/<template>.j2`."""
     return _html.get_template(f"{template}.j2").render(**context).strip()
+
+
+def fitted(template: str, **context: Any) -> str:
+    """A message that fits Telegram: rendered in full if it fits, else with its clipped texts
+    and lists shortened step by step (the screen says where the rest can be seen)."""
+    for squeeze in range(len(SQUEEZE)):
+        text = render(template, squeeze=squeeze, **context)
+        if visible_length(text) <= TEXT_LIMIT:
+            return text
+    raise ValueError(f"{template} does not fit in a message even shortened")
+
+
+def paged(template: str, **context: Any) -> list[str]:
+    """A message as long as its data, over as many messages as it takes (split between lines)."""
+    return pages([render(template, **context)])
 
 
 def phrase(name: str, **arguments: Any) -> str:

@@ -19,7 +19,7 @@ from bot import screens
 from bot.filters import PRIVATE, TEXT
 from bot.keyboards import Press
 from bot.notifier import Resume
-from bot.texts import phrase, render, shown
+from bot.texts import paged, phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.rules import Finding
@@ -231,7 +231,8 @@ async def cmd_status(message: Message, flow: Flow) -> None:
 async def cmd_history(message: Message, flow: Flow) -> None:
     """The contact's own form's review history."""
     entries = await review.history(flow.store, flow.draft.submission.id)
-    await message.answer(render("history", lines=screens.history_lines(flow.catalog, entries)))
+    for page in paged("history", lines=screens.history_lines(flow.catalog, entries)):
+        await message.answer(page)
 
 
 async def on_resume(query: CallbackQuery, flow: Flow) -> None:

@@ -22,14 +22,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot import screens
 from bot.filters import GROUP, TEXT
 from bot.keyboards import Keys, Press
-from bot.notifier import CardPress, bureau, card_markup, card_text, local
-from bot.texts import phrase, render
+from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
+from bot.texts import fitted, paged, phrase, render
 from domain.catalog import SECTIONS, Catalog
 from domain.review import LEVELS, may_return
 from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
-from storage.codec import decode
 from storage.models import Contact, Official, ReviewCard, Submission, now
 from storage.repositories import Store
 
@@ -214,8 +213,13 @@ async def on_card(
         return
     await query.answer()
     if act == "info":
-        values, answered = await _values(store, catalog, decision.submission)
-        for page in screens.form_pages(catalog, values, answered):
+        view = await review.card_view(store, catalog, decision.card, "opened")
+        await store.release()
+        details = screens.form_pages(catalog, view.values, view.answered)
+        changes, notes = return_details(catalog, view)
+        if notes:
+            details += paged("card_details", changes=changes, notes=notes)
+        for page in details:
             await bot.send_message(query.message.chat.id, page)  # type: ignore[union-attr]
     elif act == "back":
         await state.set_state(Returning.pick)
@@ -233,18 +237,6 @@ async def _close_card(query: CallbackQuery, bot: Bot) -> None:
                 message_id=query.message.message_id,
                 reply_markup=None,
             )
-
-
-async def _values(
-    store: Store, catalog: Catalog, submission: Submission
-) -> tuple[dict[str, object], set[str]]:
-    answers = await store.submissions.answers(submission.id)
-    values = {
-        n: decode(catalog.by_name[n], a.value)
-        for n, a in answers.items()
-        if a.value is not None and n in catalog.by_name
-    }
-    return values, set(answers)
 
 
 # ---- returning a form ------------------------------------------------------------------------
@@ -407,7 +399,7 @@ async def _add_comment(
     rows = [(catalog.by_name[n].label if n else phrase("whole_form"), c) for n, c in notes]
     await bot.send_message(
         chat_id,
-        render("return_confirm", enterprise=decision.enterprise, notes=rows),
+        fitted("return_confirm", enterprise=decision.enterprise, notes=rows),
         reply_markup=keys.markup(),
     )
 
@@ -665,15 +657,13 @@ async def _send_form(
         await bot.send_message(chat_id, card_text(catalog, view), reply_markup=card_markup(card.id))
         return
     lines = screens.history_lines(catalog, await review.history(store, submission.id))
-    await bot.send_message(
-        chat_id,
-        render(
-            "form_status",
-            enterprise=enterprise,
-            history=lines,
-            status_name=screens.STATUS_NAMES.get(submission.status, submission.status),
-        ),
-    )
+    for page in paged(
+        "form_status",
+        enterprise=enterprise,
+        history=lines,
+        status_name=screens.STATUS_NAMES.get(submission.status, submission.status),
+    ):
+        await bot.send_message(chat_id, page)
 
 
 def router() -> Router:

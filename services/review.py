@@ -57,10 +57,12 @@ class CardView:
     enterprise: Enterprise
     submission: Submission
     values: dict[str, object]
+    answered: set[str]  # fields with an answer, skipped ones included
     confirmed: list[Finding]  # weak rules the enterprise confirmed
     similar: list[dict[str, object]]
-    changes: list[tuple[str, object, object]] = field(default_factory=list)  # field, old, new
-    notes: list[ReviewNote] = field(default_factory=list)  # the last return's comments
+    # since the last return: the fields changed (field, old, new, as stored), and its comments
+    changes: list[tuple[str, object, object]] = field(default_factory=list)
+    notes: list[ReviewNote] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -96,11 +98,11 @@ async def submitted(
     submission.profile = mine.to_json()
     submission.similar = similar
     store.session.add(submission)
-    changes = await _changes_since_return(store, submission.id)
     card = await _open_card(store, submission, level)
     await store.commit()
-    view = await card_view(store, catalog, card, "resubmitted" if changes else "submitted")
-    view.changes = changes
+    view = await card_view(store, catalog, card, "submitted")
+    if view.changes:
+        view.reason = "resubmitted"
     chats = await officials.alert_chats(
         store, level, enterprise.region_code or "", notifier.private_alerts
     )
@@ -195,17 +197,18 @@ async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: st
         for f in weak
         if any(c.rule == f.rule and c.fields == ",".join(f.fields) for c in confirmations)
     ]
-    notes = await last_notes(store, submission)
     return CardView(
         card.id,
         card.level,
-        reason,
+        reason,  # type: ignore[arg-type]
         enterprise,
         submission,
-        values,  # type: ignore[arg-type]
+        values,
+        set(answers),
         confirmed,
         list(submission.similar or []),
-        notes=notes,
+        changes=await _changes_since_return(store, submission.id),
+        notes=await last_notes(store, submission),
     )
 
 

@@ -4,10 +4,12 @@ chat test runs under Telegram's rules."""
 from __future__ import annotations
 
 import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.offline import offline_bot
+from bot.offline import OfflineSession, offline_bot
 from bot.telegram import Refused, pages, parse_html, visible_length
 
 
@@ -64,7 +66,9 @@ async def test_callback_data_keyboards_and_captions_are_bounded() -> None:
 
 
 async def test_an_edit_that_changes_nothing_or_finds_nothing_is_refused() -> None:
-    bot = offline_bot()
+    bot = Bot(
+        "42:OFFLINE", session=OfflineSession(), default=DefaultBotProperties(parse_mode="HTML")
+    )
     sent = await bot.send_message(1, "第一版", reply_markup=keyboard("a"))
     not_modified = "Bad Request: message is not modified"
     with pytest.raises(TelegramBadRequest, match=not_modified):
@@ -84,6 +88,17 @@ async def test_an_edit_that_changes_nothing_or_finds_nothing_is_refused() -> Non
         await bot.edit_message_text("别处", chat_id=2, message_id=sent.message_id)
     with pytest.raises(TelegramBadRequest, match="message to delete not found"):
         await bot.delete_message(1, 999_999)
+
+
+async def test_the_bot_takes_an_edit_that_changes_nothing_as_done() -> None:
+    """bot.middlewares.Unchanged, on the real bot and the offline one alike."""
+    bot = offline_bot()
+    sent = await bot.send_message(1, "第一版", reply_markup=keyboard("a"))
+    assert await bot.edit_message_text(
+        "第一版", chat_id=1, message_id=sent.message_id, reply_markup=keyboard("a")
+    )
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("别处", chat_id=2, message_id=sent.message_id)
 
 
 def test_pages_fit_and_keep_every_block() -> None:

@@ -4,6 +4,7 @@ Dispatcher on an offline Bot API."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiogram.methods import TelegramMethod
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import app
@@ -26,7 +27,7 @@ from reminders.sender import Sender
 from services.binding import issue_invitation
 from services.enterprises import preload
 from storage.db import create_engine, session_factory, upgrade
-from storage.models import Enterprise, now
+from storage.models import Delivery, Enterprise, now
 from storage.repositories import Store
 
 TABLES = (
@@ -134,6 +135,7 @@ class World:
         self.sender = Sender(self.bot, sessions, clock=self.clock, on_progress=self.reporter)
         self.notifier = TelegramNotifier(Outbox(sessions), catalog)
         self.admins: frozenset[int] = frozenset()
+        self.failures_expected = False  # the test makes updates fail on purpose
         # Conversation state in the database, or in Redis when TEST_REDIS_URL says so (as in
         # production with several instances).
         redis_url = os.environ.get("TEST_REDIS_URL")
@@ -180,16 +182,43 @@ class World:
             return token
 
 
+class Failures(logging.Handler):
+    """Updates that failed (the error reply a person got instead of a screen)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
 @pytest.fixture
 async def world(
     sessions: async_sessionmaker[AsyncSession], catalog: Catalog
 ) -> AsyncIterator[World]:
+    """The bot as deployed. Under Telegram's rules: an update that failed, or a queued message
+    Telegram refused, fails the test (unless it set `world.failures_expected`)."""
     world = World(sessions, catalog)
     storage, _ = world.shared
     if storage is not None:
         await storage.redis.flushdb()
-    yield world
+    failures = Failures()
+    logging.getLogger("bot.app").addHandler(failures)
+    try:
+        yield world
+    finally:
+        logging.getLogger("bot.app").removeHandler(failures)
+    async with sessions() as session:
+        refused = (
+            await session.scalars(
+                select(Delivery.reason).where(Delivery.reason.like("bad_request%"))
+            )
+        ).all()
     await world.close()
+    if not world.failures_expected:
+        assert not failures.seen, f"updates failed: {failures.seen}"
+        assert not refused, f"Telegram refused queued messages: {refused}"
 
 
 async def official(world: World, level: str, code: str, user_id: int, name: str) -> OfflineChat:

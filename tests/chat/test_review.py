@@ -50,18 +50,23 @@ async def bureaus(world: World) -> tuple[OfflineChat, OfflineChat, OfflineChat, 
 
 
 async def send_back(
-    official_chat: OfflineChat, fields: list[tuple[str, str]], comments: list[str]
+    official_chat: OfflineChat,
+    fields: list[tuple[str, str]],
+    comments: list[str],
+    one_for_all: bool = False,
 ) -> list[str]:
-    """退回 on the newest card: pick each (section, field label), then one comment each."""
+    """退回 on the newest card: pick each (section, field label), then one comment each (or one
+    for all); what the official read from the first comment on."""
     await official_chat.press("退回")
     for section, label in fields:
         await official_chat.press(section)
         await official_chat.press(label)
         await official_chat.press("返回部分列表")
     await official_chat.press("选好了")
-    for comment in comments:
-        await official_chat.send(comment)
-    return texts(await official_chat.press("确认退回"))
+    if one_for_all:
+        await official_chat.press("所有项目用同一条意见")
+    said = [text for comment in comments for text in texts(await official_chat.send(comment))]
+    return said + texts(await official_chat.press("确认退回"))
 
 
 async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None:
@@ -134,9 +139,9 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     history = texts(await person.send("/history"))[-1]
     for line in (
         "企业提交",
-        "区县级 王科长 退回（2025年度研发费用：与加计扣除额不符",
+        "区县级 王科长 退回\n　　2025年度研发费用：与加计扣除额不符",
         "区县级 王科长 通过",
-        "市级 李处长 退回（整张表（不针对某一项）：请补充研发机构证明材料",
+        "市级 李处长 退回\n　　整张表（不针对某一项）：请补充研发机构证明材料",
         "市级 李处长 通过",
         "省级 赵处长 退回",
         "省级 赵处长 通过",
