@@ -20,7 +20,7 @@ from bot import charts
 from bot.documents import form_html
 from bot.filters import PRIVATE
 from bot.notifier import ScoreSheet, score_summary
-from bot.texts import phrase, render
+from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
 from services import exports, officials, overview, scores
@@ -199,7 +199,7 @@ async def cmd_find(
     found, matched = await overview.find(store, catalog.campaign.year, scope, text)
     counties = catalog.campaign.regions.counties
     await message.answer(
-        render(
+        fitted(
             "found",
             text=text,
             found=found,

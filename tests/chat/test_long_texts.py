@@ -4,10 +4,14 @@ refuses, so a screen that grew too long shows here as the error reply it would b
 
 from __future__ import annotations
 
+import random
+
 from bot.offline import OfflineChat, texts
 from bot.telegram import visible_length
+from storage.models import Contact, Enterprise
 from tests.chat.conftest import World
 from tests.chat.test_review import GROUP, bureaus, last_text, send_back, status, submitted_form
+from tests.factories import credit_code
 
 ERROR = "出了点问题"
 # Nine fields a county might return at once, by section
@@ -103,3 +107,31 @@ async def test_a_returned_form_opened_with_form_fits(world: World) -> None:
     said = texts(await county.send("/form 91210211MA0Y4LKX3G"))
     assert not any(ERROR in s for s in said) and "重新提交" not in said[0]
     assert "2025年度净利润：320 万元 → <b>321 万元</b>" in said[0]
+
+
+async def test_find_with_many_contacts_of_long_names_fits(world: World) -> None:
+    """Ten enterprises found, each with forty contacts of Telegram's longest names."""
+    rng = random.Random(3)
+    async with world.sessions() as session:
+        for i in range(10):
+            enterprise = Enterprise(
+                credit_code=credit_code(rng, "210211"),
+                name=f"大连测试{i}号" + "科" * 90 + "有限公司",
+                region_code="210211",
+                status="active",
+            )
+            session.add(enterprise)
+            await session.flush()
+            for j in range(40):
+                session.add(
+                    Contact(
+                        telegram_user_id=10_000 + i * 100 + j,
+                        enterprise_id=enterprise.id,
+                        bound_via="invitation",
+                        display_name=f"{j:02d}" + "名" * 126,
+                    )
+                )
+        await session.commit()
+    world.restart(admins=frozenset({42_000}))
+    said = texts(await world.person(42_000, "管理员").send("/find 大连测试"))
+    assert len(said) == 1 and "找到 10 家" in said[0] and "等 40 人" in said[0]
