@@ -8,6 +8,7 @@ its buttons carry it, so a button from an older message, or pressed twice, chang
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
@@ -40,12 +41,13 @@ class Flow:
         state: FSMContext,
         store: Store,
         notifier: Notifier,
+        contact: Contact,
         draft: form.Draft,
         data: dict[str, Any],
     ) -> None:
         self.bot, self.chat_id, self.user_id = bot, chat_id, user_id
         self.state, self.store, self.notifier = state, store, notifier
-        self.draft, self.data = draft, data
+        self.contact, self.draft, self.data = contact, draft, data
         self.catalog: Catalog = draft.catalog
 
     @classmethod
@@ -61,7 +63,8 @@ class Flow:
         contact: Contact,
     ) -> Flow:
         draft = await form.open_draft(store, contact, catalog)
-        return cls(bot, chat_id, user_id, state, store, notifier, draft, await state.get_data())
+        data = await state.get_data()
+        return cls(bot, chat_id, user_id, state, store, notifier, contact, draft, data)
 
     @property
     def at(self) -> dict[str, str]:
@@ -119,6 +122,23 @@ class Flow:
             {"kind": "field", "field": name},
             picked=picked,
         )
+
+    async def moved(self, locked: form.FormLocked) -> None:
+        """The form moved on while this contact was on a screen (another contact submitted it, a
+        reviewer returned it): nothing they did was saved; say so and show where it stands."""
+        await self.bot.send_message(
+            self.chat_id,
+            render(
+                "form_moved",
+                editable=locked.editable,
+                by=locked.by,
+                when=screens.local_time(self.draft, locked.at),
+                status_name=screens.STATUS_NAMES.get(locked.status, locked.status),
+            ),
+        )
+        self.draft = await form.open_draft(self.store, self.contact, self.catalog)
+        self.data["at"] = {}  # the form's new state decides what comes next
+        await self.resume()
 
     async def summary(self) -> None:
         outstanding = self.draft.outstanding()
@@ -203,7 +223,11 @@ async def on_text(message: Message, flow: Flow) -> None:
     if not flow.draft.may_change(name):
         await message.answer(render("input_problem", problem="这一项没有被退回，不能修改。"))
         return
-    result = await form.answer(flow.store, flow.draft, name, message.text or "", flow.user_id)
+    try:
+        result = await form.answer(flow.store, flow.draft, name, message.text or "", flow.user_id)
+    except form.FormLocked as locked:
+        await flow.moved(locked)
+        return
     if result.error:
         await flow.ask(name, error=result.error)
         return
@@ -344,8 +368,8 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
                 await flow.bot.send_message(flow.chat_id, page)
         else:
             return phrase("stale")
-    except form.FormLocked:
-        return phrase("locked")
+    except form.FormLocked as locked:
+        await flow.moved(locked)
     return ""
 
 
@@ -416,8 +440,12 @@ async def _sign(flow: Flow, query: CallbackQuery) -> str:
         await flow.summary()
         return ""
     text = screens.commitment_text(flow.draft, _signer(query), now())
+    signed = form.data_hash(flow.draft.enterprise.credit_code, flow.draft.answers)
     await flow.send(
-        lambda n: screens.commitment(flow.draft, text, n), {"kind": "commitment"}, commitment=text
+        lambda n: screens.commitment(flow.draft, text, n),
+        {"kind": "commitment"},
+        commitment=text,
+        signed=[signed, now().isoformat()],
     )
     return ""
 
@@ -426,7 +454,17 @@ async def _submit(flow: Flow, query: CallbackQuery) -> str:
     text = flow.data.get("commitment")
     if flow.at.get("kind") != "commitment" or not text:
         return phrase("stale")
-    refused = await form.submit(flow.store, flow.draft, flow.user_id, text, flow.notifier)
+    digest, at = flow.data.get("signed") or ("", "")
+    signed = (digest, datetime.fromisoformat(at)) if digest else None
+    try:
+        refused = await form.submit(
+            flow.store, flow.draft, flow.user_id, text, flow.notifier, signed
+        )
+    except form.FormChanged as changed:
+        await flow.bot.send_message(flow.chat_id, render("form_changed", by=changed.by))
+        flow.draft = await form.open_draft(flow.store, flow.contact, flow.catalog)
+        await flow.summary()
+        return ""
     if refused == "not_ready":
         await flow.summary()
         return ""

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -25,15 +26,41 @@ from domain.validation import check_values
 from services import review
 from services.notifier import Notifier
 from storage.codec import decode, encode
-from storage.models import Commitment, Confirmation, Contact, Enterprise, Submission, now
+from storage.models import (
+    AuditEntry,
+    Commitment,
+    Confirmation,
+    Contact,
+    Enterprise,
+    Submission,
+    now,
+)
 from storage.repositories import Store, StoredAnswer, cancel_reminders
 
 EDITABLE = ("draft", RETURNED)
 SUBMITTED = (*WAITING.values(), "reported", "scored")
 
 
+class FormChanged(Exception):
+    """The answers are no longer those the contact was shown with the commitment: `by` (a
+    contact's name, or "" for a change of pre-loaded data) changed them meanwhile."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__(by)
+        self.by = by
+
+
 class FormLocked(Exception):
-    """The form was submitted: it changes again only when a reviewer returns it."""
+    """The form cannot take this change: it was submitted, or it moved on (submitted and
+    returned) since the contact's screen was shown. Who did it and when, for telling them."""
+
+    def __init__(self, status: str = "", by: str = "", at: datetime | None = None) -> None:
+        super().__init__(status)
+        self.status, self.by, self.at = status, by, at
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE
 
 
 @dataclass(slots=True)
@@ -194,12 +221,25 @@ async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: in
     return Answered(note=parsed.note, findings=draft.about(name))
 
 
+async def _hold(store: Store, draft: Draft, exclusive: bool = False) -> None:
+    """In the transaction that writes: the form is still as the contact's screen showed it
+    (editable, same round), and stays so until the commit; `FormLocked` (rolled back) if not."""
+    submission_id = draft.submission.id
+    held = await store.submissions.hold(submission_id, exclusive)
+    if held is not None and held[0] in EDITABLE and held[1] == draft.submission.round:
+        return
+    by, at = await review.last_decision(store, submission_id)
+    await store.rollback()
+    raise FormLocked(held[0] if held else "", by, at)
+
+
 async def put(
     store: Store, draft: Draft, name: str, value: object, source: str, user_id: int
 ) -> None:
     """Store one field's value (None with source "skipped") and record the change."""
     if not draft.may_change(name):
-        raise FormLocked
+        raise FormLocked(draft.submission.status)
+    await _hold(store, draft)
     f: Field = draft.catalog.by_name[name]
     old = draft.answers.get(name)
     stored = encode(f, value)
@@ -236,9 +276,10 @@ async def skip(store: Store, draft: Draft, name: str, user_id: int) -> bool:
 async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: int) -> list[str]:
     """The contact checked the section's pre-loaded values: all of them are right."""
     if not draft.editable:
-        raise FormLocked
+        raise FormLocked(draft.submission.status)
     names = [f.name for f in draft.catalog.in_section(section) if f.name in draft.state.unconfirmed]
     if names:
+        await _hold(store, draft)
         await store.submissions.confirm(draft.submission.id, names, user_id)
         await store.audit.record(
             "preloaded.confirmed",
@@ -256,7 +297,8 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
 async def confirm_warning(store: Store, draft: Draft, finding: Finding, user_id: int) -> None:
     """数据无误: the contact confirms a weak rule's figures as they are now."""
     if not draft.editable:
-        raise FormLocked
+        raise FormLocked(draft.submission.status)
+    await _hold(store, draft)
     confirmation = Confirmation(
         submission_id=draft.submission.id,
         rule=finding.rule,
@@ -320,6 +362,20 @@ async def _cohort(store: Store, campaign: int, stage: str) -> list[tuple[int, li
 Refusal = Literal["locked", "not_ready"]
 
 
+async def last_editor(store: Store, submission_id: int, since: datetime | None) -> str:
+    """The name of the contact who last changed the form's answers since `since` ("" when none
+    did: the change came with pre-loaded data)."""
+    query = select(AuditEntry.actor).where(
+        AuditEntry.submission_id == submission_id,
+        AuditEntry.action.in_(("answer", "preloaded.confirmed", "warning.confirmed")),
+    )
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    actor = await store.session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))
+    contact = await store.contacts.by_user(actor) if actor is not None else None
+    return contact.display_name if contact else ""
+
+
 def data_hash(credit_code: str, answers: Mapping[str, StoredAnswer]) -> str:
     """SHA-256 of the answers as signed: a later copy of the form can show they are unchanged."""
     data = json.dumps(
@@ -331,16 +387,31 @@ def data_hash(credit_code: str, answers: Mapping[str, StoredAnswer]) -> str:
 
 
 async def submit(
-    store: Store, draft: Draft, user_id: int, commitment_text: str, notifier: Notifier
+    store: Store,
+    draft: Draft,
+    user_id: int,
+    commitment_text: str,
+    notifier: Notifier,
+    signed: tuple[str, datetime] | None = None,
 ) -> Refusal | None:
-    """Sign the commitment and submit: the form locks and the officials are told.
-
-    A returned form goes back to the level that returned it.
+    """Sign the commitment and submit: the form locks and the officials are told. `signed`:
+    `data_hash` of the answers when the contact was shown the commitment, and when; the form
+    is submitted only if its answers are still those (`FormChanged` if another contact of the
+    enterprise, or an import, changed them meanwhile). `FormLocked` if the form moved on
+    meanwhile. A returned form goes back to the level that returned it.
     """
     if not draft.editable:
         return "locked"
     if not draft.outstanding().ready:
         return "not_ready"
+    await _hold(store, draft, exclusive=True)
+    code, submission_id = draft.enterprise.credit_code, draft.submission.id
+    digest = data_hash(code, await store.submissions.answers(submission_id))
+    if digest != (signed[0] if signed else data_hash(code, draft.answers)):
+        by = await last_editor(store, submission_id, signed[1] if signed else None)
+        await store.rollback()
+        raise FormChanged(by)
+    contact = await store.contacts.by_user(user_id)
     submission, status = draft.submission, draft.submission.status
     target = (
         after_resubmission(submission.returned_level)  # type: ignore[arg-type]
@@ -365,7 +436,7 @@ async def submit(
             telegram_user_id=user_id,
             signed_at=now(),
             text_sha256=hashlib.sha256(commitment_text.encode()).hexdigest(),
-            data_sha256=data_hash(draft.enterprise.credit_code, draft.answers),
+            data_sha256=digest,
             text=commitment_text,
         )
     )
@@ -376,6 +447,7 @@ async def submit(
         submission_id=submission.id,
         previous=status,
         status=target,
+        by_name=contact.display_name if contact else "",
     )
     contacts = await store.session.scalars(
         select(Contact.telegram_user_id).where(Contact.enterprise_id == draft.enterprise.id)

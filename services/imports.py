@@ -200,6 +200,23 @@ async def _write(store: Store, catalog: Catalog, rows: list[_Row], actor: int | 
         await session.execute(insert(AuditEntry), audit)
 
 
+async def _open_drafts(store: Store, catalog: Catalog, enterprise_ids: list[int]) -> dict[int, int]:
+    """The enterprises' forms still open (enterprise → submission), locked until the chunk
+    commits: a contact submitting meanwhile waits, then finds the refreshed values and is asked
+    to check them, rather than the import writing into a form already submitted."""
+    query = (
+        select(Submission.enterprise_id, Submission.id)
+        .where(
+            Submission.enterprise_id.in_(enterprise_ids),
+            Submission.campaign == catalog.campaign.year,
+            Submission.status.in_(EDITABLE),
+        )
+        .order_by(Submission.id)  # two imports lock in the same order: no deadlock
+        .with_for_update()
+    )
+    return dict((await store.session.execute(query)).all())
+
+
 def _columns(row: _Row, preloaded: dict[str, Any]) -> dict[str, Any]:
     return {
         "credit_code": row.result.credit_code,
@@ -231,19 +248,7 @@ async def _refresh_drafts(
 ) -> None:
     """Open drafts take the new values where the contact has not checked or typed them."""
     session = store.session
-    submissions = dict(
-        (
-            await session.execute(
-                select(Submission.enterprise_id, Submission.id).where(
-                    Submission.enterprise_id.in_(
-                        [enterprise_id for _, enterprise_id, _ in changed]
-                    ),
-                    Submission.campaign == catalog.campaign.year,
-                    Submission.status.in_(EDITABLE),
-                )
-            )
-        ).all()
-    )
+    submissions = await _open_drafts(store, catalog, [e for _, e, _ in changed])
     if not submissions:
         return
     answers = {

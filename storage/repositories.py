@@ -230,14 +230,29 @@ class Submissions:
     def add_commitment(self, commitment: Commitment) -> None:
         self.session.add(commitment)
 
+    async def hold(self, submission_id: int, exclusive: bool = False) -> tuple[str, int] | None:
+        """The form's status and round, its row locked until the transaction ends (PostgreSQL):
+        shared by writers of its answers, exclusive for a change of status, so an answer is
+        never written into a form being submitted, and every instance sees the same order.
+        SQLite runs one update at a time and needs no lock."""
+        query = select(Submission.status, Submission.round).where(Submission.id == submission_id)
+        row = (await self.session.execute(query.with_for_update(read=not exclusive))).first()
+        return (row[0], row[1]) if row else None
+
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
-        """Change the status only from `expected`: a second submit finds the draft gone."""
+        """Change the status only from `expected` in the round the caller read: a second submit
+        finds the draft gone, a decision on a form that was returned and resubmitted meanwhile
+        finds a new round."""
         values["status"] = status
         if status == "submitted":
             values["submitted_at"] = now()
         result = await self.session.execute(
             update(Submission)
-            .where(Submission.id == submission.id, Submission.status == expected)
+            .where(
+                Submission.id == submission.id,
+                Submission.status == expected,
+                Submission.round == submission.round,
+            )
             .values(**values)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -351,7 +366,13 @@ class Store:
         await self.session.commit()
 
     async def rollback(self) -> None:
+        """Undo the transaction. The objects read stay usable, read again as they are now: a
+        refused change goes on to tell the person where things stand (an expired object would
+        be loaded lazily, which an async session cannot do)."""
+        kept = list(self.session.identity_map.values())
         await self.session.rollback()
+        for instance in kept:
+            await self.session.refresh(instance)
 
     async def release(self) -> None:
         """On SQLite, end a reading transaction, so its one connection is free for the sender
