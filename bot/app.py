@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, ErrorEvent
@@ -24,7 +25,7 @@ from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import admin, broadcast, fallback, form, overview, review, start
+from handlers import admin, broadcast, fallback, form, overview, redelivered, review, start
 from reminders.progress import ProgressReporter
 from reminders.sender import Clock, Limits, Sender
 from reminders.tick import Ticker
@@ -58,6 +59,7 @@ def dispatcher(
         dp.update.outer_middleware(throttle)
     dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
     dp.include_routers(
+        redelivered.router(),
         review.router(),
         overview.router(),
         admin.router(),
@@ -155,8 +157,15 @@ def shared_state(redis_url: str) -> tuple[RedisStorage, RedisEventIsolation]:
 
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:
-    """Log it; tell the person their last step may not have been saved. Never a traceback."""
+    """Log it; tell the person their last step may not have been saved. Never a traceback.
+    When it was Telegram that failed (blocked, limited, down, slow), another message would fail
+    the same way, or say something untrue: what was stored stays stored, and the form tells
+    the person at their next message (`handlers.form.Flow.missed`)."""
     log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    if isinstance(event.exception, TelegramAPIError) and not isinstance(
+        event.exception, TelegramBadRequest
+    ):
+        return True
     update = event.update
     chat = (update.message and update.message.chat) or (
         update.callback_query

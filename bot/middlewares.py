@@ -1,5 +1,6 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
-and who the sender is (their contact record, if they are bound; whether they are an admin);
+who the sender is (their contact record, if they are bound; whether they are an admin) and
+whether the update was applied before (`redelivered`: Telegram delivered it again);
 in front of it, a per-person rate limit; and, on the bot, the point where an update that is
 about to speak to Telegram lets the next one at the database.
 """
@@ -30,6 +31,7 @@ from bot.texts import phrase
 from domain.catalog import Catalog
 from services.admins import Admins
 from services.notifier import Notifier
+from storage import updates
 from storage.db import connections, update_session
 from storage.repositories import Store
 
@@ -78,6 +80,11 @@ class Services(BaseMiddleware):
             turn = Turn(self.turns)
             tokens = _turn.set(turn), update_session.set(session)
             try:
+                if isinstance(event, Update):
+                    if await updates.applied(session, event.update_id):
+                        data["redelivered"] = True
+                    else:
+                        updates.applying(session, event.update_id)
                 store = Store(session)
                 user: User | None = data.get("event_from_user")
                 data["store"] = store

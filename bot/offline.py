@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -55,6 +57,28 @@ from bot.telegram import Refused, check_markup, check_text
 BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
 
 
+class _MessageIds:
+    """Message ids that only grow, the person's and the bot's in one sequence as in a Telegram
+    chat, and across processes on one machine too (microseconds since the epoch)."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def __next__(self) -> int:
+        self.last = max(self.last + 1, time.time_ns() // 1000)
+        return self.last
+
+
+# Update ids are the bot's, never repeated: a block of 2³² of its own for each process, so
+# processes sharing a database (bench.load) do not take each other's updates for redeliveries.
+_UPDATE_IDS = count(secrets.randbits(30) << 32)
+_MESSAGE_IDS = _MessageIds()
+
+
+def next_message_id() -> int:
+    return next(_MESSAGE_IDS)
+
+
 @dataclass
 class Hold:
     """Telegram not answering the calls to one chat: `arrived` is set once one waits; they all
@@ -72,12 +96,12 @@ class OfflineSession(BaseSession):
         self.staged: deque[tuple[int, dict[str, Any] | None, int | None]] = deque()
         self.on_call = on_call
         self.message_ids: dict[int, int] = {}  # id(call) → the id of the message it sent
+        self.refused: set[int] = set()  # id(call) of the calls Telegram refused
         self.files: dict[str, bytes] = {}  # file id → what a person uploaded
         self.latency = 0.0  # seconds each call takes, as Telegram's answer does
         self.holds: dict[int, Hold] = {}  # chat id → its calls wait until released
         # (chat, message id) → what the message shows: (text, parse mode, keyboard as sent)
         self.shown: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
-        self._ids = count(1000)
 
     def stage_error(
         self,
@@ -111,6 +135,7 @@ class OfflineSession(BaseSession):
             status, body, target = staged
             if target is None or target == chat_id:
                 self.staged.remove(staged)
+                self.refused.add(id(method))
                 if body is None:
                     raise TelegramNetworkError(method=method, message="Request timeout error")
                 self.check_response(bot, method, status, json.dumps(body))  # raises
@@ -119,6 +144,7 @@ class OfflineSession(BaseSession):
         try:
             self._check(method, payload)
         except Refused as refused:
+            self.refused.add(id(method))
             body = {"ok": False, "error_code": refused.status, "description": refused.description}
             self.check_response(bot, method, refused.status, json.dumps(body))  # raises
         result = self._result(method)
@@ -209,7 +235,7 @@ class OfflineSession(BaseSession):
         self, chat_id: Any, text: str | None, markup: Any, message_id: int | None = None
     ) -> Message:
         return Message(
-            message_id=message_id or next(self._ids),
+            message_id=message_id or next(_MESSAGE_IDS),
             date=datetime.now(UTC),
             chat=Chat(id=int(chat_id), type="private" if int(chat_id) > 0 else "group"),
             from_user=BOT_USER,
@@ -265,7 +291,7 @@ class OfflineChat:
             if group is not None
             else Chat(id=user_id, type="private", first_name=name)
         )
-        self._updates = count(user_id * 1_000_000)
+        self.last: Update | None = None  # the update fed last, for delivering it again
 
     @property
     def session(self) -> OfflineSession:
@@ -273,18 +299,32 @@ class OfflineChat:
 
     async def _feed(self, **fields: Any) -> list[TelegramMethod[Any]]:
         """Feed one update; the calls it made towards this chat (and pop-ups for this person)."""
+        self.last = Update(update_id=next(_UPDATE_IDS), **fields)
+        return await self._deliver(self.last)
+
+    async def redeliver(self) -> list[TelegramMethod[Any]]:
+        """The last update once more, as Telegram delivers it again when it got no answer."""
+        assert self.last is not None
+        return await self._deliver(self.last)
+
+    async def _deliver(self, update: Update) -> list[TelegramMethod[Any]]:
         start = len(self.session.calls)
-        update = Update(update_id=next(self._updates), **fields)
         _mount(update, self.bot)
         await self.dispatcher.feed_update(self.bot, update)
         return self.mine(self.session.calls[start:])
 
     def mine(self, calls: list[TelegramMethod[Any]]) -> list[TelegramMethod[Any]]:
-        return [c for c in calls if getattr(c, "chat_id", self.chat.id) == self.chat.id]
+        """The calls that reached this chat (not those Telegram refused)."""
+        return [
+            c
+            for c in calls
+            if getattr(c, "chat_id", self.chat.id) == self.chat.id
+            and id(c) not in self.session.refused
+        ]
 
     def _message(self, **fields: Any) -> Message:
         return Message(
-            message_id=next(self._updates),
+            message_id=next(_MESSAGE_IDS),
             date=datetime.now(UTC),
             chat=self.chat,
             from_user=self.user,
@@ -308,7 +348,7 @@ class OfflineChat:
         self, name: str, content: bytes, caption: str | None = None
     ) -> list[TelegramMethod[Any]]:
         """Upload a file (the bot can download it by its file id)."""
-        file_id = f"f{next(self._updates)}"
+        file_id = f"f{next(_MESSAGE_IDS)}"
         self.session.files[file_id] = content
         document = Document(
             file_id=file_id, file_unique_id=file_id, file_name=name, file_size=len(content)
@@ -330,7 +370,7 @@ class OfflineChat:
     def keyboards(self) -> list[tuple[int, InlineKeyboardMarkup]]:
         """(message id, buttons) of the bot's messages here that carry buttons, oldest first."""
         found: dict[int, InlineKeyboardMarkup] = {}
-        for method in self.session.calls:
+        for method in self.mine(self.session.calls):
             if getattr(method, "chat_id", None) != self.chat.id:
                 continue
             markup = getattr(method, "reply_markup", None)
@@ -365,7 +405,7 @@ class OfflineChat:
             text="…",
         )
         query = CallbackQuery(
-            id=str(next(self._updates)),
+            id=str(next(_UPDATE_IDS)),
             from_user=self.user,
             chat_instance=str(self.chat.id),
             message=message,

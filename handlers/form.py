@@ -7,11 +7,13 @@ its buttons carry it, so a button from an older message, or pressed twice, chang
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
@@ -20,7 +22,7 @@ from bot import screens
 from bot.filters import PRIVATE, TEXT
 from bot.keyboards import Press
 from bot.notifier import Resume
-from bot.texts import paged, phrase, render, shown
+from bot.texts import fitted, paged, phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.rules import Finding
@@ -28,6 +30,8 @@ from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
 from storage.repositories import Store
+
+log = logging.getLogger(__name__)
 
 
 class Flow:
@@ -70,13 +74,38 @@ class Flow:
     def at(self) -> dict[str, str]:
         return self.data.get("at") or {}
 
-    async def send(self, build: Any, at: dict[str, str], **keep: Any) -> None:
-        """Show a new screen: remember it first, so a crash never leaves buttons unknown."""
+    async def send(self, build: Any, at: dict[str, str], *, saved: str = "", **keep: Any) -> None:
+        """Show a new screen: remember it first, so a crash never leaves buttons unknown; then
+        the message it became, so text typed before it was shown is not taken as its answer.
+
+        A screen Telegram did not take (the person blocked the bot, Telegram was down, slow or
+        limiting) is marked unseen: the person's next message is not an answer to it; they are
+        told what was saved (`saved`) and shown it (`unseen_screen`)."""
         number = int(self.data.get("screen", 0)) + 1
         screen: screens.Screen = build(number)
         self.data = {"screen": number, "at": at, "back_to": self.data.get("back_to", ""), **keep}
+        if saved:
+            self.data["saved"] = saved
         await self.state.set_data(self.data)
-        await self.bot.send_message(self.chat_id, screen.text, reply_markup=screen.markup)
+        try:
+            sent = await self.bot.send_message(
+                self.chat_id, screen.text, reply_markup=screen.markup
+            )
+        except TelegramBadRequest:
+            raise  # the screen itself is wrong: a bug, for the log
+        except TelegramAPIError as failed:
+            log.warning("screen %s for chat %s not delivered: %s", number, self.chat_id, failed)
+            self.data["unseen"] = True
+            await self.state.set_data(self.data)
+            return
+        self.data["message"] = sent.message_id
+        await self.state.set_data(self.data)
+
+    async def missed(self, notice: str) -> None:
+        """The person missed a reply (it was not delivered, or Telegram delivered their update
+        again after it was applied): what was saved, then where they are."""
+        await self.bot.send_message(self.chat_id, render(notice, saved=self.data.get("saved", "")))
+        await self.resume()
 
     def next(self, after: str = "") -> Step:
         """The next screen (of a returned form: its reopened fields, then the summary)."""
@@ -103,6 +132,7 @@ class Flow:
             await self.send(
                 lambda n: screens.preloaded(self.draft, step.section, n, saved),
                 {"kind": "preloaded", "section": step.section},
+                saved=saved,
             )
         else:
             await self.ask(step.field, saved=saved)
@@ -120,6 +150,7 @@ class Flow:
                 self.draft, name, n, picked=picked, error=error, saved=saved
             ),
             {"kind": "field", "field": name},
+            saved=saved,
             picked=picked,
         )
 
@@ -171,11 +202,13 @@ class Flow:
             await self.send(
                 lambda n: screens.problems(self.draft, name, found, n, saved),
                 {"kind": "problems", "field": name},
+                saved=saved,
             )
         elif note:
             await self.send(
                 lambda n: screens.conversion(self.draft, name, note, n, saved),
                 {"kind": "conversion", "field": name},
+                saved=saved,
             )
         else:
             await self.advance(name, saved)
@@ -209,6 +242,14 @@ class OpenFlow(BaseMiddleware):
 
 
 async def on_text(message: Message, flow: Flow) -> None:
+    if flow.data.get("unseen"):
+        await flow.missed("unseen")
+        return
+    if message.message_id < int(flow.data.get("message", 0)):
+        # typed before the current screen reached the chat: it answers an earlier one
+        await message.answer(fitted("typed_before", text=message.text or ""))
+        await flow.resume()
+        return
     if not flow.draft.editable:
         await message.answer(screens.locked(flow.draft).text)
         return
@@ -274,6 +315,10 @@ async def cmd_help(message: Message, flow: Flow) -> None:
 
 
 async def on_press(query: CallbackQuery, callback_data: Press, flow: Flow) -> None:
+    if flow.data.get("unseen"):
+        await query.answer()
+        await flow.missed("unseen")
+        return
     if callback_data.screen != flow.data.get("screen"):
         await query.answer(phrase("stale"))
         return

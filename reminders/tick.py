@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.catalog import Catalog
 from reminders.planner import drop_resolved, plan, today
 from reminders.sender import Clock, RealClock
+from storage import updates
 from storage.repositories import enqueue
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Ticker:
             messages = await plan(session, self.catalog, day, me.username or "")
             await enqueue(session, messages)
             await drop_resolved(session, self.catalog.campaign.year)
+            await updates.prune(session)
             await session.commit()
         if messages and callable(self.wake):
             self.wake()

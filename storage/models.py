@@ -355,6 +355,17 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
 
 
+class HandledUpdate(Base):
+    """A Telegram update whose effects are stored: delivered again (a webhook instance killed
+    before it answered, polling restarted before it confirmed), it is not applied twice.
+    Telegram keeps an update for 24 hours; older rows are pruned."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
 class ConversationState(Base):
     """aiogram FSM state and data per chat, so a conversation survives restarts."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -116,9 +117,9 @@ class DrainingChat(OfflineChat):
         super().__init__(world.dispatcher, world.bot, *args, **kwargs)
         self.world = world
 
-    async def _feed(self, **fields: Any) -> list[TelegramMethod[Any]]:
+    async def _deliver(self, update: Update) -> list[TelegramMethod[Any]]:
         start = len(self.session.calls)
-        await super()._feed(**fields)
+        await super()._deliver(update)
         await self.world.sender.drain()
         return self.mine(self.session.calls[start:])
 

@@ -3,8 +3,20 @@ delivered again, replies that fail after the answer was stored."""
 
 from __future__ import annotations
 
-from bot.offline import texts
+from datetime import UTC, datetime
+
+from aiogram.types import Message, Update
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.offline import OfflineChat, next_message_id, texts
+from bot.webhook import web_app
+from storage.models import AuditEntry
 from tests.chat.conftest import World
+from tests.chat.helpers import answer_current, screen
+from tests.chat.test_journey import bound, stored
+from tests.chat.test_scale_out import SECRET
+from tests.conftest import CLEAN
 
 
 async def test_an_edit_that_changes_nothing_is_not_an_error(world: World) -> None:
@@ -20,3 +32,106 @@ async def test_an_edit_that_changes_nothing_is_not_an_error(world: World) -> Non
     assert first == again == []  # the buttons changed in place; nothing else was said
     said = texts(await applicant.press("甘井子区"))
     assert "已提交" in said[-1] or "申请" in said[-1]
+
+
+async def at_question(world: World, person: OfflineChat, name: str) -> None:
+    """Answer the form as it asks, until it asks `name`."""
+    for _ in range(40):
+        at = await screen(world, person)
+        if at.get("field") == name:
+            return
+        if at.get("kind") == "preloaded":
+            await person.press("全部正确")
+        else:
+            await answer_current(world, person, CLEAN)
+    raise AssertionError(f"never asked {name}")
+
+
+async def test_an_update_delivered_again_is_applied_once(world: World) -> None:
+    """A webhook instance stored 否 for 是否为民营企业 and died before answering Telegram, which
+    then delivers the same update to another instance."""
+    _, person = await bound(world)
+    await at_question(world, person, "is_private")
+    await person.send("否")
+    assert (await screen(world, person))["field"] == "has_party_org"
+    world.restart()  # another instance (the conversation's state comes from storage)
+    again = world.person()
+    again.last = person.last
+    said = texts(await again.redeliver())
+    answers = await stored(world)
+    assert answers["is_private"].value is False and "has_party_org" not in answers
+    assert said[0] == "✅ 已保存：是否为民营企业 否。请继续："
+    assert "是否建立党组织？" in said[-1]  # the question the contact never saw
+    async with world.sessions() as session:
+        entries = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "answer"))
+        ).all()
+    assert [e.detail["field"] for e in entries].count("is_private") == 1
+
+
+async def test_a_button_pressed_once_and_delivered_twice(world: World) -> None:
+    _, person = await bound(world)
+    await at_question(world, person, "is_private")
+    await person.press("否")
+    said = texts(await person.redeliver())
+    assert said[0] == "✅ 已保存：是否为民营企业 否。请继续："
+    assert "has_party_org" not in await stored(world)
+
+
+async def test_the_webhook_applies_an_update_sent_twice_once(world: World) -> None:
+    _, person = await bound(world)
+    await at_question(world, person, "is_private")
+    message = Message(
+        message_id=next_message_id(),
+        date=datetime.now(UTC),
+        chat=person.chat,
+        from_user=person.user,
+        text="否",
+    )
+    update = Update(update_id=987_654_321, message=message)
+    body = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+    app = web_app(world.dispatcher, world.bot, "/telegram", SECRET)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with TestClient(TestServer(app)) as client:
+        for _ in range(2):
+            assert (await client.post("/telegram", json=body, headers=headers)).status == 200
+    answers = await stored(world)
+    assert answers["is_private"].value is False and "has_party_org" not in answers
+
+
+async def test_a_reply_that_failed_after_the_answer_was_stored(world: World) -> None:
+    """The answer is stored; Telegram refuses the reply (5xx, 429, a timeout). The contact, told
+    nothing, types the answer again: it is not taken for the next question; they are told
+    what was saved and shown the question they missed."""
+    _, person = await bound(world)
+    await at_question(world, person, "is_private")
+    for fault in (
+        lambda: person.session.stage_error(502, "Bad Gateway", chat_id=person.chat.id),
+        lambda: person.session.stage_error(
+            429, "Too Many Requests: retry after 3", retry_after=3, chat_id=person.chat.id
+        ),
+        lambda: person.session.stage_timeout(chat_id=person.chat.id),
+    ):
+        fault()
+        assert texts(await person.send("否")) == []  # the reply never arrived
+        said = texts(await person.send("否"))  # "did it work?": the same answer again
+        assert said[0] == (
+            "✅ 上一步已保存：是否为民营企业 否。刚才的回复没能送达，"
+            "这是现在的问题（您刚发的消息没有作为它的答案）："
+        )
+        assert "是否建立党组织？" in said[-1]
+        assert "has_party_org" not in await stored(world)
+        await person.press("上一项")  # back to 是否为民营企业 for the next fault
+
+
+async def test_text_typed_before_the_question_appeared_does_not_answer_it(world: World) -> None:
+    """Two messages sent quickly: the second was typed while the first question was on screen."""
+    _, person = await bound(world)
+    await at_question(world, person, "contact_email")
+    first = person._message(text="zhangwei@example.com")
+    second = person._message(text="zhangwei@example.com")  # typed before any reply
+    await person._feed(message=first)
+    said = texts(await person._feed(message=second))
+    assert "下面这个问题还没有显示出来" in said[0] and "是否为民营企业？" in said[-1]
+    answers = await stored(world)
+    assert answers["contact_email"].value == "zhangwei@example.com"

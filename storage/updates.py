@@ -1,0 +1,67 @@
+"""Each Telegram update is applied once.
+
+Telegram delivers an update again when it had no answer: a webhook instance killed after it
+stored an answer but before it said 200, polling restarted before it confirmed. The update's
+first commit that writes anything also records the update (`handled_updates`), in the same
+transaction, so its effects and the record are kept or lost together; an update found there
+is not applied again. A commit that only ends a reading transaction records nothing: an update
+that died before writing is applied when it comes again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from storage.models import HandledUpdate, now
+
+KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
+
+
+async def applied(session: AsyncSession, update_id: int) -> bool:
+    """The update's effects are stored already: it is a delivery again."""
+    query = select(HandledUpdate.update_id).where(HandledUpdate.update_id == update_id)
+    return (await session.execute(query)).first() is not None
+
+
+def applying(session: AsyncSession, update_id: int) -> None:
+    """The session works for this update: its first commit that writes records it."""
+    session.sync_session.info["update_id"] = update_id
+
+
+async def prune(session: AsyncSession) -> None:
+    """Forget updates Telegram can no longer deliver again. Does not commit."""
+    await session.execute(delete(HandledUpdate).where(HandledUpdate.at < now() - KEPT))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _: UOWTransaction) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _record(session: Session) -> None:
+    info = session.info
+    update_id = info.get("update_id")
+    if update_id is None or info.get("recorded"):
+        return
+    if info.get("wrote") or session.new or session.dirty or session.deleted:
+        info["recorded"] = True
+        # A plain INSERT: the same update applied side by side on two instances makes the
+        # second one's commit fail (and roll back) rather than apply it twice.
+        session.execute(insert(HandledUpdate).values(update_id=update_id, at=now()))
+
+
+@event.listens_for(Session, "after_rollback")
+def _undone(session: Session) -> None:
+    session.info.pop("wrote", None)
+    session.info.pop("recorded", None)
