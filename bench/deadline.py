@@ -156,7 +156,7 @@ async def journey(person: OfflineChat, latencies: list[float]) -> None:
         buttons = _buttons(person)
         if any("签署承诺书并提交" in b for b in buttons):
             break
-        step = next((b for b in buttons if "确认无误" in b or b == "跳过"), None)
+        step = next((b for b in buttons if "项无误" in b or b == "跳过"), None)
         if step is None:
             raise LookupError(f"{person.user.id}: nothing to press in {buttons}")
         await timed(person.press(step))

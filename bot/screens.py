@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.keyboards import Keys
 from bot.texts import fitted, money, phrase, render, shown
+from domain import formatting
 from domain.catalog import SECTIONS, Catalog, Field, Kind
 from domain.form import Step, next_step, previous_field, progress
 from domain.review import LEVEL_NAMES
-from domain.rules import RULES_BY_ID, Finding, Severity
+from domain.rules import Finding, Severity
 from domain.scoring import Score
 from services.form import Draft, Outstanding
 from storage.models import AuditEntry
@@ -143,43 +146,69 @@ def fix_pick(draft: Draft, section: str, screen: int) -> Screen:
 
 def conversion(draft: Draft, name: str, note: str, screen: int, saved: str) -> Screen:
     keys = Keys(screen)
-    keys.row(keys.button(phrase("conversion_ok"), "next"), keys.button(phrase("retype"), "redo"))
+    keys.row(keys.button(phrase("conversion_ok"), "conv"), keys.button(phrase("retype"), "redo"))
     return Screen(render("conversion", note=note, saved=saved), keys.markup())
 
 
-def problems(draft: Draft, name: str, found: list[Finding], screen: int, saved: str) -> Screen:
-    """What an answer set off: contradictions to fix, warnings to confirm or fix."""
+def in_yuan(draft: Draft, name: str, corrected: Decimal, screen: int) -> Screen:
+    """您填的是元吗: the correction first, keeping the figure after it, retyping last."""
+    f = draft.catalog.by_name[name]
+    value: Decimal = draft.values[name]  # type: ignore[assignment]
+    others = [
+        v
+        for n, v in draft.values.items()
+        if n != name
+        and isinstance(v, Decimal)
+        and v > 0
+        and draft.catalog.by_name[n].unit == "万元"
+    ]
+    keys = Keys(screen)
+    keys.row(keys.button(phrase("use", value=money(corrected)), "unit"))
+    keys.row(keys.button(phrase("as_is", value=money(value)), "asis"))
+    keys.row(keys.button(phrase("retype"), "redo"))
+    text = render(
+        "in_yuan",
+        label=f.label,
+        value=money(value),
+        yi=money((value / 10000).quantize(Decimal("0.01"))),
+        typical=formatting.magnitude(statistics.median(others)) if others else "",
+        corrected=money(corrected),
+    )
+    return Screen(text, keys.markup())
+
+
+def problems(draft: Draft, name: str, found: list[Finding], screen: int) -> Screen:
+    """What an answer set off, on one screen: the figure, what looks wrong in plain words, the
+    fixes first, then one 数据无误 for the warnings shown (a contradiction must be fixed)."""
     catalog = draft.catalog
     strong = [f for f in found if f.severity is Severity.STRONG]
     weak = [f for f in found if f.severity is Severity.WEAK]
     keys = Keys(screen)
-    for finding in weak:
-        if finding.suggestion is not None:
-            keys.row(
-                keys.button(
-                    phrase("use", value=money(finding.suggestion)), "unit", finding.fields[0]
-                )
-            )
-        keys.row(
-            keys.button(
-                phrase("keep")
-                if finding.suggestion is not None
-                else phrase("confirm", title=_rule_title(finding)),
-                "warn",
-                _finding_ref(draft, finding),
-            )
-        )
-    involved = dict.fromkeys(n for finding in found for n in finding.fields)
+    corrected = next((f.suggestion for f in weak if f.suggestion is not None), None)
+    if corrected is not None:
+        keys.row(keys.button(phrase("use", value=money(corrected)), "unit"))
+    involved = dict.fromkeys((name, *(n for finding in found for n in finding.fields)))
     keys.grid(
         [keys.button(phrase("fix", label=catalog.by_name[n].label), "go", n) for n in involved],
         width=1,
     )
-    keys.row(keys.button(phrase("later") if strong else phrase("go_on"), "next"))
-    return Screen(render("problems", strong=strong, weak=weak, saved=saved), keys.markup())
+    if strong:
+        keys.row(keys.button(phrase("later"), "next"))
+    else:
+        keys.row(keys.button(phrase("all_checked"), "okall"))
+    f = catalog.by_name[name]
+    text = render(
+        "problems",
+        label=f.label,
+        value=shown(catalog, f, draft.values.get(name)),
+        strong=strong,
+        weak=weak,
+    )
+    return Screen(text, keys.markup())
 
 
-def _rule_title(finding: Finding) -> str:
-    return RULES_BY_ID[finding.rule].title
+def finding_refs(draft: Draft, findings: list[Finding]) -> list[str]:
+    return [_finding_ref(draft, f) for f in findings]
 
 
 def _finding_ref(draft: Draft, finding: Finding) -> str:
@@ -215,12 +244,11 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
         first = catalog.by_name[finding.fields[0]]
         label = phrase("fill" if finding.rule == "E-required" else "fix", label=first.label)
         keys.row(keys.button(label, "go", first.name))
-    for finding in outstanding.to_confirm[:SUMMARY_LIMIT]:
+    for number, finding in enumerate(outstanding.to_confirm[:SUMMARY_LIMIT], start=1):
+        first = catalog.by_name[finding.fields[0]]
         keys.row(
-            keys.button(
-                phrase("confirm", title=_rule_title(finding)), "warn", _finding_ref(draft, finding)
-            ),
-            keys.button(phrase("fix", label=""), "go", finding.fields[0]),
+            keys.button(phrase("checked", number=number), "warn", _finding_ref(draft, finding)),
+            keys.button(phrase("fix", label=first.label), "go", first.name),
         )
     for key in outstanding.unchecked_sections:
         keys.row(

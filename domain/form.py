@@ -26,6 +26,11 @@ class FormState:
         """Answered (or skipped) and, if pre-loaded, checked by the contact."""
         return (f.name in self.values or f.name in self.skipped) and f.name not in self.unconfirmed
 
+    @property
+    def passed(self) -> frozenset[str]:
+        """The fields the contact has answered or skipped."""
+        return frozenset(self.values) | self.skipped
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -86,7 +91,13 @@ def previous_field(catalog: Catalog, state: FormState, name: str) -> str:
 
 
 def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
-    asked = [f for f in catalog.fields if state.applies(f)]
+    """How far along: a field that follows another counts from the start (answering the list's
+    name does not make the form longer), until the one it follows is skipped."""
+    asked = [
+        f
+        for f in catalog.fields
+        if state.applies(f) or (f.follows and f.follows not in state.skipped)
+    ]
     missing = [
         f.name for f in asked if (f.required or f.required_with) and f.name not in state.values
     ]

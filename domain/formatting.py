@@ -23,10 +23,20 @@ def day(value: date) -> str:
 
 
 def times(ratio: Decimal) -> str:
-    """A ratio as a readable multiple: 11538.46 → "11,538"; 2.5 → "2.5"."""
-    if ratio >= 100:
-        return f"{int(ratio):,}"
-    return amount(ratio.quantize(Decimal("0.1")))
+    """A multiple as people say it, not to the unit: 11538.46 → "1万多倍", 3420 → "3千多倍",
+    250 → "2百多倍", 2.5 → "2.5 倍"."""
+    for size, word in ((10000, "万"), (1000, "千"), (100, "百")):
+        if ratio >= size:
+            return f"{int(ratio // size)}{word}多倍"
+    return f"{amount(ratio.quantize(Decimal('0.1')))} 倍"
+
+
+def magnitude(wan: Decimal) -> str:
+    """The order of a figure in 万元, in words: 350 → "几百万元", 4500 → "几千万元"."""
+    for bound, word in ((10, "几万元"), (100, "几十万元"), (1000, "几百万元"), (10000, "几千万元")):
+        if wan < bound:
+            return word
+    return "几亿元" if wan < 100000 else "十亿元以上"
 
 
 def words(catalog: Catalog, f: Field, value: object) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
@@ -25,7 +26,7 @@ from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
-from domain.rules import Finding
+from domain.rules import Finding, Severity
 from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
@@ -193,16 +194,31 @@ class Flow:
                 return
         await self.show(self.next(after), saved)
 
-    async def answered(self, name: str, note: str = "", found: list[Finding] | None = None) -> None:
-        """After a value is stored: what it set off, or the next screen."""
+    async def answered(
+        self,
+        name: str,
+        note: str = "",
+        found: list[Finding] | None = None,
+        in_yuan: Decimal | None = None,
+    ) -> None:
+        """After a value is stored: a figure likely typed in 元 is asked about first; then what
+        it set off, on one screen; "已记录" only with the next question, once nothing is open."""
         f = self.catalog.by_name[name]
         saved = f"{f.label} {shown(self.catalog, f, self.draft.values.get(name))}"
         found = self.draft.about(name) if found is None else found
-        if found:
+        if in_yuan is not None:
             await self.send(
-                lambda n: screens.problems(self.draft, name, found, n, saved),
+                lambda n: screens.in_yuan(self.draft, name, in_yuan, n),
+                {"kind": "unit", "field": name},
+                saved=saved,
+            )
+        elif found:
+            weak = [x for x in found if x.severity is Severity.WEAK]
+            await self.send(
+                lambda n: screens.problems(self.draft, name, found, n),
                 {"kind": "problems", "field": name},
                 saved=saved,
+                shown=screens.finding_refs(self.draft, weak),
             )
         elif note:
             await self.send(
@@ -272,7 +288,7 @@ async def on_text(message: Message, flow: Flow) -> None:
     if result.error:
         await flow.ask(name, error=result.error)
         return
-    await flow.answered(name, result.note, result.findings)
+    await flow.answered(name, result.note, result.findings, result.in_yuan)
 
 
 async def on_other(message: Message) -> None:
@@ -380,17 +396,17 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
                 flow.data["back_to"] = ""
             await flow.ask(arg)
         elif act == "unit" and f is not None:
-            suggestion = next(
-                (
-                    x.suggestion
-                    for x in draft.about(name)
-                    if x.rule == "W-unit" and x.suggestion is not None
-                ),
-                None,
-            )
-            if suggestion is None:
+            corrected = form.corrected_unit(draft, name)
+            if corrected is None:
                 return phrase("stale")
-            await form.put(flow.store, draft, name, suggestion, "corrected", flow.user_id)
+            await form.put(flow.store, draft, name, corrected, "corrected", flow.user_id)
+            await flow.answered(name)
+        elif act == "asis" and at.get("kind") == "unit":
+            await form.keep_unit(flow.store, draft, name, flow.user_id)
+            await flow.answered(name)
+        elif act == "okall" and at.get("kind") == "problems":
+            return await _all_checked(flow, name)
+        elif act == "conv" and at.get("kind") == "conversion":
             await flow.answered(name)
         elif act == "warn":
             return await _confirm(flow, arg)
@@ -463,15 +479,24 @@ async def _region(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
 
 
 async def _confirm(flow: Flow, ref: str) -> str:
+    """第 N 项无误 on the summary."""
     draft = flow.draft
     finding = screens.find_finding(draft, ref, draft.outstanding().to_confirm)
     if finding is None:
         return phrase("stale")
-    await form.confirm_warning(flow.store, draft, finding, flow.user_id)
-    if flow.at.get("kind") == "problems":
-        await flow.answered(flow.at["field"])
-    else:
-        await flow.summary()
+    await form.confirm_warnings(flow.store, draft, [finding], flow.user_id)
+    await flow.summary()
+    return phrase("saved")
+
+
+async def _all_checked(flow: Flow, name: str) -> str:
+    """数据无误: the warnings shown on the answer's screen, if they are still those."""
+    weak = [x for x in flow.draft.about(name) if x.severity is Severity.WEAK]
+    if set(screens.finding_refs(flow.draft, weak)) != set(flow.data.get("shown") or []):
+        await flow.answered(name)  # the figures changed meanwhile: show what holds now
+        return ""
+    await form.confirm_warnings(flow.store, flow.draft, weak, flow.user_id)
+    await flow.answered(name)
     return phrase("saved")
 
 

@@ -12,15 +12,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
 
+from domain import units
 from domain.catalog import Catalog, Field
 from domain.form import FormState
 from domain.parsing import InputError, parse_value
 from domain.review import RETURNED, WAITING, after_resubmission
-from domain.rules import Finding, Severity
+from domain.rules import RULES_BY_ID, Finding, Severity
 from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.validation import check_values
 from services import review
@@ -155,12 +157,16 @@ class Draft:
         )
 
     def about(self, name: str) -> list[Finding]:
-        """Problems involving this field right now: strong ones and unconfirmed weak ones."""
+        """Problems involving this field right now: strong ones and unconfirmed weak ones, of
+        rules whose every field the contact has gone past (S8 waits for the rank after the
+        list's name): a rule does not complain of a question not yet asked."""
+        passed = self.state.passed
         return [
             f
             for f in check_values(self.values, self.catalog)
             if name in f.fields
             and f.rule != "E-required"
+            and all(n in passed for n in RULES_BY_ID[f.rule].reads)
             and (f.severity is Severity.STRONG or not self.is_confirmed(f))
         ]
 
@@ -170,6 +176,7 @@ class Answered:
     error: str = ""  # the answer was refused: what is wrong and how to fix it
     note: str = ""  # a conversion to confirm
     findings: list[Finding] = field(default_factory=list)
+    in_yuan: Decimal | None = None  # the figure in 万元 if it was likely typed in 元: asked first
 
 
 async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
@@ -218,7 +225,50 @@ async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: in
     if parsed is None:
         return Answered(error=f"{f.label}：请填写内容。例如 {f.example}")
     await put(store, draft, name, parsed.value, "typed", user_id)
-    return Answered(note=parsed.note, findings=draft.about(name))
+    in_yuan = None
+    if not parsed.note and isinstance(parsed.value, Decimal):  # 元 typed out is converted
+        in_yuan = units.in_yuan(name, parsed.value, draft.values, draft.catalog)
+    return Answered(note=parsed.note, findings=draft.about(name), in_yuan=in_yuan)
+
+
+def corrected_unit(draft: Draft, name: str) -> Decimal | None:
+    """The one-tap correction of a figure likely typed in 元 (or with three digits too many)."""
+    value = draft.values.get(name)
+    if not isinstance(value, Decimal):
+        return None
+    suggested = units.in_yuan(name, value, draft.values, draft.catalog)
+    if suggested is not None:
+        return suggested
+    return next(
+        (
+            f.suggestion
+            for f in check_values(draft.values, draft.catalog)
+            if f.rule == "W-unit" and f.fields == (name,)
+        ),
+        None,
+    )
+
+
+async def keep_unit(store: Store, draft: Draft, name: str, user_id: int) -> None:
+    """确实是 X 万元: the contact keeps a figure asked about as 元; a W-unit warning on it is
+    confirmed with it, so they are not asked the same thing twice."""
+    await _hold(store, draft)
+    for finding in check_values(draft.values, draft.catalog):
+        if (
+            finding.rule == "W-unit"
+            and finding.fields == (name,)
+            and not draft.is_confirmed(finding)
+        ):
+            _confirmation(store, draft, finding, user_id)
+    await store.audit.record(
+        "unit.kept",
+        user_id,
+        enterprise_id=draft.enterprise.id,
+        submission_id=draft.submission.id,
+        field=name,
+        value=draft.answers[name].value,
+    )
+    await store.commit()
 
 
 async def _hold(store: Store, draft: Draft, exclusive: bool = False) -> None:
@@ -294,11 +344,28 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
     return names
 
 
-async def confirm_warning(store: Store, draft: Draft, finding: Finding, user_id: int) -> None:
-    """数据无误: the contact confirms a weak rule's figures as they are now."""
+async def confirm_warnings(
+    store: Store, draft: Draft, findings: list[Finding], user_id: int
+) -> None:
+    """数据无误: the contact confirms weak rules' figures as they are now."""
     if not draft.editable:
         raise FormLocked(draft.submission.status)
     await _hold(store, draft)
+    for finding in findings:
+        _confirmation(store, draft, finding, user_id)
+        await store.audit.record(
+            "warning.confirmed",
+            user_id,
+            enterprise_id=draft.enterprise.id,
+            submission_id=draft.submission.id,
+            rule=finding.rule,
+            fields=list(finding.fields),
+            text=finding.text,
+        )
+    await store.commit()
+
+
+def _confirmation(store: Store, draft: Draft, finding: Finding, user_id: int) -> None:
     confirmation = Confirmation(
         submission_id=draft.submission.id,
         rule=finding.rule,
@@ -308,16 +375,6 @@ async def confirm_warning(store: Store, draft: Draft, finding: Finding, user_id:
         confirmed_at=now(),
     )
     store.submissions.add_confirmation(confirmation)
-    await store.audit.record(
-        "warning.confirmed",
-        user_id,
-        enterprise_id=draft.enterprise.id,
-        submission_id=draft.submission.id,
-        rule=finding.rule,
-        fields=list(finding.fields),
-        text=finding.text,
-    )
-    await store.commit()
     draft.confirmations.append(confirmation)
 
 

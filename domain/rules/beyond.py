@@ -53,12 +53,14 @@ def _unit(v: Values, c: Catalog) -> list[Hit] | None:
         times = value / median  # type: ignore[operator]
         factor = _YUAN if times >= _BETWEEN else _THOUSAND
         corrected = (value / factor).quantize(Decimal("0.0001"))  # type: ignore[operator]
-        guess = "是不是按“元”填写的？" if factor == _YUAN else "是不是多写了三位数？"
+        guess = (
+            "是不是按“元”填写的？按元换算" if factor == _YUAN else "是不是多写了三位数？去掉三位"
+        )
         hits.append(
             Hit(
-                f"{figure(v, c, name)}，是本企业其他财务数据"
-                f"（中位数 {formatting.amount(median)} 万元）的 {formatting.times(times)} 倍。"
-                f"{guess}换算后为 {formatting.amount(corrected)} 万元",
+                f"{figure(v, c, name)}，远高于本企业其他财务数据"
+                f"（多为{formatting.magnitude(median)}）。"  # type: ignore[arg-type]
+                f"{guess}为 {formatting.amount(corrected)} 万元",
                 (name,),
                 suggestion=corrected,
             )

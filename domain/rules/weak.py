@@ -55,7 +55,7 @@ def _apart(v: Values, c: Catalog, a: str, b: str, factor: Decimal) -> Hit | None
     large, little = v[big], v[small]
     if little > 0:  # type: ignore[operator]
         ratio = formatting.times(large / little)  # type: ignore[operator]
-        said = f"{figure(v, c, big)} 是 {figure(v, c, small)} 的 {ratio} 倍"
+        said = f"{figure(v, c, big)} 比 {figure(v, c, small)} 大{ratio}"
     else:
         said = f"{figure(v, c, big)}，{figure(v, c, small)}"
     return Hit(f"{said}，相差 {times} 倍及以上。请确认两项的单位和数值", (big, small))

@@ -49,6 +49,12 @@ async def answer_current(
     return texts(await person.send(typed(world.catalog, name, value)))
 
 
+def _way_on(person: OfflineChat) -> str:
+    """On a screen of problems or a conversion: the button that accepts it and goes on."""
+    labels = [b.text for _, m in person.keyboards()[-1:] for row in m.inline_keyboard for b in row]
+    return next(b for b in labels if any(w in b for w in ("数据无误", "换算正确", "继续")))
+
+
 async def fill(
     world: World, person: OfflineChat, answers: dict[str, object], limit: int = 200
 ) -> list[str]:
@@ -64,7 +70,7 @@ async def fill(
         elif kind == "field":
             said += await answer_current(world, person, answers)
         elif kind in ("problems", "conversion"):
-            said += texts(await person.press("继续" if kind == "problems" else "换算正确"))
+            said += texts(await person.press(_way_on(person)))
         else:
             raise AssertionError(f"unexpected screen {at}")
     raise AssertionError("the form did not reach the summary")

@@ -34,7 +34,7 @@ async def submitted_with_a_confirmed_warning(world: World) -> OfflineChat:
     _, person = await bound(world, {**PRELOADED, **WARNED})
     await fill(world, person, {**CLEAN, **WARNED})
     await person.send("/start")
-    await person.press("确认无误：发明专利达到 50 件")
+    await person.press("第 1 项无误")
     await person.press("签署承诺书并提交")
     await person.press("我已阅读并同意")
     return person

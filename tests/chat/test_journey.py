@@ -143,11 +143,34 @@ async def test_a_unit_error_corrected_with_one_tap(world: World) -> None:
     while (await screen(world, person)).get("field") != "operating_revenue":
         await _step(world, person)
     said = texts(await person.send("45000000"))
-    assert "是不是按“元”填写的？换算后为 4,500 万元" in said[-1]
+    assert "已记录" not in said[-1] and "您填的是<b>元</b>吗？按元换算为 <b>4,500 万元</b>" in said[-1]
+    labels = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
+    assert labels[:2] == ["✅ 改为 4,500 万元", "确实是 45,000,000 万元"]  # the fix first
     said = texts(await person.press("改为 4,500 万元"))
     assert (await stored(world))["operating_revenue"].value == "4500"
     assert (await stored(world))["operating_revenue"].source == "corrected"
     assert "已记录：2025年度营业收入 4,500 万元" in said[-1]
+
+
+async def test_a_figure_kept_in_wan_after_the_unit_question(world: World) -> None:
+    """The clerk of the issue: 2150000 for the R&D expense, meaning 元, kept by mistake? Only by
+    choosing "确实是 2,150,000 万元"; its other warnings then follow on one screen."""
+    answers = {**PRELOADED}
+    del answers["rd_expense"]
+    _, person = await bound(world, answers)
+    while (await screen(world, person)).get("field") != "rd_expense":
+        await _step(world, person)
+    said = texts(await person.send("2150000"))
+    assert "改为 215 万元" in str(person.keyboards()[-1][1])
+    said = texts(await person.press("确实是 2,150,000 万元"))
+    assert "2025年度研发费用：<b>2,150,000 万元</b>" in said[-1] and "请核对" in said[-1]
+    assert "已记录" not in said[-1]
+    said = texts(await person.press("数据无误"))
+    assert "已记录：2025年度研发费用 2,150,000 万元" in said[-2] and said[-1] == "已保存"
+    async with world.sessions() as session:
+        actions = [e.action for e in (await session.scalars(select(AuditEntry))).all()]
+        rules = {c.rule for c in (await session.scalars(select(Confirmation))).all()}
+    assert "unit.kept" in actions and "W1" in rules
 
 
 async def _step(world: World, person) -> None:  # type: ignore[no-untyped-def]
@@ -188,7 +211,7 @@ async def test_a_weak_rule_confirmed_and_a_strong_rule_blocking(world: World) ->
     assert "发明专利授权总量 55 件，达到 50 件" in summary
     buttons = [b.text for _, m in person.keyboards()[-1:] for row in m.inline_keyboard for b in row]
     assert not any("签署承诺书" in b for b in buttons)
-    said = texts(await person.press("确认无误：发明专利达到 50 件"))
+    said = texts(await person.press("第 1 项无误"))
     assert "已保存" in said
     async with world.sessions() as session:
         confirmation = (await session.scalars(select(Confirmation))).one()
@@ -204,7 +227,7 @@ async def test_a_confirmation_lapses_when_the_figure_changes(world: World) -> No
     _, person = await bound(world, {**PRELOADED, "invention_patents": 55, "ip_count": 60})
     await fill(world, person, CLEAN)
     await person.send("/start")
-    await person.press("确认无误：发明专利达到 50 件")
+    await person.press("第 1 项无误")
     await person.press("菜单")
     await person.press("创新产出")
     await person.press("发明专利授权总量")
