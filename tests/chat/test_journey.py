@@ -143,7 +143,8 @@ async def test_a_unit_error_corrected_with_one_tap(world: World) -> None:
     while (await screen(world, person)).get("field") != "operating_revenue":
         await _step(world, person)
     said = texts(await person.send("45000000"))
-    assert "已记录" not in said[-1] and "您填的是<b>元</b>吗？按元换算为 <b>4,500 万元</b>" in said[-1]
+    assert "已记录" not in said[-1]
+    assert "您填的是<b>元</b>吗？按元换算为 <b>4,500 万元</b>" in said[-1]
     labels = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
     assert labels[:2] == ["✅ 改为 4,500 万元", "确实是 45,000,000 万元"]  # the fix first
     said = texts(await person.press("改为 4,500 万元"))
