@@ -13,7 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramMigrateToChat
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, ErrorEvent
@@ -25,7 +25,17 @@ from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
 from domain.catalog import Catalog
-from handlers import admin, broadcast, fallback, form, overview, redelivered, review, start
+from handlers import (
+    admin,
+    broadcast,
+    chats,
+    fallback,
+    form,
+    overview,
+    redelivered,
+    review,
+    start,
+)
 from reminders.progress import ProgressReporter
 from reminders.sender import Clock, Limits, Sender
 from reminders.tick import Ticker
@@ -66,6 +76,7 @@ def dispatcher(
         broadcast.router(),
         start.router(),
         form.router(),
+        chats.router(),  # after the form's: a contact's message never waits for its filters
         fallback.router(),
     )
     dp.errors.register(_on_error)
@@ -158,25 +169,33 @@ def shared_state(redis_url: str) -> tuple[RedisStorage, RedisEventIsolation]:
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:
     """Log it; tell the person their last step may not have been saved. Never a traceback.
+
     When it was Telegram that failed (blocked, limited, down, slow), another message would fail
     the same way, or say something untrue: what was stored stays stored, and the form tells
-    the person at their next message (`handlers.form.Flow.missed`)."""
-    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
-    if isinstance(event.exception, TelegramAPIError) and not isinstance(
-        event.exception, TelegramBadRequest
-    ):
-        return True
-    update = event.update
+    the person at their next message (`handlers.form.Flow.missed`). A press on a message from
+    before the group became a supergroup fails at the first word the bot says back into the old
+    group: they are told in the supergroup how to go on."""
+    update, exception = event.update, event.exception
     chat = (update.message and update.message.chat) or (
         update.callback_query
         and update.callback_query.message
         and update.callback_query.message.chat
     )
-    if chat:
+    if isinstance(exception, TelegramMigrateToChat):
+        log.warning("update %s: chat %s is a supergroup now", update.update_id, chat and chat.id)
+        target, text = exception.migrate_to_chat_id, render("group_upgraded")
+    else:
+        log.exception("update %s failed", update.update_id, exc_info=exception)
+        if isinstance(exception, TelegramAPIError) and not isinstance(
+            exception, TelegramBadRequest
+        ):
+            return True
+        target, text = (chat.id if chat else None), render("error")
+    if target is not None:
         try:
-            await bot.send_message(chat.id, render("error"))
+            await bot.send_message(target, text)
         except Exception:  # the network may be what failed; the log has it
-            log.warning("could not tell chat %s about the failure", chat.id)
+            log.warning("could not tell chat %s about the failure", target)
     return True
 
 

@@ -1,6 +1,7 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
-who the sender is (their contact record, if they are bound; whether they are an admin) and
-whether the update was applied before (`redelivered`: Telegram delivered it again);
+who the sender is (their contact record, if they are bound; whether they are an admin), whether
+the update was applied before (`redelivered`: Telegram delivered it again), an inactive chat
+made active again;
 in front of it, a per-person rate limit; and, on the bot, the point where an update that is
 about to speak to Telegram lets the next one at the database.
 """
@@ -23,16 +24,18 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Chat, TelegramObject, Update, User
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import phrase
 from domain.catalog import Catalog
+from services import chats
 from services.admins import Admins
 from services.notifier import Notifier
 from storage import updates
 from storage.db import connections, update_session
+from storage.models import Contact
 from storage.repositories import Store
 
 
@@ -92,12 +95,28 @@ class Services(BaseMiddleware):
                 data["notifier"] = self.notifier
                 data["admins"] = self.admins
                 data["is_admin"] = user is not None and await self.admins.has(store, user.id)
-                data["contact"] = await store.contacts.by_user(user.id) if user else None
+                data["contact"] = await self._sender(store, event, user, data.get("event_chat"))
                 return await handler(event, data)
             finally:
                 turn.give_up()
                 _turn.reset(tokens[0])
                 update_session.reset(tokens[1])
+
+    @staticmethod
+    async def _sender(
+        store: Store, event: TelegramObject, user: User | None, chat: Chat | None
+    ) -> Contact | None:
+        """The sender's contact record. A chat marked inactive (it blocked or removed the bot)
+        that sends anything is active again: read in the same query, written only then. A
+        `my_chat_member` update says for itself whether the bot is back (`handlers.chats`)."""
+        if user is None:
+            return None
+        contact, inactive = await store.contacts.of_update(user.id, chat.id if chat else None)
+        if inactive and chat and not (isinstance(event, Update) and event.my_chat_member):
+            with updates.aside(store.session):
+                await chats.back(store, chat.id)
+                await store.commit()
+        return contact
 
 
 class LetGo(BaseRequestMiddleware):

@@ -40,6 +40,9 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    ChatMemberBanned,
+    ChatMemberMember,
+    ChatMemberUpdated,
     Contact,
     Document,
     File,
@@ -102,6 +105,7 @@ class OfflineSession(BaseSession):
         self.holds: dict[int, Hold] = {}  # chat id → its calls wait until released
         # (chat, message id) → what the message shows: (text, parse mode, keyboard as sent)
         self.shown: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        self.upgraded: dict[int, int] = {}  # a group's id → its supergroup's (`upgrade`)
 
     def stage_error(
         self,
@@ -115,6 +119,11 @@ class OfflineSession(BaseSession):
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
         self.staged.append((status, body, chat_id))
+
+    def upgrade(self, group: int, supergroup: int) -> None:
+        """The group is now a supergroup with a new id: from now on every call to the old id
+        fails as Telegram's do, with the new id in `parameters.migrate_to_chat_id`."""
+        self.upgraded[group] = supergroup
 
     def stage_timeout(self, chat_id: int | None = None) -> None:
         """The next call (to `chat_id`, when given) gets no answer in time, as aiogram's aiohttp
@@ -131,6 +140,14 @@ class OfflineSession(BaseSession):
         if (hold := self.holds.get(chat_id)) is not None:  # type: ignore[arg-type]
             hold.arrived.set()
             await hold.released.wait()
+        if (supergroup := self.upgraded.get(chat_id)) is not None:  # type: ignore[arg-type]
+            body = {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": supergroup},
+            }
+            self.check_response(bot, method, 400, json.dumps(body))  # raises
         for staged in self.staged:
             status, body, target = staged
             if target is None or target == chat_id:
@@ -354,6 +371,26 @@ class OfflineChat:
             file_id=file_id, file_unique_id=file_id, file_name=name, file_size=len(content)
         )
         return await self._feed(message=self._message(document=document, caption=caption))
+
+    async def service(self, **fields: Any) -> list[TelegramMethod[Any]]:
+        """A service message here, from this person: `migrate_to_chat_id=…` in a group just
+        upgraded to a supergroup, `migrate_from_chat_id=…` in the supergroup."""
+        return await self._feed(message=self._message(**fields))
+
+    async def bot_member(self, member: bool) -> list[TelegramMethod[Any]]:
+        """This person took the bot out of this chat (blocked it in a private chat, removed it
+        from a group) or back in: Telegram's `my_chat_member` update."""
+        inside = ChatMemberMember(user=BOT_USER)
+        out = ChatMemberBanned(user=BOT_USER, until_date=0)
+        old, new = (out, inside) if member else (inside, out)
+        change = ChatMemberUpdated(
+            chat=self.chat,
+            from_user=self.user,
+            date=datetime.now(UTC),
+            old_chat_member=old,
+            new_chat_member=new,
+        )
+        return await self._feed(my_chat_member=change)
 
     async def send_sticker(self) -> list[TelegramMethod[Any]]:
         sticker = Sticker(

@@ -3,12 +3,13 @@
 Limits are configuration: about 25 messages a second in all, one a second to a private chat,
 20 a minute to a group. A 429 pauses the whole sender for its `retry_after`; 5xx answers and
 timeouts are retried with capped exponential backoff; a chat that blocked the bot (403) is marked
-inactive and skipped from then on. Officials' alerts (priority 0) are claimed before reminders
-and broadcasts. Calls go out in their slots without waiting for the previous answer (up to
-`in_flight` at once), so Telegram's latency does not bound the rate. The database is the record:
-rows are claimed in small batches and marked `sending` just before each call, so a sender that
-dies leaves its unsent claims to be taken again and only the calls in flight unknown
-("interrupted"), never resent.
+inactive and skipped until it speaks again (`services.chats`); a group upgraded to a supergroup
+takes its queued messages, the refused one included, to its new id. Officials' alerts
+(priority 0) are claimed before reminders and broadcasts. Calls go out in their slots without
+waiting for the previous answer (up to `in_flight` at once), so Telegram's latency does not bound
+the rate. The database is the record: rows are claimed in small batches and marked `sending` just
+before each call, so a sender that dies leaves its unsent claims to be taken again and only the
+calls in flight unknown ("interrupted"), never resent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -35,7 +37,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services import chats
 from storage.models import ChatState, Delivery, now
+from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +265,14 @@ class Sender:
             await self._set(row, status="pending", claimed_by=None, not_before=resume)
             return
         except TelegramForbiddenError as exc:
-            await self._block(row.chat_id, str(exc))
+            reason = str(exc)
+            await self._note(lambda store: chats.blocked(store, row.chat_id, reason))
             await self._finish(row, "failed", "blocked")
+            return
+        except TelegramMigrateToChat as exc:  # a 400, though not a TelegramBadRequest
+            to = exc.migrate_to_chat_id
+            await self._note(lambda store: chats.migrated(store, row.chat_id, to, row.id))
+            self.wake()
             return
         except TelegramBadRequest as exc:
             await self._finish(row, "failed", f"bad_request: {exc.message}"[:40])
@@ -298,15 +308,10 @@ class Sender:
         if row.broadcast_id is not None and self.on_progress is not None:
             await self.on_progress(row.broadcast_id)
 
-    async def _block(self, chat_id: int, reason: str) -> None:
+    async def _note(self, change: Callable[[Store], Awaitable[None]]) -> None:
+        """What Telegram said about a chat, kept."""
         async with self.sessions() as session:
-            state = await session.get(ChatState, chat_id)
-            if state is None:
-                session.add(
-                    ChatState(chat_id=chat_id, active=False, reason=reason[:200], updated_at=now())
-                )
-            else:
-                state.active, state.reason, state.updated_at = False, reason[:200], now()
+            await change(Store(session))
             await session.commit()
 
     async def _due_in(self) -> float | None:

@@ -328,7 +328,8 @@ class Delivery(Base):
 
 
 class ChatState(Base):
-    """A chat that blocked the bot (403) is inactive: nothing more is sent to it."""
+    """A chat that blocked or removed the bot is inactive: nothing is sent to it until it speaks
+    again (`services.chats`)."""
 
     __tablename__ = "chat_states"
 

@@ -9,13 +9,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Answer,
     AuditEntry,
+    ChatState,
     Commitment,
     Confirmation,
     Contact,
@@ -55,6 +56,16 @@ def _dialect(session: AsyncSession) -> str:
 # Statements run on every message of the form, built once: SQLAlchemy takes longer to build a
 # statement than SQLite takes to run it.
 _CONTACT_BY_USER = select(Contact).where(Contact.telegram_user_id == bindparam("user_id"))
+_SENDER_AND_CHAT = (
+    select(
+        Contact,
+        select(literal(True))
+        .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
+        .scalar_subquery(),
+    )
+    .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
+    .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
+)
 _ENTERPRISE_AND_SUBMISSION = (
     select(Enterprise, Submission)
     .outerjoin(
@@ -124,6 +135,13 @@ class Contacts:
 
     async def by_user(self, user_id: int) -> Contact | None:
         return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
+
+    async def of_update(self, user_id: int, chat_id: int | None) -> tuple[Contact | None, bool]:
+        """Who sent an update, and whether its chat was inactive (`services.chats`): asked on
+        every update, so in one round trip."""
+        values = {"user_id": user_id, "chat_id": chat_id}
+        row = (await self.session.execute(_SENDER_AND_CHAT, values)).one()
+        return row[0], bool(row[1])
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)

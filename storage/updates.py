@@ -10,6 +10,8 @@ that died before writing is applied when it comes again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import delete, event, insert, select
@@ -30,6 +32,19 @@ async def applied(session: AsyncSession, update_id: int) -> bool:
 def applying(session: AsyncSession, update_id: int) -> None:
     """The session works for this update: its first commit that writes records it."""
     session.sync_session.info["update_id"] = update_id
+
+
+@contextmanager
+def aside(session: AsyncSession) -> Iterator[None]:
+    """What is committed meanwhile is not the update's doing (a chat seen active again): it
+    does not record the update as applied, which its own effects, still to come, will."""
+    info = session.sync_session.info
+    update_id = info.pop("update_id", None)
+    try:
+        yield
+    finally:
+        if update_id is not None:
+            info["update_id"] = update_id
 
 
 async def prune(session: AsyncSession) -> None:
@@ -59,6 +74,11 @@ def _record(session: Session) -> None:
         # A plain INSERT: the same update applied side by side on two instances makes the
         # second one's commit fail (and roll back) rather than apply it twice.
         session.execute(insert(HandledUpdate).values(update_id=update_id, at=now()))
+
+
+@event.listens_for(Session, "after_commit")
+def _kept(session: Session) -> None:
+    session.info.pop("wrote", None)  # what the next transaction writes is its own
 
 
 @event.listens_for(Session, "after_rollback")
