@@ -296,7 +296,7 @@ FIELDS: tuple[Field, ...] = (
     _money(
         "tech_contract_absorbed",
         "tech_contract_absorbed_{year}",
-        "{year}年度技术合同成交额·吸纳",
+        "{year}年度技术合同成交额·吸纳（买入）",
         "output",
         "80",
         "{year} 年登记的技术合同中本企业作为买方的成交额，没有填 0",
@@ -305,7 +305,7 @@ FIELDS: tuple[Field, ...] = (
     _money(
         "tech_contract_output",
         "tech_contract_output_{year}",
-        "{year}年度技术合同成交额·输出",
+        "{year}年度技术合同成交额·输出（卖出）",
         "output",
         "120",
         "{year} 年登记的技术合同中本企业作为卖方的成交额，没有填 0",
@@ -500,7 +500,10 @@ FIELDS: tuple[Field, ...] = (
         Kind.COUNT,
         unit="人",
         example="2",
-        help="可跳过",
+        help=(
+            "指入选省级及以上人才计划（如国家“万人计划”、辽宁“兴辽英才计划”）"
+            "或具有正高级专业技术职称的在职人员；没有填 0，可跳过"
+        ),
         required=False,
     ),
     # 7. 科技金融

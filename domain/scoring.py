@@ -242,10 +242,7 @@ def _score(
     if stage is None:
         note = "缺少注册日期，无法确定发展阶段，不计算核心积分"
     elif normalised is None:
-        note = (
-            f"{stage}企业共 {cohort} 家，少于 {campaign.scoring.min_cohort} 家，"
-            "暂不计算核心积分，仅计加分项"
-        )
+        note = f"本阶段（{stage}）已提交企业不足 {campaign.scoring.min_cohort} 家，暂只计加分项"
     elif not defined:
         note = "九项指标均无法计算，不计算核心积分"
     else:

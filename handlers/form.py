@@ -204,7 +204,7 @@ class Flow:
         """After a value is stored: a figure likely typed in 元 is asked about first; then what
         it set off, on one screen; "已记录" only with the next question, once nothing is open."""
         f = self.catalog.by_name[name]
-        saved = f"{f.label} {shown(self.catalog, f, self.draft.values.get(name))}"
+        saved = f"{f.label}：{shown(self.catalog, f, self.draft.values.get(name))}"
         found = self.draft.about(name) if found is None else found
         if in_yuan is not None:
             await self.send(

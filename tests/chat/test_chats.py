@@ -63,7 +63,7 @@ async def test_a_contact_who_blocked_the_bot_and_came_back_gets_the_next_notice(
     else:
         await person.send("/start")
     await city_returns(city)
-    assert "大连市科技局</b> 退回了您的申报" in delivered(world, person.chat.id)[-1]
+    assert "大连市科技局</b> 退回了您的填报" in delivered(world, person.chat.id)[-1]
 
 
 @pytest.mark.parametrize("told", ["403 and /bindgroup", "my_chat_member"])

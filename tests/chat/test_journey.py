@@ -79,7 +79,7 @@ async def test_correcting_a_preloaded_value(world: World) -> None:
     said = texts(await person.send("大连海创智能装备股份有限公司"))
     # back on the section's remaining pre-loaded values, now 8
     assert "以下 8 项由省平台带入" in said[-1]
-    assert "已记录：企业名称 大连海创智能装备股份有限公司" in said[-1]
+    assert "企业名称：大连海创智能装备股份有限公司（已记录）" in said[-1]
     await person.press("全部正确")
     answers = await stored(world)
     assert answers["enterprise_name"].value == "大连海创智能装备股份有限公司"
@@ -128,7 +128,7 @@ async def test_resuming_after_a_restart(world: World) -> None:
     world.restart()  # the process dies; a new one starts on the same database
     person = world.person()
     said = texts(await person.send("13812345678"))  # the answer to the question left open
-    assert "已记录：联系人手机号 13812345678" in said[-1]
+    assert "联系人手机号：13812345678（已记录）" in said[-1]
     assert (await screen(world, person))["field"] == "contact_email"
     world.restart()
     person = world.person()
@@ -150,7 +150,7 @@ async def test_a_unit_error_corrected_with_one_tap(world: World) -> None:
     said = texts(await person.press("改为 4,500 万元"))
     assert (await stored(world))["operating_revenue"].value == "4500"
     assert (await stored(world))["operating_revenue"].source == "corrected"
-    assert "已记录：2025年度营业收入 4,500 万元" in said[-1]
+    assert "2025年度营业收入：4,500 万元（已记录）" in said[-1]
 
 
 async def test_a_figure_kept_in_wan_after_the_unit_question(world: World) -> None:
@@ -167,7 +167,7 @@ async def test_a_figure_kept_in_wan_after_the_unit_question(world: World) -> Non
     assert "2025年度研发费用：<b>2,150,000 万元</b>" in said[-1] and "请核对" in said[-1]
     assert "已记录" not in said[-1]
     said = texts(await person.press("数据无误"))
-    assert "已记录：2025年度研发费用 2,150,000 万元" in said[-2] and said[-1] == "已保存"
+    assert "2025年度研发费用：2,150,000 万元（已记录）" in said[-2] and said[-1] == "已保存"
     async with world.sessions() as session:
         actions = [e.action for e in (await session.scalars(select(AuditEntry))).all()]
         rules = {c.rule for c in (await session.scalars(select(Confirmation))).all()}
@@ -294,5 +294,5 @@ async def test_without_the_minimum_cohort_only_the_bonus(world: World) -> None:
     _, person = await bound(world)
     await fill(world, person, CLEAN)
     summary = texts(await person.send("/start"))[-1]
-    assert "成长期企业共 1 家，少于 30 家，暂不计算核心积分，仅计加分项" in summary
+    assert "本阶段（成长期）已提交企业不足 30 家，暂只计加分项" in summary
     assert "科技项目、奖励与标准 10 分，融资 4 分，榜单与资质 5 分" in summary  # 13 capped at 10

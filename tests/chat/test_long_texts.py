@@ -63,7 +63,7 @@ async def test_nine_fields_returned_with_one_long_comment_can_be_resubmitted(
     assert not any(ERROR in s for s in said)
     assert await status(world) == "returned"
     notice = last_text(world, 1001)
-    assert "退回了您的申报" in notice and "需要修改 9 项" in notice
+    assert "退回了您的填报" in notice and "需要修改 9 项" in notice
     said = await resubmit(person)
     assert not any(ERROR in s for s in said), said
     assert "已提交" in said[-1]

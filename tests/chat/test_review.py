@@ -84,7 +84,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     assert "王科长 已退回" in said[-1]
     assert await status(world) == "returned"
     notice = last_text(world, 1001)
-    assert "大连市甘井子区科技局</b> 退回了您的申报" in notice and "与加计扣除额不符" in notice
+    assert "大连市甘井子区科技局</b> 退回了您的填报" in notice and "与加计扣除额不符" in notice
 
     # the contact is asked that field only, with the comment, and resubmits
     said = texts(await person.press("开始修改"))
@@ -314,7 +314,7 @@ async def test_the_province_returns_a_reported_form_during_the_recheck(
     await province.send("科技部复核：请核对营业收入")
     await province.press("确认退回")
     assert await status(world) == "returned"
-    assert "辽宁省科技厅</b> 退回了您的申报" in last_text(world, 1001)
+    assert "辽宁省科技厅</b> 退回了您的填报" in last_text(world, 1001)
     said = texts(await person.press("开始修改"))
     assert "科技部复核：请核对营业收入" in said[-1]
 

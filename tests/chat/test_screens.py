@@ -21,7 +21,7 @@ async def test_help_and_status_mid_form_return_to_the_question(world: World) -> 
     )
     assert "请填写联系人手机号" in said[-1]
     said = texts(await person.send("13812345678"))
-    assert "已记录：联系人手机号 13812345678" in said[-1]
+    assert "联系人手机号：13812345678（已记录）" in said[-1]
 
 
 async def test_menu_jumps_to_any_field(world: World) -> None:
@@ -77,7 +77,7 @@ async def test_region_by_buttons_or_typed(world: World) -> None:
     board = str(person.keyboards()[-1][1])
     assert "浑南区" in board and "甘井子区" not in board
     said = texts(await person.press("浑南区"))
-    assert "已记录：所属区县 沈阳市浑南区" in said[-1] and "请填写联系人姓名" in said[-1]
+    assert "所属区县：沈阳市浑南区（已记录）" in said[-1] and "请填写联系人姓名" in said[-1]
     await person.press("菜单")
     await person.press("基本信息")
     await person.press("所属区县")

@@ -60,7 +60,7 @@ async def test_an_update_delivered_again_is_applied_once(world: World) -> None:
     said = texts(await again.redeliver())
     answers = await stored(world)
     assert answers["is_private"].value is False and "has_party_org" not in answers
-    assert said[0] == "✅ 已保存：是否为民营企业 否。请继续："
+    assert said[0] == "✅ 已保存（是否为民营企业：否），请继续："
     assert "是否建立党组织？" in said[-1]  # the question the contact never saw
     async with world.sessions() as session:
         entries = (
@@ -74,7 +74,7 @@ async def test_a_button_pressed_once_and_delivered_twice(world: World) -> None:
     await at_question(world, person, "is_private")
     await person.press("否")
     said = texts(await person.redeliver())
-    assert said[0] == "✅ 已保存：是否为民营企业 否。请继续："
+    assert said[0] == "✅ 已保存（是否为民营企业：否），请继续："
     assert "has_party_org" not in await stored(world)
 
 
@@ -116,7 +116,7 @@ async def test_a_reply_that_failed_after_the_answer_was_stored(world: World) -> 
         assert texts(await person.send("否")) == []  # the reply never arrived
         said = texts(await person.send("否"))  # "did it work?": the same answer again
         assert said[0] == (
-            "✅ 上一步已保存：是否为民营企业 否。刚才的回复没能送达，"
+            "✅ 上一步已保存（是否为民营企业：否）。刚才的回复没能送达，"
             "这是现在的问题（您刚发的消息没有作为它的答案）："
         )
         assert "是否建立党组织？" in said[-1]

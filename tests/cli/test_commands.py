@@ -186,7 +186,7 @@ def test_score_table_when_the_cohort_is_too_small(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     path.write_text(HAND_WRITTEN_CSV, encoding="utf-8")
     code, out = run("score", str(path))
-    assert code == 0 and "少于 30 家" in out
+    assert code == 0 and "不足 30 家" in out
 
 
 JSON_VALUES = st.recursive(

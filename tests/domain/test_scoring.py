@@ -120,7 +120,7 @@ def test_bonus_rankings_and_qualifications(
 def test_core_needs_the_minimum_cohort(catalog: Catalog) -> None:
     small = score_cohort(cohort(catalog, 29), catalog.campaign)
     assert all(s.core is None and s.total is None for s in small)
-    assert "少于 30 家" in small[0].note and small[0].bonus > 0
+    assert "不足 30 家" in small[0].note and small[0].bonus > 0
     assert all(s.core is not None for s in score_cohort(cohort(catalog, 30), catalog.campaign))
 
 
