@@ -9,6 +9,7 @@ from datetime import datetime
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.keyboards import Number
 from bot.outbox import Outbox
 from bot.texts import phrase, render, shown
 from domain import formatting
@@ -26,7 +27,7 @@ from storage.repositories import Outgoing
 class CardPress(CallbackData, prefix="c"):
     """A button on an officials' card: the card's id and what to do, nothing else."""
 
-    card: int
+    card: Number
     act: str  # ok, back, info; yes, no (registrations)
 
 

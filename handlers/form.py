@@ -267,7 +267,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
     try:
         if act == "pick" and f is not None and f.kind in (Kind.CHOICE, Kind.YES_NO):
             options: tuple[object, ...] = f.choices if f.kind is Kind.CHOICE else (True, False)
-            if not arg.isdigit() or int(arg) >= len(options):
+            if not arg.isdecimal() or int(arg) >= len(options):
                 return phrase("stale")
             await form.put(flow.store, draft, name, options[int(arg)], "typed", flow.user_id)
             await flow.answered(name)
@@ -351,7 +351,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
 async def _toggle(
     flow: Flow, query: CallbackQuery, choices: tuple[str, ...], exclusive: str, arg: str
 ) -> str:
-    if not arg.isdigit() or int(arg) >= len(choices):
+    if not arg.isdecimal() or int(arg) >= len(choices):
         return phrase("stale")
     index = int(arg)
     picked = set(flow.data.get("picked") or [])

@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot import screens
 from bot.filters import GROUP, TEXT
-from bot.keyboards import Keys, Press
+from bot.keyboards import Keys, Number, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local
 from bot.texts import phrase, render
 from domain.catalog import SECTIONS, Catalog
@@ -47,8 +47,8 @@ class Refusing(StatesGroup):
 
 
 class QueuePress(CallbackData, prefix="q"):
-    page: int
-    open: int = 0  # a submission id to open, or 0 to turn the page
+    page: Number
+    open: Number = 0  # a submission id to open, or 0 to turn the page
 
 
 def today(catalog: Catalog) -> date:
