@@ -23,6 +23,7 @@ from bot.texts import phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.rules import Finding
+from domain.text import visible
 from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
@@ -407,7 +408,7 @@ async def _confirm(flow: Flow, ref: str) -> str:
 
 def _signer(query: CallbackQuery) -> str:
     user = query.from_user
-    return user.full_name if user else ""
+    return visible(user.full_name).strip() if user else ""
 
 
 async def _sign(flow: Flow, query: CallbackQuery) -> str:

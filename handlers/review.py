@@ -26,6 +26,7 @@ from bot.notifier import CardPress, bureau, card_markup, card_text, local
 from bot.texts import phrase, render
 from domain.catalog import SECTIONS, Catalog
 from domain.review import LEVELS, may_return
+from domain.text import visible
 from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
@@ -422,7 +423,7 @@ async def typed_comment(
         await state.clear()
         await message.answer(render("input_problem", problem="这份表单已经处理，退回已取消。"))
         return
-    comment = (message.text or "").strip()
+    comment = visible(message.text or "").strip()
     if not comment or len(comment) > 500:
         await message.answer(render("input_problem", problem="意见不能为空，500 字以内。"))
         return
@@ -522,7 +523,7 @@ async def typed_reason(
     data = await state.get_data()
     await state.clear()
     official = await _official(store, message.from_user)
-    reason = (message.text or "").strip()[:300]
+    reason = visible(message.text or "").strip()[:300]
     decision = await review.decide_registration(
         store, official, int(data["card"]), False, reason, notifier
     )

@@ -216,7 +216,7 @@ async def _bind(
         contact = Contact(telegram_user_id=user.id)
         store.contacts.add(contact)
     contact.enterprise_id, contact.status, contact.bound_via = enterprise.id, status, via
-    contact.display_name = user.display_name[:200]
+    contact.display_name = user.display_name
     try:
         await store.session.flush()
     except IntegrityError:  # the same user, bound a moment ago by a second press

@@ -118,7 +118,7 @@ async def bind_official(store: Store, user: TelegramUser, token: str) -> Officia
     if official is None:
         official = Official(
             telegram_user_id=user.id,
-            display_name=user.display_name[:200],
+            display_name=user.display_name,
             level=claimed.level,
             region_code=claimed.region_code,
         )
@@ -143,7 +143,7 @@ async def bind_role(
     exists = await store.session.scalar(select(model.id).where(model.telegram_user_id == user.id))
     if exists is None:
         store.session.add(
-            model(telegram_user_id=user.id, display_name=user.display_name[:200], created_at=now())
+            model(telegram_user_id=user.id, display_name=user.display_name, created_at=now())
         )
     await store.audit.record(f"{kind}.bound", user.id)
     await store.commit()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.offline import BOT_USER, OfflineChat, texts
 from domain.catalog import Catalog, Kind
+from domain.text import visible
 from storage.codec import decode
 from storage.models import Answer
 from tests.chat.conftest import World, official
@@ -30,6 +31,7 @@ TEXT = st.one_of(
     st.text(max_size=200),
     st.from_regex(r"-?[0-9０-９,，.]{1,14}(万|元|亿|万元)?", fullmatch=True),
     st.sampled_from(["<b>x</b>", "&amp;", "🙂" * 50, " ", "\u200b", "a" * 5000, "1e309"]),
+    st.builds("\u2060".join, st.text(min_size=2, max_size=30)),  # a word joiner between each
 )
 # Numbers a forger puts in button data: beyond PostgreSQL's integer and bigint, negative, digits
 # Python's str.isdigit() accepts but int() does not.
@@ -98,7 +100,11 @@ def holds(catalog: Catalog, name: str, stored: object) -> bool:
         return isinstance(value, tuple) and set(value) <= set(f.choices)
     if f.kind is Kind.YES_NO:
         return isinstance(value, bool)
-    return isinstance(value, str) and (not f.max_length or len(value) <= f.max_length)
+    return (
+        isinstance(value, str)
+        and (not f.max_length or len(value) <= f.max_length)
+        and visible(value) == value  # nothing that shows nothing
+    )
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
