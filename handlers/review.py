@@ -565,10 +565,19 @@ async def _registration_done(
 # ---- queues and look-ups ---------------------------------------------------------------------
 
 
+async def _forms_may_show(store: Store, official: Official, chat_id: int, chat_type: str) -> bool:
+    """Forms are listed and opened in private or in the official's own bureau group, never in
+    a group of others (one never bound, or another bureau's)."""
+    return chat_type == "private" or await officials.is_bureau_group(store, official, chat_id)
+
+
 async def cmd_queue(message: Message, bot: Bot, store: Store, catalog: Catalog) -> None:
     official = await _official(store, message.from_user)
     if official is None:
         await message.answer(render("no_permission"))
+        return
+    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
+        await message.answer(phrase("forms_not_here"))
         return
     await _send_queue(bot, message.chat.id, store, catalog, official, 0)
 
@@ -619,6 +628,9 @@ async def on_queue(
     if official is None or query.message is None:
         await query.answer(phrase("no_permission"))
         return
+    if not await _forms_may_show(store, official, query.message.chat.id, query.message.chat.type):
+        await query.answer(phrase("forms_not_here"), show_alert=True)
+        return
     await query.answer()
     if not callback_data.open:
         await _send_queue(bot, query.message.chat.id, store, catalog, official, callback_data.page)
@@ -633,6 +645,9 @@ async def cmd_form(
     official = await _official(store, message.from_user)
     if official is None:
         await message.answer(render("no_permission"))
+        return
+    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
+        await message.answer(phrase("forms_not_here"))
         return
     code = (command.args or "").strip().upper()
     submission = await review.find(store, official, code, catalog.campaign.year) if code else None

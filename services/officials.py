@@ -198,6 +198,18 @@ async def of_user(store: Store, user_id: int) -> Official | None:
     return await store.session.scalar(select(Official).where(Official.telegram_user_id == user_id))
 
 
+async def is_bureau_group(store: Store, official: Official, chat_id: int) -> bool:
+    """The chat is a group bound to the official's own bureau (their level and jurisdiction)."""
+    bound = await store.session.scalar(
+        select(ReviewChat.id).where(
+            ReviewChat.chat_id == chat_id,
+            ReviewChat.level == official.level,
+            ReviewChat.region_code == official.region_code,
+        )
+    )
+    return bound is not None
+
+
 def jurisdiction(official: Official) -> Jurisdiction:
     return Jurisdiction(official.level, official.region_code)  # type: ignore[arg-type]
 
