@@ -15,6 +15,7 @@ from bot.texts import phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
 from domain.review import LEVELS
+from domain.text import same
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
 from services.scores import SHOWN as SCORES_SHOWN
@@ -219,6 +220,7 @@ class TelegramNotifier:
             enterprise=card.enterprise,
             contact=card.contact,
             county=county.removesuffix("科技局"),
+            typed_name="" if same(card.typed_name, card.enterprise.name) else card.typed_name,
         )
         await self._send(chat_ids, text, card_markup(card.card_id, registration=True), ALERT)
 
