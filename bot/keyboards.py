@@ -4,6 +4,7 @@ labels come from `phrases.j2`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -12,15 +13,21 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
+from pydantic import Field
 
 from bot.texts import phrase
 from domain.regions import RegionTable
+
+Number = Annotated[int, Field(ge=0, le=2**31 - 1)]
+"""A number in button data: a row id (PostgreSQL's `integer`), a page or a screen. A forged one
+out of this range fails the button's filter and gets "已过期" (handlers/fallback.py), never
+reaching a query that would overflow."""
 
 
 class Press(CallbackData, prefix="p"):
     """A button press: the screen number tells a current button from an old one."""
 
-    screen: int
+    screen: Number
     act: str
     arg: str = ""
 

@@ -9,11 +9,13 @@ from datetime import datetime
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.keyboards import Number
 from bot.outbox import Outbox
 from bot.texts import fitted, phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
 from domain.review import LEVELS
+from domain.text import same
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
 from services.scores import SHOWN as SCORES_SHOWN
@@ -26,7 +28,7 @@ from storage.repositories import Outgoing
 class CardPress(CallbackData, prefix="c"):
     """A button on an officials' card: the card's id and what to do, nothing else."""
 
-    card: int
+    card: Number
     act: str  # ok, back, info; yes, no (registrations)
 
 
@@ -229,6 +231,7 @@ class TelegramNotifier:
             enterprise=card.enterprise,
             contact=card.contact,
             county=county.removesuffix("科技局"),
+            typed_name="" if same(card.typed_name, card.enterprise.name) else card.typed_name,
         )
         await self._send(chat_ids, text, card_markup(card.card_id, registration=True), ALERT)
 

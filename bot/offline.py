@@ -48,6 +48,7 @@ from aiogram.types import (
     File,
     InlineKeyboardMarkup,
     Message,
+    MessageEntity,
     Sticker,
     TelegramObject,
     Update,
@@ -348,8 +349,11 @@ class OfflineChat:
             **fields,
         )
 
-    async def send(self, text: str) -> list[TelegramMethod[Any]]:
-        return await self._feed(message=self._message(text=text))
+    async def send(
+        self, text: str, entities: list[MessageEntity] | None = None
+    ) -> list[TelegramMethod[Any]]:
+        """A text message; `entities` are its formatting (bold, links), as Telegram sends it."""
+        return await self._feed(message=self._message(text=text, entities=entities))
 
     async def share_contact(
         self, phone: str, user_id: int | None = None

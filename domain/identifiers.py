@@ -9,12 +9,13 @@ calling them again for work already done, because `validate` must check 20,000 r
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneMetadata
 from stdnum.cn import uscc
+
+from domain.text import folded
 
 
 class IdentifierError(ValueError):
@@ -72,7 +73,7 @@ def read_uscc(text: str) -> str:
     """A unified social credit code, upper-cased, with its GB 32100 check digit verified."""
     code = text
     if _CANONICAL_USCC.fullmatch(code) is None:
-        code = unicodedata.normalize("NFKC", text).translate(_USCC_SEPARATORS).upper()
+        code = folded(text).translate(_USCC_SEPARATORS).upper()
         if len(code) != 18:
             raise IdentifierError(f"应为 18 位，您填写的是 {len(code)} 位")
         bad = sorted({c for c in code if c not in _USCC_ALPHABET})
@@ -105,7 +106,7 @@ def read_mobile(text: str) -> str:
     """A mainland mobile number as 11 digits (+86 and separators removed)."""
     if len(text) == 11 and _MOBILE_RANGES.fullmatch(text):
         return text
-    number = unicodedata.normalize("NFKC", text).translate(_PHONE_NOISE)
+    number = folded(text).translate(_PHONE_NOISE)
     for prefix in ("+86", "0086", "86"):
         if number.startswith(prefix) and len(number) == 11 + len(prefix):
             number = number[len(prefix) :]
@@ -132,7 +133,7 @@ def _domain(domain: str) -> str:
 
 def read_email(text: str) -> str:
     """An e-mail address, checked for syntax only (no DNS)."""
-    address = unicodedata.normalize("NFKC", text).strip()
+    address = folded(text)
     if "@" not in address:
         raise IdentifierError("缺少“@”，例如 zhangwei@example.com")
     local, _, domain = address.rpartition("@")
@@ -158,7 +159,7 @@ def read_person_name(text: str) -> str:
     """A person's name: 2–20 Chinese characters (· between parts) or a Latin-script name."""
     if len(text) <= 20 and _CHINESE_NAME.fullmatch(text) and len(text) >= 2:
         return text
-    name = unicodedata.normalize("NFKC", text).translate(_DOTS).strip()
+    name = folded(text).translate(_DOTS).strip()
     compact = re.sub(r"\s+", "", name)
     if _CHINESE_NAME.fullmatch(compact):
         if not 2 <= len(compact) <= 20:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from typing import NamedTuple
 
 from domain import formatting, identifiers, industry
 from domain.catalog import Catalog, Field, Kind
+from domain.text import folded, visible
 
 
 class InputError(ValueError):
@@ -80,12 +80,6 @@ _YES_NO = {
     **dict.fromkeys(("否", "无", "没有", "n", "no", "false", "0", "×", "✗"), False),
 }
 _COUNT_UNITS = ("人", "件", "项", "个", "名", "家")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
-
-
-def clean_text(raw: str) -> str:
-    """Typed text with full-width forms folded (NFKC) and outer whitespace removed."""
-    return unicodedata.normalize("NFKC", raw).strip()
 
 
 def parse_value(field: Field, raw: object, catalog: Catalog) -> Parsed | None:
@@ -161,7 +155,7 @@ def _money(field: Field, catalog: Catalog) -> Reader:
 
 
 def _typed_money(field: Field, raw: str, hint: str) -> tuple[Decimal, str]:
-    text = re.sub(r"\s+", "", clean_text(raw)).lstrip("¥").removeprefix("人民币")
+    text = re.sub(r"\s+", "", folded(raw)).lstrip("¥").removeprefix("人民币")
     match = _NUMBER.fullmatch(text)
     if match is None:
         raise InputError(field, f"“{_shorten(raw)}”不是数字", hint)
@@ -220,7 +214,7 @@ def _count(field: Field, catalog: Catalog) -> Reader:
 
 
 def _typed_count(field: Field, raw: str, hint: str) -> int:
-    text = re.sub(r"\s+", "", clean_text(raw))
+    text = re.sub(r"\s+", "", folded(raw))
     for unit in _COUNT_UNITS:
         text = text.removesuffix(unit)
     scale = 1
@@ -270,7 +264,7 @@ def _typed_date(field: Field, raw: str) -> date:
             return date.fromisoformat(raw)
         except ValueError:
             pass  # 2025-02-30: the general path below names the impossible day
-    match = _DATE.fullmatch(clean_text(raw))
+    match = _DATE.fullmatch(folded(raw))
     if match is None:
         raise InputError(field, f"“{_shorten(raw)}”不是日期")
     year, month, day = (int(p) for p in match.groups() if p is not None)
@@ -286,7 +280,7 @@ def _yes_no(field: Field, catalog: Catalog) -> Reader:
             return raw
         if _blank(field, raw):
             return None
-        answer = _YES_NO.get(clean_text(str(raw)).lower())
+        answer = _YES_NO.get(folded(str(raw)).lower())
         if answer is not None:
             return answer
         raise InputError(field, f"“{_shorten(str(raw))}”无法识别", "请回答“是”或“否”")
@@ -296,7 +290,7 @@ def _yes_no(field: Field, catalog: Catalog) -> Reader:
 
 def _one_of(field: Field) -> Callable[[object], str]:
     choices = frozenset(field.choices)
-    folded = {c.translate(_QUOTES): c for c in field.choices}
+    unquoted = {c.translate(_QUOTES): c for c in field.choices}
     hint = "可选：" + "、".join(field.choices)
 
     def choose(raw: object) -> str:
@@ -304,9 +298,9 @@ def _one_of(field: Field) -> Callable[[object], str]:
             return raw
         if not isinstance(raw, str | int) or isinstance(raw, bool):
             raise InputError(field, "不是可选的选项", hint)
-        text = clean_text(str(raw)).translate(_QUOTES)
-        if text in folded:
-            return folded[text]
+        text = folded(str(raw)).translate(_QUOTES)
+        if text in unquoted:
+            return unquoted[text]
         starting = [c for c in field.choices if len(text) >= 2 and c.startswith(text)]
         if len(starting) == 1:
             return starting[0]
@@ -342,7 +336,7 @@ def _multi(field: Field, catalog: Catalog) -> Reader:
         if isinstance(raw, list | tuple):
             items = list(raw)
         elif isinstance(raw, str):
-            items = [p for p in _LIST_SEPARATORS.split(clean_text(raw)) if p.strip()]
+            items = [p for p in _LIST_SEPARATORS.split(folded(raw)) if p.strip()]
         else:
             items = [raw]
         chosen = tuple(dict.fromkeys(choose(item) for item in items))
@@ -361,14 +355,14 @@ def _text(field: Field, catalog: Catalog) -> Reader:
             type(raw) is str
             and 0 < len(raw) <= longest
             and raw == raw.strip()
-            and _CONTROL.search(raw) is None
+            and visible(raw) == raw
         ):
             return raw
         if _blank(field, raw):
             return None
         if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
             raise InputError(field, "不是文字")
-        text = _CONTROL.sub("", str(raw)).strip()
+        text = visible(str(raw)).strip()
         if not text:
             raise InputError(field, "内容为空")
         if field.max_length and len(text) > field.max_length:
@@ -409,7 +403,7 @@ def _region(field: Field, catalog: Catalog) -> Reader:
             return raw
         if _blank(field, raw):
             return None
-        text = re.sub(r"\s+", "", clean_text(str(raw)))
+        text = re.sub(r"\s+", "", folded(str(raw)))
         if text.isdigit():
             if text in regions.counties:
                 return text
@@ -436,7 +430,7 @@ def _industry(field: Field, catalog: Catalog) -> Reader:
             return code
         if _blank(field, raw):
             return None
-        code = industry.normalise_code(clean_text(str(raw)))
+        code = industry.normalise_code(folded(str(raw)))
         if code is None:
             raise InputError(field, f"“{_shorten(str(raw))}”不是有效的国民经济行业代码")
         return code

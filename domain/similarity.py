@@ -5,7 +5,11 @@ submission is checked against 20,000 others without comparing it with each of th
 - Exact figures: one key per non-zero key figure; a pair sharing most of them is flagged.
 - Near-identical figures: one key per rounding bucket of the two largest figures; a pair whose
   key figures all lie within a tiny relative distance is flagged.
-- Texts: one key per long enough free-text answer; identical texts are flagged.
+- Texts: one key per long enough free-text answer; identical texts are flagged. Texts are
+  compared as they look (`domain.text.visible`, spaces and case aside), also texts stored before
+  invisible characters were removed at input. No NFKC here: it would change the digest of almost
+  every Chinese text (full-width punctuation), so the digests indexed before would no longer
+  match.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+
+from domain.text import visible
 
 KEY_FIGURES = (
     "rd_expense",
@@ -66,7 +72,7 @@ def profile(values: Mapping[str, object]) -> Profile:
     for name in TEXTS:
         text = values.get(name)
         if isinstance(text, str):
-            normalised = _SPACES.sub("", text).lower()
+            normalised = _SPACES.sub("", visible(text)).lower()
             if len(normalised) >= MIN_TEXT:
                 texts[name] = hashlib.sha256(normalised.encode()).hexdigest()[:32]
     return Profile(figures, texts)

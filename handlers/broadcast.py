@@ -23,6 +23,7 @@ from bot.notifier import local
 from bot.texts import phrase, render
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES, LEVELS
+from domain.text import visible
 from services import broadcasts
 from services.notifier import Notifier
 from storage.repositories import Store
@@ -194,8 +195,9 @@ async def _ask_text(
 
 
 async def typed_text(message: Message, state: FSMContext, catalog: Catalog) -> None:
-    """The notice itself; its formatting (bold, links) is kept, anything else is shown as typed."""
-    if not message.text or not message.text.strip():
+    """The notice itself; its formatting (bold, links) is kept, anything else is shown as typed
+    without the characters that show nothing (removed from the HTML, so the tags stay whole)."""
+    if not message.text or not visible(message.text).strip():
         await message.answer(render("input_problem", problem=phrase("broadcast_text_only")))
         return
     if len(message.text) > MAX_TEXT:
@@ -203,8 +205,9 @@ async def typed_text(message: Message, state: FSMContext, catalog: Catalog) -> N
         await message.answer(render("input_problem", problem=problem))
         return
     data = await state.get_data()
+    text = visible(message.html_text)
     await state.set_state(Broadcasting.confirm)
-    await state.update_data(text=message.html_text, draft=secrets.token_hex(16))
+    await state.update_data(text=text, draft=secrets.token_hex(16))
     keys = Keys(await _next_screen(state))
     keys.row(keys.button(phrase("send_now"), "send"), keys.button(phrase("rewrite"), "rewrite"))
     keys.row(keys.button(phrase("cancel_broadcast"), "cancel"))
@@ -213,7 +216,7 @@ async def typed_text(message: Message, state: FSMContext, catalog: Catalog) -> N
             "broadcast_preview",
             audience=broadcasts.describe(catalog, data["audience"]),
             count=data["count"],
-            text=message.html_text,
+            text=text,
         ),
         reply_markup=keys.markup(),
     )

@@ -27,6 +27,7 @@ from bot.texts import fitted, paged, phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.rules import Finding, Severity
+from domain.text import visible
 from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
@@ -353,7 +354,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
     try:
         if act == "pick" and f is not None and f.kind in (Kind.CHOICE, Kind.YES_NO):
             options: tuple[object, ...] = f.choices if f.kind is Kind.CHOICE else (True, False)
-            if not arg.isdigit() or int(arg) >= len(options):
+            if not arg.isdecimal() or int(arg) >= len(options):
                 return phrase("stale")
             await form.put(flow.store, draft, name, options[int(arg)], "typed", flow.user_id)
             await flow.answered(name)
@@ -437,7 +438,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
 async def _toggle(
     flow: Flow, query: CallbackQuery, choices: tuple[str, ...], exclusive: str, arg: str
 ) -> str:
-    if not arg.isdigit() or int(arg) >= len(choices):
+    if not arg.isdecimal() or int(arg) >= len(choices):
         return phrase("stale")
     index = int(arg)
     picked = set(flow.data.get("picked") or [])
@@ -502,7 +503,7 @@ async def _all_checked(flow: Flow, name: str) -> str:
 
 def _signer(query: CallbackQuery) -> str:
     user = query.from_user
-    return user.full_name if user else ""
+    return visible(user.full_name).strip() if user else ""
 
 
 async def _sign(flow: Flow, query: CallbackQuery) -> str:

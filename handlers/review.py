@@ -21,11 +21,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot import screens
 from bot.filters import GROUP, TEXT
-from bot.keyboards import Keys, Press
+from bot.keyboards import Keys, Number, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
 from bot.texts import fitted, paged, phrase, render
 from domain.catalog import SECTIONS, Catalog
 from domain.review import LEVELS, may_return
+from domain.text import visible
 from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
@@ -46,8 +47,8 @@ class Refusing(StatesGroup):
 
 
 class QueuePress(CallbackData, prefix="q"):
-    page: int
-    open: int = 0  # a submission id to open, or 0 to turn the page
+    page: Number
+    open: Number = 0  # a submission id to open, or 0 to turn the page
 
 
 def today(catalog: Catalog) -> date:
@@ -414,7 +415,7 @@ async def typed_comment(
         await state.clear()
         await message.answer(render("input_problem", problem="这份表单已经处理，退回已取消。"))
         return
-    comment = (message.text or "").strip()
+    comment = visible(message.text or "").strip()
     if not comment or len(comment) > 500:
         await message.answer(render("input_problem", problem="意见不能为空，500 字以内。"))
         return
@@ -514,7 +515,7 @@ async def typed_reason(
     data = await state.get_data()
     await state.clear()
     official = await _official(store, message.from_user)
-    reason = (message.text or "").strip()[:300]
+    reason = visible(message.text or "").strip()[:300]
     decision = await review.decide_registration(
         store, official, int(data["card"]), False, reason, notifier
     )
@@ -556,10 +557,19 @@ async def _registration_done(
 # ---- queues and look-ups ---------------------------------------------------------------------
 
 
+async def _forms_may_show(store: Store, official: Official, chat_id: int, chat_type: str) -> bool:
+    """Forms are listed and opened in private or in the official's own bureau group, never in
+    a group of others (one never bound, or another bureau's)."""
+    return chat_type == "private" or await officials.is_bureau_group(store, official, chat_id)
+
+
 async def cmd_queue(message: Message, bot: Bot, store: Store, catalog: Catalog) -> None:
     official = await _official(store, message.from_user)
     if official is None:
         await message.answer(render("no_permission"))
+        return
+    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
+        await message.answer(phrase("forms_not_here"))
         return
     await _send_queue(bot, message.chat.id, store, catalog, official, 0)
 
@@ -610,6 +620,9 @@ async def on_queue(
     if official is None or query.message is None:
         await query.answer(phrase("no_permission"))
         return
+    if not await _forms_may_show(store, official, query.message.chat.id, query.message.chat.type):
+        await query.answer(phrase("forms_not_here"), show_alert=True)
+        return
     await query.answer()
     if not callback_data.open:
         await _send_queue(bot, query.message.chat.id, store, catalog, official, callback_data.page)
@@ -624,6 +637,9 @@ async def cmd_form(
     official = await _official(store, message.from_user)
     if official is None:
         await message.answer(render("no_permission"))
+        return
+    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
+        await message.answer(phrase("forms_not_here"))
         return
     code = (command.args or "").strip().upper()
     submission = await review.find(store, official, code, catalog.campaign.year) if code else None

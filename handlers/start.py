@@ -111,9 +111,6 @@ async def start_with_code(
     if result.refused or result.contact is None:
         await _refused(message, result)
         return
-    if result.contact.status != "active":
-        await message.answer(render("bind_pending", enterprise=result.enterprise))
-        return
     await _welcome_bound(message, bot, state, store, catalog, notifier, result.contact)
 
 
@@ -139,6 +136,9 @@ async def shared_phone(
             render("bind_refused", reason=result.refused, enterprise=result.enterprise),
             reply_markup=ReplyKeyboardRemove(),
         )
+        return
+    if result.contact.status != "active":  # a request waiting, and a number of no enterprise
+        await pending(message, store, result.contact)
         return
     await _welcome_bound(message, bot, state, store, catalog, notifier, result.contact)
 
@@ -287,8 +287,8 @@ async def _request(
         )
         return
     county = catalog.campaign.regions.counties[region].full_name
-    await bot.send_message(
-        chat_id, render("bind_requested", enterprise=result.enterprise, county=county)
+    await bot.send_message(  # what they typed: a stranger's request never shows a stored name
+        chat_id, render("bind_requested", name=data["name"], code=data["code"], county=county)
     )
 
 

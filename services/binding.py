@@ -2,6 +2,7 @@
 
 Three ways, strongest first: a one-time invitation link; the Telegram phone number matching the
 pre-loaded contact mobile of exactly one enterprise; or a request the county bureau confirms.
+A request still waiting yields to either of the others: the link or the number binds at once.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ async def by_invitation(store: Store, user: TelegramUser, token: str) -> Binding
     if invitation is None or invitation.enterprise_id is None:
         return Binding(refused="invalid")
     existing = await current(store, user.id)
-    if existing.contact is not None:
+    if existing.contact is not None and existing.contact.status == "active":
         if existing.contact.enterprise_id == invitation.enterprise_id:
             return existing
         return Binding(existing.contact, existing.enterprise, refused="other_enterprise")
@@ -157,17 +158,19 @@ async def by_invitation(store: Store, user: TelegramUser, token: str) -> Binding
 
 
 async def by_phone(store: Store, user: TelegramUser, phone: str) -> Binding:
+    """The number binds if it is one enterprise's; a request waiting stays as it is otherwise."""
     existing = await current(store, user.id)
-    if existing.contact is not None:
+    if existing.contact is not None and existing.contact.status == "active":
         return existing
     try:
-        mobile = read_mobile(phone)
+        matches = await store.enterprises.active_by_mobile(read_mobile(phone))
     except IdentifierError:
-        return Binding(refused="no_match")
-    matches = await store.enterprises.active_by_mobile(mobile)
-    if len(matches) != 1:
-        return Binding(refused="no_match" if not matches else "ambiguous")
-    return await _bind(store, user, matches[0], "phone", "active")
+        matches = []
+    if len(matches) == 1:
+        return await _bind(store, user, matches[0], "phone", "active")
+    if existing.contact is not None:
+        return existing  # the request waiting
+    return Binding(refused="ambiguous" if matches else "no_match")
 
 
 async def by_request(
@@ -199,7 +202,7 @@ async def by_request(
         await store.session.flush()
     binding = await _bind(store, user, enterprise, "request", "pending", typed_name=name)
     assert binding.contact is not None
-    await review.registration_requested(store, enterprise, binding.contact, notifier)
+    await review.registration_requested(store, enterprise, binding.contact, name, notifier)
     return binding
 
 
@@ -216,7 +219,7 @@ async def _bind(
         contact = Contact(telegram_user_id=user.id)
         store.contacts.add(contact)
     contact.enterprise_id, contact.status, contact.bound_via = enterprise.id, status, via
-    contact.display_name = user.display_name[:200]
+    contact.display_name = user.display_name
     try:
         await store.session.flush()
     except IntegrityError:  # the same user, bound a moment ago by a second press

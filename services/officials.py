@@ -118,7 +118,7 @@ async def bind_official(store: Store, user: TelegramUser, token: str) -> Officia
     if official is None:
         official = Official(
             telegram_user_id=user.id,
-            display_name=user.display_name[:200],
+            display_name=user.display_name,
             level=claimed.level,
             region_code=claimed.region_code,
         )
@@ -143,7 +143,7 @@ async def bind_role(
     exists = await store.session.scalar(select(model.id).where(model.telegram_user_id == user.id))
     if exists is None:
         store.session.add(
-            model(telegram_user_id=user.id, display_name=user.display_name[:200], created_at=now())
+            model(telegram_user_id=user.id, display_name=user.display_name, created_at=now())
         )
     await store.audit.record(f"{kind}.bound", user.id)
     await store.commit()
@@ -196,6 +196,18 @@ async def invitation_kind(store: Store, token: str) -> str:
 
 async def of_user(store: Store, user_id: int) -> Official | None:
     return await store.session.scalar(select(Official).where(Official.telegram_user_id == user_id))
+
+
+async def is_bureau_group(store: Store, official: Official, chat_id: int) -> bool:
+    """The chat is a group bound to the official's own bureau (their level and jurisdiction)."""
+    bound = await store.session.scalar(
+        select(ReviewChat.id).where(
+            ReviewChat.chat_id == chat_id,
+            ReviewChat.level == official.level,
+            ReviewChat.region_code == official.region_code,
+        )
+    )
+    return bound is not None
 
 
 def jurisdiction(official: Official) -> Jurisdiction:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, exists, func, or_, select
 
 from domain.regions import RegionTable
 from domain.review import Jurisdiction
+from domain.text import visible
 from services import officials
 from storage.models import Answer, AuditEntry, Contact, Enterprise, Submission
 from storage.repositories import Store
@@ -189,7 +190,8 @@ async def find(
 ) -> tuple[list[Found], int]:
     """/find: enterprises of the scope whose credit code starts with, or whose name contains,
     the text; at most `limit` of them, and how many matched."""
-    text = text.strip().upper() if _looks_like_code(text) else text.strip()
+    text = visible(text).strip()
+    text = text.upper() if _looks_like_code(text) else text
     pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     where = (
         officials.within(scope),

@@ -70,6 +70,7 @@ class RegistrationView:
     card_id: int
     enterprise: Enterprise
     contact: Contact
+    typed_name: str  # the company name as the registrant typed it
 
 
 # ---- a submission reaches its bureau ----------------------------------------------------------
@@ -544,6 +545,7 @@ async def registration_requested(
     store: Store,
     enterprise: Enterprise,
     contact: Contact,
+    typed_name: str,
     notifier: Notifier,
 ) -> None:
     card = ReviewCard(
@@ -555,7 +557,9 @@ async def registration_requested(
         store, "county", enterprise.region_code or "", notifier.private_alerts
     )
     await store.release()
-    await notifier.registration_card(chats, RegistrationView(card.id, enterprise, contact))
+    await notifier.registration_card(
+        chats, RegistrationView(card.id, enterprise, contact, typed_name)
+    )
 
 
 async def decide_registration(
@@ -580,7 +584,7 @@ async def decide_registration(
     ):
         return Decision("forbidden", card, enterprise=enterprise)
     if contact.status != "pending":
-        by, at = await _registration_decided(store, enterprise.id)
+        by, at = await _registration_decided(store, enterprise.id, contact)
         return Decision("moved", card, enterprise=enterprise, moved_by=by, moved_at=at)
     user_id = contact.telegram_user_id
     if accept:
@@ -601,14 +605,28 @@ async def decide_registration(
     return Decision("done", card, enterprise=enterprise)
 
 
-async def _registration_decided(store: Store, enterprise_id: int) -> tuple[str, datetime | None]:
+async def _registration_decided(
+    store: Store, enterprise_id: int, contact: Contact
+) -> tuple[str, datetime | None]:
+    """Who settled a request, and when: a county official, or the registrant themselves with
+    an invitation link or their phone number."""
     entry = await store.session.scalar(
         select(AuditEntry)
         .where(
-            AuditEntry.enterprise_id == enterprise_id,
-            AuditEntry.action.in_(("contact.confirmed", "contact.refused")),
+            or_(
+                and_(
+                    AuditEntry.enterprise_id == enterprise_id,
+                    AuditEntry.action.in_(("contact.confirmed", "contact.refused")),
+                ),
+                and_(
+                    AuditEntry.actor == contact.telegram_user_id,
+                    AuditEntry.action == "contact.bound",
+                ),
+            )
         )
         .order_by(AuditEntry.id.desc())
         .limit(1)
     )
-    return (str(entry.detail.get("by_name", "")), entry.at) if entry else ("", None)
+    if entry is None:
+        return "", None
+    return str(entry.detail.get("by_name", contact.display_name)), entry.at

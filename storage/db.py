@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 from storage.sqlite import connector
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+UPGRADE_LOCK = 0x63786A6D  # PostgreSQL advisory lock of `upgrade`; not the leader's (leader.py)
 
 # The current update's database session, when there is one. The FSM state and the outbox write on
 # it, so an update never needs a second connection (with SQLite's one connection, it would wait
@@ -92,12 +96,29 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Apply pending migrations (blocking; runs its own event loop)."""
-    if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), "head")
+    """Apply pending migrations (blocking; runs its own event loop).
+
+    Two upgrades at once (a release step and an instance starting, two instances starting on a
+    new database): the second waits for the first, then finds nothing to do. On PostgreSQL the
+    migrations' transaction takes an advisory lock (migrations/env.py); a SQLite file gets a lock
+    on a file beside it.
+    """
+    with _file_lock(url):
+        command.upgrade(alembic_config(url), "head")
+
+
+@contextmanager
+def _file_lock(url: str) -> Iterator[None]:
+    """An exclusive lock on `<database>.lock` while migrating a SQLite file; nothing otherwise.
+    The kernel drops it with the process, so a killed upgrade never leaves it held."""
+    database = make_url(url).database if is_sqlite(url) else None
+    if not database or database == ":memory:":
+        yield
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 async def upgrade_async(url: str) -> None:

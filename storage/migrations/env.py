@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from storage.db import create_engine
+from storage.db import UPGRADE_LOCK, create_engine
 from storage.models import Base
 
 
@@ -18,6 +19,10 @@ def run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # One transaction holds every migration; a second upgrade waits here until it
+            # commits, then reads the version it left: nothing to do.
+            connection.execute(select(func.pg_advisory_xact_lock(UPGRADE_LOCK)))
         context.run_migrations()
 
 

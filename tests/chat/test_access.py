@@ -16,11 +16,11 @@ from storage.models import (
     StoredScore,
     Submission,
 )
-from tests.chat.conftest import World, official
+from tests.chat.conftest import World, group_code, official
 from tests.chat.test_binding import OTHER_CODE
 from tests.chat.test_broadcast import ADMIN, coordinator
 from tests.chat.test_journey import PRELOADED, bound
-from tests.chat.test_review import submitted_form
+from tests.chat.test_review import GROUP, submitted_form
 from tests.conftest import CLEAN
 
 ROLES = (
@@ -127,3 +127,34 @@ async def test_the_review_card_answers_only_its_bureau(world: World) -> None:
     async with world.sessions() as session:
         statuses = (await session.scalars(select(Submission.status))).all()
     assert "city_review" in statuses  # the county's own official moved it on
+
+
+async def test_forms_show_only_in_private_or_the_officials_own_bureau_group(
+    world: World,
+) -> None:
+    """/queue, /form and the queue's buttons list forms in private or in the official's bound
+    bureau group; in any other group (never bound, or another bureau's) they show nothing."""
+    await submitted_form(world)
+    await official(world, "county", "210211", 501, "王科长")
+    await official(world, "city", "210200", 601, "李处长")
+    own = world.person(501, "王科长", group=GROUP)
+    await own.send(f"/bindgroup {await group_code(world, 'county', '210211')}")
+    elsewhere = world.person(501, "王科长", group=-100999)  # a group never bound
+    city_in_county_group = world.person(601, "李处长", group=GROUP)
+    refusal = "表单只在与我的私聊或本局已绑定的审核群中显示，请私聊我使用这个命令。"
+    for person in (elsewhere, city_in_county_group):
+        for command in ("/queue", f"/form {CLEAN['credit_code']}"):
+            assert texts(await person.send(command)) == [refusal], command
+    said = texts(await own.send("/queue"))
+    assert "大连海创智能装备有限公司" in said[0]
+    opening = next(
+        b.callback_data
+        for _, markup in own.keyboards()
+        for row in markup.inline_keyboard
+        for b in row
+        if b.callback_data and b.callback_data.startswith("q:")
+    )
+    calls = await elsewhere.press_data(1, opening)  # the button, forged into the other group
+    assert texts(calls) == [refusal]
+    assert "大连海创智能装备有限公司" in texts(await own.press_data(1, opening))[-1]
+    assert "大连海创" in texts(await own.send(f"/form {CLEAN['credit_code']}"))[-1]

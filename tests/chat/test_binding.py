@@ -12,7 +12,7 @@ from services import officials
 from services.binding import EnterpriseLink, invite_enterprises
 from storage.models import AuditEntry, Contact, Enterprise, Invitation, ReviewCard, now
 from storage.repositories import Store
-from tests.chat.conftest import World
+from tests.chat.conftest import World, official
 from tests.chat.helpers import screen
 from tests.chat.test_journey import PRELOADED, bound
 
@@ -147,6 +147,70 @@ async def test_a_request_for_a_known_enterprise_still_waits(world: World) -> Non
     async with world.sessions() as session:
         contact = (await session.scalars(select(Contact))).one()
     assert contact.status == "pending" and contact.enterprise_id == enterprise.id
+
+
+async def request(world: World, code: str, name: str, user_id: int = 1001) -> list[str]:
+    """A binding request by typing: the credit code, a company name and the county."""
+    person = world.person(user_id, "周敏")
+    await person.send(code)
+    await person.send(name)
+    return texts(await person.send("大连市甘井子区"))
+
+
+async def test_a_stranger_sees_only_what_they_typed_and_the_county_compares(
+    world: World,
+) -> None:
+    """Anyone may type any credit code: the registered name is shown to the county, next to
+    the typed one, never to the one who typed it."""
+    county = await official(world, "county", "210211", 501, "王科长")
+    enterprise = await preloaded(world)
+    said = await request(world, enterprise.credit_code, "随便\u200b写的公司")
+    assert said[0].startswith("📨 已提交绑定申请：<b>随便写的公司</b>（91210211MA0Y4LKX3G）")
+    card = texts(world.bot.session.sent_to(501))[-1]  # type: ignore[attr-defined]
+    assert "企业：<b>大连海创智能装备有限公司</b> 91210211MA0Y4LKX3G" in card
+    assert "申请人填写的企业名称：<b>随便写的公司</b>（与平台登记的名称不一致，请核对）" in card
+    person = world.person(1001)
+    for said in (await person.send("/start"), await person.send("你好")):
+        assert "统一社会信用代码 91210211MA0Y4LKX3G）正在等待" in texts(said)[0]
+    await county.press("拒绝")
+    await county.send("名称\u2060不符")
+    notice = texts(world.bot.session.sent_to(1001))[-1]  # type: ignore[attr-defined]
+    assert "未通过您的绑定申请（统一社会信用代码 91210211MA0Y4LKX3G），原因：名称不符" in notice
+    everything = "\n".join(texts(world.bot.session.sent_to(1001)))  # type: ignore[attr-defined]
+    assert "<b>大连海创" not in everything  # (the example of a name is 大连海创…, not in bold)
+    # the registered name typed with other brackets and spaces is the same name
+    await request(world, enterprise.credit_code, "大连海创智能装备 有限公司", user_id=1002)
+    card = texts(world.bot.session.sent_to(501))[-1]  # type: ignore[attr-defined]
+    assert "企业绑定申请" in card and "申请人填写的企业名称" not in card
+
+
+async def test_a_request_waiting_yields_to_the_invitation_link(world: World) -> None:
+    county = await official(world, "county", "210211", 501, "王科长")
+    enterprise = await preloaded(world)
+    await request(world, enterprise.credit_code, enterprise.name)
+    person = world.person(1001, "周敏")
+    said = texts(await person.send(f"/start {await world.invitation(enterprise)}"))
+    assert "已绑定：<b>大连海创智能装备有限公司</b>" in said[0]
+    async with world.sessions() as session:
+        contact = (await session.scalars(select(Contact))).one()
+    assert (contact.status, contact.bound_via) == ("active", "invitation")
+    said = texts(await county.press("确认"))  # the request is settled already
+    assert said[0].startswith("该申请已由 周敏 于 ") and said[0].endswith(" 处理。")
+
+
+async def test_a_request_waiting_and_a_shared_phone_number(world: World) -> None:
+    """A number of no enterprise leaves the request waiting (and shows no form); the number of
+    one binds to it at once."""
+    enterprise = await preloaded(world, mobile="13812345678")
+    await request(world, enterprise.credit_code, "随便写的公司")
+    person = world.person(1001)
+    said = texts(await person.share_contact("13900000000"))
+    assert len(said) == 1 and "正在等待区县科技局确认" in said[0]
+    said = texts(await person.share_contact("13812345678"))
+    assert "已绑定：<b>大连海创智能装备有限公司</b>" in said[0]
+    async with world.sessions() as session:
+        contact = (await session.scalars(select(Contact))).one()
+    assert (contact.status, contact.bound_via) == ("active", "phone")
 
 
 async def test_the_form_answers_only_to_contacts(world: World) -> None:

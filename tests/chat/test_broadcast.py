@@ -4,6 +4,7 @@ message edited in place, a summary by reason; 429s, blocked chats and crashes on
 from __future__ import annotations
 
 from aiogram.methods import EditMessageText, SendMessage
+from aiogram.types import MessageEntity
 from sqlalchemy import func, select, update
 
 from bot.offline import OfflineChat, texts
@@ -161,6 +162,22 @@ async def test_text_is_checked_and_can_be_rewritten_or_cancelled(world: World) -
     await person.press("某个市")
     said = texts(await person.press("铁岭"))  # nobody there
     assert said == ["这个范围内没有可发送的对象。"]
+
+
+async def test_formatting_is_kept_and_what_shows_nothing_is_not(world: World) -> None:
+    [user] = await contacts(world, 100, 1, "210211")
+    person = await coordinator(world)
+    await person.send("/broadcast")
+    await person.press("全部企业联系人")
+    bold = MessageEntity(type="bold", offset=0, length=3)  # "提醒\u200b", in UTF-16 units
+    said = texts(await person.send("提醒\u200b：请于\u202e6月26日前\u2060提交", [bold]))
+    assert "<b>提醒</b>：请于6月26日前提交" in said[0]
+    await person.press("确认发送")
+    assert received(world, user) == ["<b>提醒</b>：请于6月26日前提交"]
+    said = texts(await person.send("/broadcast"))
+    await person.press("全部企业联系人")
+    said = texts(await person.send("\u200b\u2060"))
+    assert "请发送文字内容" in said[0]
 
 
 async def test_a_429_and_a_blocked_chat_during_a_broadcast(world: World) -> None:

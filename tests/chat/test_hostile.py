@@ -1,7 +1,9 @@
 """Hostile use: a person flooding the bot, someone guessing invitation codes, markup in names
-and answers shown to officials."""
+and answers shown to officials, characters that show nothing in texts, names and comments."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
@@ -9,10 +11,11 @@ from sqlalchemy import func, select
 from bot import app
 from bot.middlewares import Buckets, RedisBuckets, Throttle
 from bot.offline import OfflineChat, texts
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Official, ReviewNote
 from tests.chat.conftest import World, official
 from tests.chat.test_journey import PRELOADED, bound
-from tests.chat.test_review import last_text, submitted_form
+from tests.chat.test_review import _code, last_text, send_back, submitted_form
+from tests.conftest import CLEAN
 
 SLOW_DOWN = "操作太频繁了，请稍等几秒再继续。"
 
@@ -112,3 +115,28 @@ async def test_markup_in_names_and_answers_reaches_officials_as_text(world: Worl
     said = texts(await county.press("详情"))
     details = "\n".join(said)
     assert "&lt;i&gt;主轴&lt;/i&gt; &amp; 轴承" in details and "<i>主轴" not in details
+
+
+async def test_what_shows_nothing_is_gone_from_texts_names_and_comments(world: World) -> None:
+    """A copy with a U+2060 in it is the copy it looks like; an official's name turned around
+    with U+202E and a return comment full of zero-width characters arrive as they look."""
+    county = await official(world, "county", "210211", 501, "\u202e王科长\u3164")
+    await submitted_form(world)
+    text = str(CLEAN["key_technologies"])
+    copier = {
+        **{k: v * 2 if isinstance(v, Decimal) else v for k, v in CLEAN.items()},
+        "credit_code": _code("91210211MA0Y4LKX4"),
+        "enterprise_name": "大连抄袭\u200b科技有限公司",
+        "key_technologies": "\u2060".join(text) + "\u00ad",  # the same text, to the eye
+    }
+    await submitted_form(world, copier, user_id=1002)
+    card = last_text(world, 501)
+    assert "🔁 疑似雷同" in card and "关键技术完全相同" in card and "大连抄袭科技有限公司" in card
+    said = await send_back(
+        county, [("创新投入", "2025年度研发费用")], ["请\u2060核对\u200b研发费用"]
+    )
+    assert "王科长 已退回" in said[-1]
+    assert "请核对研发费用" in last_text(world, 1002)
+    async with world.sessions() as session:
+        assert (await session.scalars(select(ReviewNote.comment))).all() == ["请核对研发费用"]
+        assert (await session.scalars(select(Official.display_name))).all() == ["王科长"]

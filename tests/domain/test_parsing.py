@@ -277,6 +277,29 @@ def test_text_keeps_what_was_written_but_not_control_characters(catalog: Catalog
 
 
 @pytest.mark.parametrize(
+    ("name", "typed", "expected"),
+    [
+        (
+            "main_products",
+            "数控机床\u2060主轴\u00ad、精密\u202e减速器\U000e0041",
+            "数控机床主轴、精密减速器",
+        ),
+        ("enterprise_name", "\u3164大连海创智能装备有限公司\u200b", "大连海创智能装备有限公司"),
+        ("employees", "1\u2060200", 1200),
+        ("rd_expense", "３５０\u200b万", Decimal(350)),
+        ("credit_code", "91210211\u200bMA0Y4LKX3G", "91210211MA0Y4LKX3G"),
+        ("contact_mobile", "138\u20601234\u20605678", "13812345678"),
+        ("contact_name", "张\u200d伟", "张伟"),
+        ("contact_email", "zhangwei\u200b@example.com", "zhangwei@example.com"),
+    ],
+)
+def test_invisible_characters_never_reach_a_value(
+    catalog: Catalog, name: str, typed: str, expected: object
+) -> None:
+    assert value(catalog, name, typed) == expected
+
+
+@pytest.mark.parametrize(
     "typed",
     [
         "91210211MA0Y4LKX3G",
