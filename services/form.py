@@ -260,15 +260,26 @@ async def keep_unit(store: Store, draft: Draft, name: str, user_id: int) -> None
             and not draft.is_confirmed(finding)
         ):
             _confirmation(store, draft, finding, user_id)
-    await store.audit.record(
+    await _audit(
+        store,
+        draft,
         "unit.kept",
         user_id,
-        enterprise_id=draft.enterprise.id,
-        submission_id=draft.submission.id,
         field=name,
         value=draft.answers[name].value,
     )
     await store.commit()
+
+
+async def _audit(store: Store, draft: Draft, action: str, user_id: int, **detail: object) -> None:
+    """Add an entry about the form to the transaction."""
+    await store.audit.record(
+        action,
+        user_id,
+        enterprise_id=draft.enterprise.id,
+        submission_id=draft.submission.id,
+        **detail,
+    )
 
 
 async def _hold(store: Store, draft: Draft, exclusive: bool = False) -> None:
@@ -296,11 +307,11 @@ async def put(
     if source == "typed" and old is not None and old.source == "preloaded" and old.value != stored:
         source = "corrected"  # a pre-loaded value the contact changed
     await store.submissions.put(draft.submission.id, name, stored, source, user_id)
-    await store.audit.record(
+    await _audit(
+        store,
+        draft,
         "answer",
         user_id,
-        enterprise_id=draft.enterprise.id,
-        submission_id=draft.submission.id,
         field=name,
         old=None if old is None else old.value,
         new=stored,
@@ -331,11 +342,11 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
     if names:
         await _hold(store, draft)
         await store.submissions.confirm(draft.submission.id, names, user_id)
-        await store.audit.record(
+        await _audit(
+            store,
+            draft,
             "preloaded.confirmed",
             user_id,
-            enterprise_id=draft.enterprise.id,
-            submission_id=draft.submission.id,
             fields=names,
         )
         await store.commit()
@@ -353,11 +364,11 @@ async def confirm_warnings(
     await _hold(store, draft)
     for finding in findings:
         _confirmation(store, draft, finding, user_id)
-        await store.audit.record(
+        await _audit(
+            store,
+            draft,
             "warning.confirmed",
             user_id,
-            enterprise_id=draft.enterprise.id,
-            submission_id=draft.submission.id,
             rule=finding.rule,
             fields=list(finding.fields),
             text=finding.text,
@@ -497,11 +508,11 @@ async def submit(
             text=commitment_text,
         )
     )
-    await store.audit.record(
+    await _audit(
+        store,
+        draft,
         "submission.submitted",
         user_id,
-        enterprise_id=draft.enterprise.id,
-        submission_id=submission.id,
         previous=status,
         status=target,
         by_name=contact.display_name if contact else "",
