@@ -161,6 +161,7 @@ async def journey(person: OfflineChat, latencies: list[float]) -> None:
             raise LookupError(f"{person.user.id}: nothing to press in {buttons}")
         await timed(person.press(step))
     await timed(person.press("签署承诺书并提交"))
+    await timed(person.press("内容无误"))
     await asyncio.gather(
         timed(person.press("我已阅读并同意")), timed(person.press("我已阅读并同意"))
     )

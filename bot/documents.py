@@ -9,7 +9,14 @@ from bot.texts import render, shown
 from domain.catalog import SECTIONS, Catalog
 from services.exports import FormRecord, notes_text
 from services.overview import BUCKETS
-from storage.models import now
+from storage.models import Commitment, now
+
+
+def signed_by(commitment: Commitment, names: dict[int, str]) -> str:
+    """承诺人 as the enterprise named them, and the Telegram account that signed beside it."""
+    account = names.get(commitment.telegram_user_id, "")
+    who = f"Telegram 账号 {account}，id {commitment.telegram_user_id}".replace(" ，", "，")
+    return f"{commitment.signer or account}（{who}）"
 
 
 def form_html(catalog: Catalog, record: FormRecord, names: dict[int, str]) -> str:
@@ -46,10 +53,7 @@ def form_html(catalog: Catalog, record: FormRecord, names: dict[int, str]) -> st
         commitment=commitment,
         # The text was rendered from a template with every name escaped when it was signed.
         commitment_text=Markup(commitment.text) if commitment and commitment.text else "",
-        signer=names.get(commitment.telegram_user_id, "")
-        + f"（Telegram {commitment.telegram_user_id}）"
-        if commitment
-        else "",
+        signer=signed_by(commitment, names) if commitment else "",
         signed_at=commitment.signed_at.astimezone(zone).strftime(when) if commitment else "",
         unchanged=record.signed_data_unchanged,
     )

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from aiogram.types import InlineKeyboardMarkup
+from markupsafe import Markup
 
 from bot.keyboards import Keys
 from bot.texts import fitted, money, phrase, render, shown
@@ -276,7 +277,9 @@ def commitment(draft: Draft, text: str, screen: int) -> Screen:
     keys = Keys(screen)
     keys.row(keys.button(phrase("agree"), "agree"))
     keys.row(keys.button(phrase("cancel"), "sum"))
-    return Screen(render("commitment_screen", text=text, county=county_name(draft)), keys.markup())
+    # the text was rendered with every name escaped: shown as it is, not escaped again
+    shown_text = render("commitment_screen", text=Markup(text), county=county_name(draft))
+    return Screen(shown_text, keys.markup())
 
 
 def commitment_text(draft: Draft, signer: str, when: datetime) -> str:
@@ -391,19 +394,58 @@ def locked(draft: Draft) -> Screen:
 
 def view(draft: Draft) -> list[str]:
     """The whole form, one message per section (a section fits Telegram's 4,096 characters)."""
-    return form_pages(draft.catalog, draft.values, set(draft.answers))
+    return form_pages(
+        draft.catalog, draft.values, set(draft.answers), draft.outstanding().confirmed
+    )
 
 
-def form_pages(catalog: Catalog, values: dict[str, object], answered: set[str]) -> list[str]:
-    """A form's answers section by section, for the contact or for its reviewers."""
+def review(draft: Draft, screen: int) -> list[Screen]:
+    """Before signing: every value, section by section, its confirmed warnings in place, and a
+    way into each section to change it."""
+    pages = view(draft)
+    screens = []
+    for info, page in zip(SECTIONS, pages, strict=True):
+        keys = Keys(screen)
+        keys.row(keys.button(phrase("edit_section"), "sec", info.key))
+        screens.append(Screen(page, keys.markup()))
+    return screens
+
+
+def signer(draft: Draft, screen: int, error: str = "") -> Screen:
+    """Who signs: the form's contact unless the contact types another name."""
+    keys = Keys(screen)
+    name = str(draft.values.get("contact_name", ""))
+    keys.row(keys.button(phrase("sign_as", who=name), "signer"))
+    keys.row(keys.button(phrase("cancel"), "sum"))
+    total = progress(draft.catalog, draft.state, next_step(draft.catalog, draft.state)).total
+    return Screen(render("signer", name=name, total=total, error=error), keys.markup())
+
+
+def form_pages(
+    catalog: Catalog,
+    values: dict[str, object],
+    answered: set[str],
+    confirmed: Sequence[Finding] = (),
+) -> list[str]:
+    """A form's answers section by section, for the contact or for its reviewers, with the
+    warnings the enterprise confirmed beside the section they concern."""
     pages = []
     for info in SECTIONS:
+        fields = catalog.in_section(info.key)
         rows = [
-            (f.label, shown(catalog, f, values.get(f.name)))
-            for f in catalog.in_section(info.key)
-            if f.name in answered
+            (f.label, shown(catalog, f, values.get(f.name))) for f in fields if f.name in answered
         ]
-        pages.append(render("view", numeral=NUMERALS[info.number - 1], title=info.title, rows=rows))
+        names = {f.name for f in fields}
+        warnings = [w.text for w in confirmed if w.fields[0] in names]
+        pages.append(
+            render(
+                "view",
+                numeral=NUMERALS[info.number - 1],
+                title=info.title,
+                rows=rows,
+                warnings=warnings,
+            )
+        )
     return pages
 
 

@@ -26,8 +26,8 @@ from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
 from domain.catalog import Catalog, Kind
 from domain.form import Step, before_section, next_step, previous_field
+from domain.parsing import InputError, parse_value
 from domain.rules import Finding, Severity
-from domain.text import visible
 from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
@@ -76,20 +76,32 @@ class Flow:
     def at(self) -> dict[str, str]:
         return self.data.get("at") or {}
 
-    async def send(self, build: Any, at: dict[str, str], *, saved: str = "", **keep: Any) -> None:
+    async def send(
+        self,
+        build: Any,
+        at: dict[str, str],
+        *,
+        saved: str = "",
+        pages: Any = None,
+        **keep: Any,
+    ) -> None:
         """Show a new screen: remember it first, so a crash never leaves buttons unknown; then
         the message it became, so text typed before it was shown is not taken as its answer.
 
         A screen Telegram did not take (the person blocked the bot, Telegram was down, slow or
         limiting) is marked unseen: the person's next message is not an answer to it; they are
-        told what was saved (`saved`) and shown it (`unseen_screen`)."""
+        told what was saved (`saved`) and shown it (`unseen_screen`). `pages`: messages of the
+        same screen sent before it, their buttons as current as its own."""
         number = int(self.data.get("screen", 0)) + 1
         screen: screens.Screen = build(number)
+        before: list[screens.Screen] = pages(number) if pages else []
         self.data = {"screen": number, "at": at, "back_to": self.data.get("back_to", ""), **keep}
         if saved:
             self.data["saved"] = saved
         await self.state.set_data(self.data)
         try:
+            for page in before:
+                await self.bot.send_message(self.chat_id, page.text, reply_markup=page.markup)
             sent = await self.bot.send_message(
                 self.chat_id, screen.text, reply_markup=screen.markup
             )
@@ -271,6 +283,9 @@ async def on_text(message: Message, flow: Flow) -> None:
         await message.answer(screens.locked(flow.draft).text)
         return
     at = flow.at
+    if at.get("kind") == "signer":
+        await _typed_signer(flow, message.text or "")
+        return
     if at.get("kind") != "field":
         if not at:  # first message ever, or after the conversation state was lost
             await flow.resume()
@@ -422,7 +437,9 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
         elif act == "sum":
             await flow.summary()
         elif act == "sign":
-            return await _sign(flow, query)
+            return await _sign(flow)
+        elif act == "signer" and at.get("kind") == "signer":
+            await _commitment(flow, str(draft.values.get("contact_name", "")))
         elif act == "agree":
             return await _submit(flow, query)
         elif act == "view":
@@ -501,24 +518,52 @@ async def _all_checked(flow: Flow, name: str) -> str:
     return phrase("saved")
 
 
-def _signer(query: CallbackQuery) -> str:
-    user = query.from_user
-    return visible(user.full_name).strip() if user else ""
-
-
-async def _sign(flow: Flow, query: CallbackQuery) -> str:
+async def _sign(flow: Flow) -> str:
+    """签署承诺书并提交: every value once more, section by section, then who signs. What the
+    contact is shown here is what the signature covers (`signed`)."""
     if not flow.draft.outstanding().ready:
         await flow.summary()
         return ""
-    text = screens.commitment_text(flow.draft, _signer(query), now())
     signed = form.data_hash(flow.draft.enterprise.credit_code, flow.draft.answers)
+    await flow.send(
+        lambda n: screens.signer(flow.draft, n),
+        {"kind": "signer"},
+        pages=lambda n: screens.review(flow.draft, n),
+        signed=[signed, now().isoformat()],
+    )
+    return ""
+
+
+async def _typed_signer(flow: Flow, typed: str) -> None:
+    """Another person signs: their name, read as the form reads a contact's name."""
+    try:
+        parsed = parse_value(flow.catalog.by_name["contact_name"], typed, flow.catalog)
+    except InputError as exc:
+        parsed, error = None, f"签署人姓名{exc}"
+    else:
+        error = "" if parsed is not None else "请发送签署人的姓名。"
+    if parsed is None:
+        signed = flow.data.get("signed")
+        await flow.send(
+            lambda n: screens.signer(flow.draft, n, error), {"kind": "signer"}, signed=signed
+        )
+        return
+    await _commitment(flow, str(parsed.value))
+
+
+async def _commitment(flow: Flow, signer: str) -> None:
+    """The 承诺书 with the signer's name, to read and accept."""
+    if not flow.draft.outstanding().ready:
+        await flow.summary()
+        return
+    text = screens.commitment_text(flow.draft, signer, now())
     await flow.send(
         lambda n: screens.commitment(flow.draft, text, n),
         {"kind": "commitment"},
         commitment=text,
-        signed=[signed, now().isoformat()],
+        signer=signer,
+        signed=flow.data.get("signed"),
     )
-    return ""
 
 
 async def _submit(flow: Flow, query: CallbackQuery) -> str:
@@ -529,7 +574,13 @@ async def _submit(flow: Flow, query: CallbackQuery) -> str:
     signed = (digest, datetime.fromisoformat(at)) if digest else None
     try:
         refused = await form.submit(
-            flow.store, flow.draft, flow.user_id, text, flow.notifier, signed
+            flow.store,
+            flow.draft,
+            flow.user_id,
+            text,
+            flow.notifier,
+            signed,
+            str(flow.data.get("signer", "")),
         )
     except form.FormChanged as changed:
         await flow.bot.send_message(flow.chat_id, render("form_changed", by=changed.by))

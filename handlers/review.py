@@ -216,7 +216,7 @@ async def on_card(
     if act == "info":
         view = await review.card_view(store, catalog, decision.card, "opened")
         await store.release()
-        details = screens.form_pages(catalog, view.values, view.answered)
+        details = screens.form_pages(catalog, view.values, view.answered, view.confirmed)
         changes, notes = return_details(catalog, view)
         if notes:
             details += paged("card_details", changes=changes, notes=notes)

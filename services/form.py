@@ -461,6 +461,7 @@ async def submit(
     commitment_text: str,
     notifier: Notifier,
     signed: tuple[str, datetime] | None = None,
+    signer: str = "",
 ) -> Refusal | None:
     """Sign the commitment and submit: the form locks and the officials are told. `signed`:
     `data_hash` of the answers when the contact was shown the commitment, and when; the form
@@ -506,6 +507,7 @@ async def submit(
             text_sha256=hashlib.sha256(commitment_text.encode()).hexdigest(),
             data_sha256=digest,
             text=commitment_text,
+            signer=signer or None,
         )
     )
     await _audit(

@@ -151,6 +151,7 @@ class Commitment(Base):
     text_sha256: Mapped[str] = mapped_column(String(64))
     data_sha256: Mapped[str] = mapped_column(String(64))
     text: Mapped[str | None] = mapped_column(Text)  # as shown and accepted (HTML-escaped)
+    signer: Mapped[str | None] = mapped_column(String(100))  # 承诺人, as the enterprise named them
 
 
 class Invitation(Base):

@@ -34,6 +34,7 @@ async def test_submitting_at_once_while_reminders_and_alerts_flow(world: World) 
         await fill(world, person, {**CLEAN, **answers})
         await person.send("/start")
         await person.press("签署承诺书并提交")  # the commitment is on screen: one tap to go
+        await person.press("内容无误")
         # from here on the updates go straight to the Dispatcher; the sender runs on its own
         people.append(OfflineChat(world.dispatcher, world.bot, person.user.id))
     stop = asyncio.Event()

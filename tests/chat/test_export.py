@@ -36,6 +36,7 @@ async def submitted_with_a_confirmed_warning(world: World) -> OfflineChat:
     await person.send("/start")
     await person.press("第 1 项无误")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     return person
 
@@ -130,6 +131,7 @@ async def test_one_form_as_a_page_with_its_commitment(world: World) -> None:
     assert "3. 创新投入" in page and "350 万元" in page
     assert "《信息确认承诺书》" in page and "本单位 大连海创智能装备有限公司" in page
     assert "当前数据与签署时一致" in page and "W4 " in page
+    assert "签署：张伟（Telegram 账号 张伟，id 1001）" in page
 
 
 async def test_officials_export_their_jurisdiction_only(world: World) -> None:

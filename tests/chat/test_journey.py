@@ -42,7 +42,12 @@ async def test_from_invitation_link_to_submission(world: World) -> None:
     summary = texts(await person.send("/start"))[-1]
     assert "提交前请核对" in summary and "预估积分" in summary and "加分" in summary
     said = texts(await person.press("签署承诺书并提交"))
+    # every value once more, section by section, then who signs: the form's contact
+    assert len(said) == 8 and "一、<b>基本信息</b>" in said[0] and "七、<b>科技金融</b>" in said[6]
+    assert "承诺人（签署人）：<b>张伟</b>" in said[-1]
+    said = texts(await person.press("内容无误，由 张伟 签署"))
     assert "《信息确认承诺书》" in said[-1] and enterprise.name in said[-1]
+    assert "承诺人：张伟" in said[-1]
     said = texts(await person.press("我已阅读并同意"))
     assert "已提交" in said[-1] and "大连市甘井子区" in said[-1]
 
@@ -221,6 +226,8 @@ async def test_a_weak_rule_confirmed_and_a_strong_rule_blocking(world: World) ->
     said = texts(await person.send("4200"))
     assert "提交前请核对" in said[-1] and "全部就绪" in said[-1]
     said = texts(await person.press("签署承诺书并提交"))
+    assert "⚠️ 已确认无误：发明专利授权总量 55 件" in said[3]  # in place, in its section
+    said = texts(await person.press("内容无误"))
     assert "《信息确认承诺书》" in said[-1]
 
 
@@ -296,3 +303,24 @@ async def test_without_the_minimum_cohort_only_the_bonus(world: World) -> None:
     summary = texts(await person.send("/start"))[-1]
     assert "本阶段（成长期）已提交企业不足 30 家，暂只计加分项" in summary
     assert "科技项目、奖励与标准 10 分，融资 4 分，榜单与资质 5 分" in summary  # 13 capped at 10
+
+
+async def test_the_signer_is_a_person_the_enterprise_names(world: World) -> None:
+    """By default the form's contact; anyone else by typing their name. The Telegram account
+    that pressed 同意 is kept beside it, and names are shown as typed (escaped once)."""
+    answers = {**PRELOADED, "enterprise_name": "大连A&B'精密科技有限公司"}
+    _, person = await bound(world, answers)
+    await fill(world, person, {**CLEAN, "enterprise_name": "大连A&B'精密科技有限公司"})
+    await person.send("/start")
+    said = texts(await person.press("签署承诺书并提交"))
+    assert "承诺人（签署人）：<b>张伟</b>" in said[-1]
+    said = texts(await person.send("李"))  # not a name
+    assert "签署人姓名" in said[-1] and "承诺人（签署人）" in said[-1]
+    said = texts(await person.send("王丽娜"))
+    assert "承诺人：王丽娜" in said[-1]
+    assert "大连A&amp;B&#39;精密科技有限公司" in said[-1] and "&amp;amp;" not in said[-1]
+    await person.press("我已阅读并同意")
+    async with world.sessions() as session:
+        commitment = (await session.scalars(select(Commitment))).one()
+    assert commitment.signer == "王丽娜" and commitment.telegram_user_id == 1001
+    assert "承诺人：王丽娜" in (commitment.text or "")

@@ -50,6 +50,7 @@ async def resubmit(person: OfflineChat) -> list[str]:
         while "继续" in (said[-1] if said else "") and "请确认" in said[-1]:
             said += texts(await person.press("继续"))
     said += texts(await person.press("签署承诺书并提交"))
+    said += texts(await person.press("内容无误"))
     said += texts(await person.press("我已阅读并同意"))
     return said
 

@@ -101,6 +101,7 @@ async def test_an_answer_sent_while_another_contact_signs_is_not_saved(
     signer = await second_contact(world, enterprise)
     await signer.send("/start")
     await signer.press("签署承诺书并提交")
+    await signer.press("内容无误")
     await writer.press("菜单")
     await writer.press("企业产品与技术")
     await writer.press("企业技术需求")  # the writer is typing into the form …
@@ -128,6 +129,7 @@ async def test_a_signature_after_the_form_changed_is_refused(world: World) -> No
     signer = await second_contact(world, enterprise)
     await signer.send("/start")
     await signer.press("签署承诺书并提交")  # the signer reads the commitment …
+    await signer.press("内容无误")
     await writer.press("菜单")
     await writer.press("企业产品与技术")
     await writer.press("企业技术需求")
@@ -137,6 +139,7 @@ async def test_a_signature_after_the_form_changed_is_refused(world: World) -> No
     assert "提交前请核对" in said[-1]
     assert await status(world) == "draft"
     said = texts(await signer.press("签署承诺书并提交"))
+    said = texts(await signer.press("内容无误"))
     said = texts(await signer.press("我已阅读并同意"))
     assert "已提交" in said[-1]
     answers, commitment = await signed_answers(world)
@@ -165,6 +168,7 @@ async def test_a_return_confirmed_after_the_form_was_returned_and_resubmitted(
         await group.press("确认退回")
         await person.press("开始修改")
         await person.press("签署承诺书并提交")
+        await person.press("内容无误")
         await person.press("我已阅读并同意")
 
     confirmed, _ = await asyncio.gather(
@@ -188,6 +192,7 @@ async def test_an_import_never_writes_into_a_form_being_submitted(
         await session.commit()
     await person.send("/start")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     # the import has found the form open and is about to give it the new pre-loaded value …
     gate = Gate()
     monkeypatch.setattr(imports, "_open_drafts", gate.after(imports._open_drafts, lambda *_: True))

@@ -106,6 +106,7 @@ async def test_submitting_stops_a_queued_countdown(world: World) -> None:
     await fill(world, person, CLEAN)
     await person.send("/start")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await ticker(world, datetime(2026, 6, 23, 9, 30, tzinfo=SHANGHAI)).tick()
     assert [s for _, _, s, _ in await queued(world)] == ["pending"]
     # the contact submits before the sender gets to the reminder (no draining on this update)
@@ -127,6 +128,7 @@ async def test_a_submission_while_the_tick_plans_stops_that_reminder(
     await fill(world, person, CLEAN)
     await person.send("/start")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
 
     async def submitting_meanwhile(session: Any, *args: Any) -> Any:
         messages = await planner.plan(session, *args)

@@ -25,6 +25,7 @@ async def submitted_form(
     await fill(world, person, {**CLEAN, **(answers or {})})
     await person.send("/start")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     return person
 
@@ -92,6 +93,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     said = texts(await person.send("380"))
     assert "提交前请核对" in said[-1] and "审核退回意见" in said[-1]
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     card = last_text(world, GROUP)
     assert "🔁 <b>重新提交</b>" in card and "2025年度研发费用：350 万元 → <b>380 万元</b>" in card
@@ -110,6 +112,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     said = texts(await person.press("开始修改"))
     assert "提交前请核对" in said[-1] and "请补充研发机构证明材料" in said[-1]
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     assert await status(world) == "city_review"  # back to the level that returned it
     await city.press("通过")
@@ -130,6 +133,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     assert (await screen(world, person))["field"] == "ip_count"
     await person.send("28")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     assert await status(world) == "province_review"
     await province.press("通过")
@@ -345,6 +349,7 @@ async def test_a_card_from_before_a_return_is_stale(world: World) -> None:
     await person.press("开始修改")
     await person.send("360")
     await person.press("签署承诺书并提交")
+    await person.press("内容无误")
     await person.press("我已阅读并同意")
     number = group.keyboards()[0][0]
     said = texts(await group.press_data(number, first_card))
