@@ -158,8 +158,8 @@ class Screen:
     def _interrupting(self, show: Callable[[T], None], what: T) -> None:
         """Print over the prompt when it is waiting (a message the sender delivered meanwhile),
         then give the prompt back."""
-        if self.prompting and self.console.is_terminal:
-            self.console.file.write("\r\x1b[2K")
+        if self.prompting:  # a terminal's line is cleared; a file's is ended
+            self.console.file.write("\r\x1b[2K" if self.console.is_terminal else "\n")
         show(what)
         if self.prompting:
             self.console.print(self.prompt(), end="", markup=False, highlight=False)

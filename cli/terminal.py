@@ -150,9 +150,9 @@ async def _talk(screen: Screen, players: dict[str, Player], player: Player, read
     console = screen.console
     roles = "：" + "、".join(p.role.alias for p in players.values()) if len(players) > 1 else ""
     console.print(
-        "输入文字作为回复发送；输入 [bold]#编号[/bold] 按对应按钮；"
-        + ("[bold]:as 区县[/bold] 换成区县审核员（:help 看全部）；" if roles else "")
-        + "输入 q 退出。"
+        "输入文字即发送；[bold]#编号[/bold] 按按钮；"
+        + ("[bold]:as 角色[/bold] 换一个人（如 :as 区县）；" if roles else "")
+        + ":help 看全部；q 退出。"
     )
     _become(screen, player)
     if player.role.key == "contact":
