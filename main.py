@@ -3,7 +3,7 @@
 python main.py run [--webhook]              the bot: long polling (BOT_TOKEN), or a webhook server
 python main.py run --webhook --updates-only   … leaving the reminder tick and the sender to
 python main.py work                           the tick and the sender in a process of their own
-python main.py chat [--demo]                the same bot in the terminal, no token, no network
+python main.py chat [--demo] [--as ROLE]    the same bot in the terminal, no token, no network
 python main.py db upgrade                   apply pending database migrations
 python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
                                             every enterprise's one-time link, for the bureaus
@@ -609,28 +609,59 @@ async def _serve_webhook(
 @app.command()
 def chat(
     demo: Annotated[bool, typer.Option("--demo", help="load the demo enterprises")] = False,
-    user: Annotated[int, typer.Option(help="the Telegram user id to play")] = 10_000,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="who to be first: contact, county, city, province, admin, coordinator "
+            "(企业、区县、市、省、管理员、协调人; all but contact need --demo)",
+        ),
+    ] = "contact",
+    user: Annotated[int, typer.Option(help="the contact's Telegram user id")] = 10_000,
     campaign: CampaignOption = None,
 ) -> None:
     """Talk to the bot in the terminal: no token, no network, the default database."""
-    from cli import terminal  # aiogram takes seconds to import; the other commands need none
+    from cli import cast, terminal  # aiogram takes seconds to import; the other commands need none
 
+    if role not in cast.NAMES:
+        raise _fail(f"--as 只能是 {', '.join(cast.NAMES)}。")
+    if not demo and role not in cast.NAMES[:2]:
+        raise _fail("审核人员等角色只在演示模式里有：python main.py chat --demo --as " + role)
     settings, catalog = _settings_and_catalog(campaign)
     console = Console()
+    _log_to_file()
 
     async def talk() -> None:
         await upgrade_async(settings.database_url)
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
-        phone = await terminal.load_demo(sessions, catalog) if demo else "13800000001"
-        if demo:
-            console.print("已载入演示企业。按 [bold]#0[/bold]（分享手机号）即可绑定第一家。")
         try:
-            await terminal.chat(sessions, catalog, phone, user, console)
+            people = (
+                await cast.demo_cast(sessions, catalog, user) if demo else cast.contact_only(user)
+            )
+            first = cast.find(people, role)
+            assert first is not None
+            if demo:
+                bind = "按 [bold]#0[/bold]（分享手机号）即可绑定第一家。"
+                console.print("已载入演示企业。" + (bind if first.key == "contact" else ""))
+            await terminal.chat(sessions, catalog, console, people, first.key)
         finally:
             await engine.dispose()
 
     asyncio.run(talk())
+
+
+def _log_to_file() -> None:
+    """The chat's warnings and errors go to a file, not between the messages."""
+    import tempfile
+
+    from bot import logs
+
+    path = Path(tempfile.gettempdir()) / "cxjf-chat.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.addFilter(logs.Redact([]))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 
 if __name__ == "__main__":

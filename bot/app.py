@@ -107,6 +107,7 @@ class Running:
                         await asyncio.wait_for(stop.wait(), self.leader.retry)
             finally:
                 lost.set()
+                self.sender.wake()  # from its idle wait, to see that it stops
                 await sending
                 scheduler.shutdown(wait=False)
             if stop.is_set():
