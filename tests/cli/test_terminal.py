@@ -108,6 +108,7 @@ class Newcomer:
         async for line in self.fill():
             yield line
         yield self.press("签署承诺书并提交")
+        yield self.press("内容无误")
         yield self.press("我已阅读并同意")
         await self.until("已提交")
         yield ":as 区县"
@@ -162,7 +163,7 @@ async def test_a_newcomer_plays_the_contact_then_the_county_official(
     # The comment typed after pressing in the group went to the group.
     assert "区县审核员（审核群）> 与审计报告不符" in county
     assert "王科长 已退回：大连海创智能装备有限公司，共 1 条意见" in county
-    assert "↩️ 大连市甘井子区科技局 退回了您的申报" in contact_again
+    assert "↩️ 大连市甘井子区科技局 退回了您的填报" in contact_again
     assert "📝 审核意见：与审计报告不符，请按审计报告填写" in contact_again
     assert "王科长 已退回" not in contact_again
     assert contact_again.rstrip().endswith(terminal.BYE)
