@@ -415,11 +415,12 @@ class OfflineChat:
             if getattr(method, "chat_id", None) != self.chat.id:
                 continue
             markup = getattr(method, "reply_markup", None)
-            if not isinstance(markup, InlineKeyboardMarkup):
-                continue
             if isinstance(method, EditMessageReplyMarkup | EditMessageText):
-                found[method.message_id or 0] = markup  # type: ignore[index]
-            else:
+                if isinstance(markup, InlineKeyboardMarkup):
+                    found[method.message_id or 0] = markup  # type: ignore[index]
+                else:  # the edit took the buttons away
+                    found.pop(method.message_id or 0, None)  # type: ignore[arg-type]
+            elif isinstance(markup, InlineKeyboardMarkup):
                 found[self.session.message_ids[id(method)]] = markup
         return list(found.items())
 

@@ -16,7 +16,7 @@ from bot.texts import fitted, money, phrase, render, shown
 from domain import formatting
 from domain.catalog import SECTIONS, Catalog, Field, Kind
 from domain.form import Step, next_step, previous_field, progress
-from domain.review import LEVEL_NAMES
+from domain.review import LEVEL_NAMES, WAITING
 from domain.rules import Finding, Severity
 from domain.scoring import Score
 from services.form import Draft, Outstanding
@@ -83,7 +83,11 @@ def question(
     city: str = "",
     error: str = "",
     saved: str = "",
+    wrapped: str = "",
+    offer: str = "",
 ) -> Screen:
+    """A field's question. `wrapped`: the section the form went back to, the later ones being
+    done; `offer`: a value the contact gave already (the phone they shared), one tap to use."""
     catalog = draft.catalog
     f = catalog.by_name[name]
     current = shown(catalog, f, draft.values[name]) if name in draft.values else ""
@@ -96,9 +100,12 @@ def question(
         current=current,
         error=error,
         saved=saved,
+        wrapped=wrapped,
         **_header(draft, f.section),
     )
     keys = Keys(screen)
+    if offer:
+        keys.row(keys.button(phrase("use_this", value=offer), "offer"))
     if f.kind in (Kind.CHOICE, Kind.YES_NO):
         options = f.choices if f.kind is Kind.CHOICE else ("是", "否")
         keys.grid(
@@ -109,7 +116,11 @@ def question(
         chosen = set(picked or [])
         keys.grid(
             [
-                keys.button(phrase("picked" if i in chosen else "unpicked", label=o), "tog", i)
+                keys.button(
+                    phrase("picked" if i in chosen else "unpicked", label=o),
+                    "tog",
+                    f"{i}-" if i in chosen else f"{i}+",
+                )
                 for i, o in enumerate(f.choices)
             ],
             width=2,
@@ -119,11 +130,13 @@ def question(
         keys.regions(catalog.campaign.regions, city)
     if not (f.required or f.required_with):
         keys.row(keys.button(phrase("skip"), "skip"))
-    keys.navigation(back=bool(previous_field(catalog, draft.state, name)))
+    keys.navigation(back=bool(previous_field(catalog, draft.state, name, draft.changeable)))
     return Screen(text, keys.markup())
 
 
-def preloaded(draft: Draft, section: str, screen: int, saved: str = "") -> Screen:
+def preloaded(
+    draft: Draft, section: str, screen: int, saved: str = "", wrapped: str = ""
+) -> Screen:
     catalog = draft.catalog
     unconfirmed = draft.state.unconfirmed
     rows = [
@@ -131,7 +144,7 @@ def preloaded(draft: Draft, section: str, screen: int, saved: str = "") -> Scree
         for f in catalog.in_section(section)
         if f.name in unconfirmed
     ]
-    text = render("preloaded", rows=rows, saved=saved, **_header(draft, section))
+    text = render("preloaded", rows=rows, saved=saved, wrapped=wrapped, **_header(draft, section))
     keys = Keys(screen)
     keys.row(keys.button(phrase("all_right"), "ok"), keys.button(phrase("fix_some"), "fix"))
     return Screen(text, keys.navigation(back=False).markup())
@@ -222,7 +235,9 @@ def find_finding(draft: Draft, ref: str, candidates: list[Finding]) -> Finding |
     return next((f for f in candidates if _finding_ref(draft, f) == ref), None)
 
 
-def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -> Screen:
+def summary(
+    draft: Draft, outstanding: Outstanding, score: Score, screen: int, saved: str = ""
+) -> Screen:
     catalog = draft.catalog
     state = draft.state
     rows = []
@@ -269,6 +284,7 @@ def summary(draft: Draft, outstanding: Outstanding, score: Score, screen: int) -
         limit=SUMMARY_LIMIT,
         notes=[(_label(catalog, n), c) for n, c in draft.notes.items()],
         reopened=[catalog.by_name[n].label for n in outstanding.reopened],
+        saved=saved,
     )
     return Screen(text, keys.markup())
 
@@ -301,6 +317,8 @@ def county_name(draft: Draft) -> str:
 
 
 def menu(draft: Draft, screen: int) -> Screen:
+    if draft.returned:
+        return returned_menu(draft, screen)
     catalog = draft.catalog
     state = draft.state
     keys = Keys(screen)
@@ -322,12 +340,36 @@ def menu(draft: Draft, screen: int) -> Screen:
     return Screen(render("menu", progress=progress(catalog, state, step)), keys.markup())
 
 
+def returned_menu(draft: Draft, screen: int) -> Screen:
+    """A returned form's menu: only the fields the reviewers reopened, with their comments;
+    the rest of the form is locked."""
+    catalog = draft.catalog
+    reopened = draft.reopened or frozenset()
+    fields = [f for f in catalog.fields if f.name in (draft.changeable or ())]
+    keys = Keys(screen)
+    keys.grid(
+        [
+            keys.button(
+                phrase("field", label=f.label, mark="✏️" if f.name in reopened else "✅"),
+                "go",
+                f.name,
+            )
+            for f in fields
+        ],
+        width=1,
+    )
+    keys.row(keys.button(phrase("to_summary"), "sum"))
+    rows = [(f.label, draft.notes.get(f.name, "")) for f in fields]
+    return Screen(fitted("menu_returned", rows=rows), keys.markup())
+
+
 def section(draft: Draft, key: str, screen: int) -> Screen:
     catalog = draft.catalog
     state = draft.state
     info = catalog.section(key)
     keys = Keys(screen)
-    fields = [f for f in catalog.in_section(key) if state.applies(f)]
+    applying = [f for f in catalog.in_section(key) if state.applies(f)]
+    fields = [f for f in applying if draft.may_change(f.name)]
     keys.grid(
         [
             keys.button(
@@ -340,9 +382,13 @@ def section(draft: Draft, key: str, screen: int) -> Screen:
         width=1,
     )
     keys.row(keys.button(phrase("menu"), "menu"), keys.button(phrase("to_summary"), "sum"))
-    return Screen(
-        render("section", numeral=NUMERALS[info.number - 1], title=info.title), keys.markup()
+    text = render(
+        "section",
+        numeral=NUMERALS[info.number - 1],
+        title=info.title,
+        locked=len(applying) - len(fields),
     )
+    return Screen(text, keys.markup())
 
 
 def local_time(draft: Draft, when: datetime | None) -> str:
@@ -352,34 +398,54 @@ def local_time(draft: Draft, when: datetime | None) -> str:
     return when.astimezone(zone).strftime("%Y年%m月%d日 %H:%M")
 
 
+def reviewer(draft: Draft) -> str:
+    """The bureau the form waits for now."""
+    regions = draft.catalog.campaign.regions
+    code = str(draft.values.get("region_code") or draft.enterprise.region_code)
+    status = draft.submission.status
+    if status == WAITING["province"]:
+        return f"{regions.name}科技厅"
+    if status == WAITING["city"] and code in regions.counties:
+        return f"{regions.city_of(code).name}科技局"
+    return f"{county_name(draft)}科技局"
+
+
 def submitted(draft: Draft, screen: int) -> Screen:
+    """Just submitted: when, and who reviews it next."""
     keys = Keys(screen)
     keys.row(keys.button(phrase("view_form"), "view"))
+    submission = draft.submission
     return Screen(
         render(
             "submitted",
             enterprise=draft.enterprise,
-            county=county_name(draft),
-            when=local_time(draft, draft.submission.submitted_at),
+            reviewer=reviewer(draft),
+            first=submission.status == WAITING["county"] and submission.round <= 1,
+            when=local_time(draft, submission.status_at or submission.submitted_at),
         ),
         keys.markup(),
     )
 
 
-def status(draft: Draft) -> Screen:
+def status(draft: Draft, screen: int = 0) -> Screen:
+    """Where the form stands. A submitted form's status is the contact's screen (`screen`):
+    its one button shows the form as submitted."""
     catalog = draft.catalog
     collection = catalog.campaign.stage("collection")
-    return Screen(
-        render(
-            "status",
-            enterprise=draft.enterprise,
-            status_name=STATUS_NAMES.get(draft.submission.status, draft.submission.status),
-            editable=draft.editable,
-            progress=progress(catalog, draft.state, next_step(catalog, draft.state)),
-            submitted_at=local_time(draft, draft.submission.submitted_at),
-            deadline=f"{collection.end:%Y年%m月%d日}" if collection.end else "",
-        )
+    keys = Keys(screen)
+    if not draft.editable:
+        keys.row(keys.button(phrase("view_form"), "view"))
+    text = render(
+        "status",
+        enterprise=draft.enterprise,
+        status_name=STATUS_NAMES.get(draft.submission.status, draft.submission.status),
+        editable=draft.editable,
+        progress=progress(catalog, draft.state, next_step(catalog, draft.state)),
+        submitted_at=local_time(draft, draft.submission.submitted_at),
+        reviewer=reviewer(draft) if draft.submission.status in WAITING.values() else "",
+        deadline=f"{collection.end:%Y年%m月%d日}" if collection.end else "",
     )
+    return Screen(text, keys.markup() if keys.rows else None)
 
 
 def locked(draft: Draft) -> Screen:
@@ -406,8 +472,10 @@ def review(draft: Draft, screen: int) -> list[Screen]:
     screens = []
     for info, page in zip(SECTIONS, pages, strict=True):
         keys = Keys(screen)
-        keys.row(keys.button(phrase("edit_section"), "sec", info.key))
-        screens.append(Screen(page, keys.markup()))
+        names = {f.name for f in draft.catalog.in_section(info.key)}
+        if draft.changeable is None or names & draft.changeable:
+            keys.row(keys.button(phrase("edit_section"), "sec", info.key))
+        screens.append(Screen(page, keys.markup() if keys.rows else None))
     return screens
 
 

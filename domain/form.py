@@ -11,6 +11,9 @@ from typing import Literal
 
 from domain.catalog import SECTIONS, Catalog, Field
 
+SKIP_WORDS = frozenset({"跳过", "略过", "不填", "skip"})
+"""Typed instead of pressing 跳过: an optional field is skipped, a required one is not."""
+
 
 @dataclass(frozen=True, slots=True)
 class FormState:
@@ -82,9 +85,12 @@ def before_section(catalog: Catalog, section: str) -> str:
     return names[first - 1] if first else ""
 
 
-def previous_field(catalog: Catalog, state: FormState, name: str) -> str:
-    """The field asked before `name` ("上一项"); "" at the first field."""
-    before = [f for f in catalog.fields if state.applies(f)]
+def previous_field(
+    catalog: Catalog, state: FormState, name: str, among: frozenset[str] | None = None
+) -> str:
+    """The field asked before `name` ("上一项"); "" at the first field. `among`: the only
+    fields that may be asked (a returned form's reopened fields)."""
+    before = [f for f in catalog.fields if state.applies(f) and (among is None or f.name in among)]
     names = [f.name for f in before]
     index = names.index(name) if name in names else len(names)
     return names[index - 1] if index > 0 else ""

@@ -43,12 +43,22 @@ class City(BaseModel):
         return self
 
 
+class Desk(BaseModel):
+    """Whom an enterprise calls at its bureau about the form: shown in /help when set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    phone: str = Field(min_length=3)
+
+
 class RegionTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str = Field(pattern=CODE_PATTERN)
     name: str
     cities: tuple[City, ...] = Field(min_length=1)
+    contacts: dict[str, Desk] = Field(default_factory=dict)  # by county (or city) code
 
     @model_validator(mode="after")
     def _unique_and_inside(self) -> RegionTable:
@@ -60,7 +70,17 @@ class RegionTable(BaseModel):
                 if code in seen:
                     raise ValueError(f"code {code} appears twice")
                 seen.add(code)
+        for code in self.contacts:
+            if code not in seen:
+                raise ValueError(f"contacts: {code} is not a city or county of the table")
         return self
+
+    def desk(self, county_code: str) -> Desk | None:
+        """The county bureau's contact, or else its city's."""
+        if county_code in self.contacts:
+            return self.contacts[county_code]
+        county = self.counties.get(county_code)
+        return self.contacts.get(county.city_code) if county else None
 
     @cached_property
     def counties(self) -> dict[str, County]:

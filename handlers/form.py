@@ -131,42 +131,67 @@ class Flow:
         """The current screen again, or where the form stands when there is none."""
         at = self.at
         if not self.draft.editable:
-            await self.send(lambda n: screens.submitted(self.draft, n), {"kind": "done"})
-        elif at.get("kind") == "field":
-            await self.ask(at["field"], saved=saved)
+            await self.send(lambda n: screens.status(self.draft, n), {"kind": "done"})
+        elif at.get("kind") == "field" and self.draft.may_change(at["field"]):
+            # choices ticked but not yet 完成 stay ticked
+            await self.ask(at["field"], saved=saved, picked=self.data.get("picked"))
         elif at.get("kind") == "summary":
             await self.summary()
         else:
             await self.show(self.next(), saved)
 
-    async def show(self, step: Step, saved: str = "") -> None:
+    async def show(self, step: Step, saved: str = "", wrapped: str = "") -> None:
         if step.kind == "summary":
-            await self.summary()
+            await self.summary(saved)
         elif step.kind == "preloaded":
             await self.send(
-                lambda n: screens.preloaded(self.draft, step.section, n, saved),
+                lambda n: screens.preloaded(self.draft, step.section, n, saved, wrapped),
                 {"kind": "preloaded", "section": step.section},
                 saved=saved,
             )
         else:
-            await self.ask(step.field, saved=saved)
+            await self.ask(step.field, saved=saved, wrapped=wrapped)
 
-    async def ask(self, name: str, *, error: str = "", saved: str = "") -> None:
+    async def ask(
+        self,
+        name: str,
+        *,
+        error: str = "",
+        saved: str = "",
+        wrapped: str = "",
+        picked: list[int] | None = None,
+    ) -> None:
+        """A field's question; `picked`: the choices ticked (by default, those stored)."""
         f = self.catalog.by_name[name]
         value = self.draft.values.get(name)
-        picked = (
-            [i for i, c in enumerate(f.choices) if value and c in value]
-            if f.kind is Kind.MULTI
-            else []
-        )  # type: ignore[operator]
+        if picked is None:
+            picked = (
+                [i for i, c in enumerate(f.choices) if value and c in value]  # type: ignore[operator]
+                if f.kind is Kind.MULTI
+                else []
+            )
+        offer = self.shared_phone() if name == "contact_mobile" and value is None else ""
         await self.send(
             lambda n: screens.question(
-                self.draft, name, n, picked=picked, error=error, saved=saved
+                self.draft,
+                name,
+                n,
+                picked=picked,
+                error=error,
+                saved=saved,
+                wrapped=wrapped,
+                offer=offer,
             ),
             {"kind": "field", "field": name},
             saved=saved,
             picked=picked,
         )
+
+    def shared_phone(self) -> str:
+        """The number a contact bound with by sharing it: offered for 联系人手机号."""
+        if self.contact.bound_via != "phone":
+            return ""
+        return self.draft.enterprise.contact_mobile or ""
 
     async def moved(self, locked: form.FormLocked) -> None:
         """The form moved on while this contact was on a screen (another contact submitted it, a
@@ -185,18 +210,20 @@ class Flow:
         self.data["at"] = {}  # the form's new state decides what comes next
         await self.resume()
 
-    async def summary(self) -> None:
+    async def summary(self, saved: str = "") -> None:
         outstanding = self.draft.outstanding()
         score = await form.estimate(self.store, self.draft)
         await self.send(
-            lambda n: screens.summary(self.draft, outstanding, score, n), {"kind": "summary"}
+            lambda n: screens.summary(self.draft, outstanding, score, n, saved),
+            {"kind": "summary"},
+            saved=saved,
         )
 
     async def advance(self, after: str, saved: str = "") -> None:
         """Where to go once a field is settled: back where the contact came from, or onwards."""
         back_to = self.data.pop("back_to", "")
         if back_to == "summary":
-            await self.summary()
+            await self.summary(saved)
             return
         if back_to.startswith("preloaded:"):
             section = back_to.split(":", 1)[1]
@@ -205,7 +232,19 @@ class Flow:
             ):
                 await self.show(Step("preloaded", section=section), saved)
                 return
-        await self.show(self.next(after), saved)
+        step = self.next(after)
+        await self.show(step, saved, self.wrapped(after, step))
+
+    def wrapped(self, after: str, step: Step) -> str:
+        """The section the form goes back to when the later ones are done ("" when it goes on)."""
+        if not after or step.kind == "summary" or self.draft.returned:
+            return ""
+        names = [f.name for f in self.catalog.fields]
+        first = step.field or self.catalog.in_section(step.section)[0].name
+        if names.index(first) > names.index(after):
+            return ""
+        info = self.catalog.section(step.section)
+        return f"第{screens.NUMERALS[info.number - 1]}部分“{info.title}”"
 
     async def answered(
         self,
@@ -294,7 +333,8 @@ async def on_text(message: Message, flow: Flow) -> None:
         return
     name = at["field"]
     if not flow.draft.may_change(name):
-        await message.answer(render("input_problem", problem="这一项没有被退回，不能修改。"))
+        await message.answer(phrase("not_reopened"))
+        await flow.show(flow.next())
         return
     try:
         result = await form.answer(flow.store, flow.draft, name, message.text or "", flow.user_id)
@@ -303,6 +343,9 @@ async def on_text(message: Message, flow: Flow) -> None:
         return
     if result.error:
         await flow.ask(name, error=result.error)
+        return
+    if result.skipped:
+        await flow.advance(name)
         return
     await flow.answered(name, result.note, result.findings, result.in_yuan)
 
@@ -317,10 +360,16 @@ async def cmd_start(message: Message, flow: Flow) -> None:
 
 
 async def cmd_menu(message: Message, flow: Flow) -> None:
+    if not flow.draft.editable:
+        await flow.resume()  # nothing to choose: where the form stands
+        return
     await flow.send(lambda n: screens.menu(flow.draft, n), {"kind": "menu"})
 
 
 async def cmd_status(message: Message, flow: Flow) -> None:
+    if not flow.draft.editable:
+        await flow.resume()  # the status is the screen of a submitted form
+        return
     await message.answer(screens.status(flow.draft).text)
     await flow.resume()
 
@@ -339,7 +388,10 @@ async def on_resume(query: CallbackQuery, flow: Flow) -> None:
 
 
 async def cmd_help(message: Message, flow: Flow) -> None:
-    await message.answer(render("help"))
+    draft = flow.draft
+    code = str(draft.values.get("region_code") or draft.enterprise.region_code)
+    desk = flow.catalog.campaign.regions.desk(code)
+    await message.answer(render("help", desk=desk, county=screens.county_name(draft)))
     await flow.resume()
 
 
@@ -390,7 +442,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
                 return phrase("required_no_skip")
             await flow.advance(name)
         elif act == "back" and f is not None:
-            previous = previous_field(catalog, draft.state, name)
+            previous = previous_field(catalog, draft.state, name, draft.changeable)
             if previous:
                 await flow.ask(previous)
         elif act == "ok" and at.get("section"):
@@ -406,11 +458,16 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
             flow.data["back_to"] = "summary"
             await flow.show(Step("preloaded", section=arg))
         elif act == "go" and arg in catalog.by_name:
+            if not draft.may_change(arg):
+                return phrase("not_reopened")
             if at.get("kind") == "summary":
                 flow.data["back_to"] = "summary"
             elif at.get("kind") in ("menu", "section", "problems"):
                 flow.data["back_to"] = ""
             await flow.ask(arg)
+        elif act == "offer" and name == "contact_mobile" and flow.shared_phone():
+            result = await form.answer(flow.store, draft, name, flow.shared_phone(), flow.user_id)
+            await flow.answered(name, result.note, result.findings)
         elif act == "unit" and f is not None:
             corrected = form.corrected_unit(draft, name)
             if corrected is None:
@@ -430,6 +487,8 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
             await flow.ask(name)
         elif act == "next" and f is not None:
             await flow.advance(name)
+        elif act == "menu" and not draft.editable:
+            await flow.resume()
         elif act == "menu":
             await flow.send(lambda n: screens.menu(draft, n), {"kind": "menu"})
         elif act == "sec" and arg in {s.key for s in screens.SECTIONS}:
@@ -455,17 +514,21 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
 async def _toggle(
     flow: Flow, query: CallbackQuery, choices: tuple[str, ...], exclusive: str, arg: str
 ) -> str:
-    if not arg.isdecimal() or int(arg) >= len(choices):
+    """Tick or untick a choice. The button says which (`3+`, `3-`), so a press delivered twice
+    leaves it as pressed once."""
+    index, on = arg[:-1], arg[-1:] == "+"
+    if not index.isdecimal() or int(index) >= len(choices) or arg[-1:] not in "+-":
         return phrase("stale")
-    index = int(arg)
+    i = int(index)
     picked = set(flow.data.get("picked") or [])
-    if index in picked:
-        picked.discard(index)
-    elif choices[index] == exclusive:
-        picked = {index}  # “无” clears the others
+    if not on:
+        picked.discard(i)
+    elif choices[i] == exclusive:
+        picked = {i}  # “无” clears the others
     else:
-        picked = {i for i in picked if choices[i] != exclusive} | {index}
+        picked = {p for p in picked if choices[p] != exclusive} | {i}
     flow.data["picked"] = sorted(picked)
+    flow.data.pop("saved", None)  # nothing is stored until 完成
     await flow.state.set_data(flow.data)
     screen = screens.question(
         flow.draft, flow.at["field"], int(flow.data["screen"]), picked=sorted(picked)

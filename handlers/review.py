@@ -224,20 +224,30 @@ async def on_card(
             await bot.send_message(query.message.chat.id, page)  # type: ignore[union-attr]
     elif act == "back":
         await state.set_state(Returning.pick)
-        await state.set_data({"card": card_id, "picked": [], "screen": 0, "section": ""})
+        await state.set_data(
+            {
+                "card": card_id,
+                "picked": [],
+                "screen": 0,
+                "section": "",
+                "card_message": query.message.message_id if query.message else 0,
+            }
+        )
         await _show_picker(bot, query.message.chat.id, state, catalog, decision)  # type: ignore[union-attr]
 
 
 async def _close_card(query: CallbackQuery, bot: Bot) -> None:
     """The decided card loses its buttons, so nobody presses them again."""
     if query.message is not None:
-        # An old message may no longer be editable; the card's round protects it anyway.
-        with suppress(TelegramAPIError):
-            await bot.edit_message_reply_markup(
-                chat_id=query.message.chat.id,
-                message_id=query.message.message_id,
-                reply_markup=None,
-            )
+        await _strip(bot, query.message.chat.id, query.message.message_id)
+
+
+async def _strip(bot: Bot, chat_id: int, message_id: int) -> None:
+    # An old message may no longer be editable; the card's round protects it anyway.
+    with suppress(TelegramAPIError):
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None
+        )
 
 
 # ---- returning a form ------------------------------------------------------------------------
@@ -444,6 +454,8 @@ async def _confirm_return(
         )
         return
     assert official is not None
+    if data.get("card_message"):
+        await _strip(bot, chat_id, int(data["card_message"]))
     await bot.send_message(
         chat_id,
         render(

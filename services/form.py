@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from domain import units
 from domain.catalog import Catalog, Field
-from domain.form import FormState
+from domain.form import SKIP_WORDS, FormState
 from domain.parsing import InputError, parse_value
 from domain.review import RETURNED, WAITING, after_resubmission
 from domain.rules import RULES_BY_ID, Finding, Severity
 from domain.scoring import Score, raw_values, score_against, stage_of
+from domain.text import folded
 from domain.validation import check_values
 from services import review
 from services.notifier import Notifier
@@ -117,10 +118,15 @@ class Draft:
             if n not in self.answers or since is None or self.answers[n].answered_at <= since
         )
 
+    @property
+    def changeable(self) -> frozenset[str] | None:
+        """A returned form's fields the reviewer reopened; None when any field may change."""
+        return frozenset(self.submission.reopened or ()) if self.returned else None
+
     def may_change(self, name: str) -> bool:
         """A draft changes freely; a returned form, only where the reviewer commented."""
         if self.returned:
-            return name in (self.submission.reopened or ())
+            return name in (self.changeable or ())
         return self.editable
 
     @property
@@ -177,6 +183,7 @@ class Answered:
     note: str = ""  # a conversion to confirm
     findings: list[Finding] = field(default_factory=list)
     in_yuan: Decimal | None = None  # the figure in 万元 if it was likely typed in 元: asked first
+    skipped: bool = False  # "跳过" typed for an optional field
 
 
 async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
@@ -218,6 +225,10 @@ def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
 async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: int) -> Answered:
     """Read what the contact typed for a field; store it if it is a valid answer."""
     f = draft.catalog.by_name[name]
+    if isinstance(raw, str) and folded(raw).strip() in SKIP_WORDS:
+        if await skip(store, draft, name, user_id):
+            return Answered(skipped=True)
+        return Answered(error=f"{f.label}是必填项，不能跳过。例如 {f.example}")
     try:
         parsed = parse_value(f, raw, draft.catalog)
     except InputError as exc:

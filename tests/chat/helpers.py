@@ -11,11 +11,15 @@ from domain.catalog import Catalog, Kind
 from tests.chat.conftest import World
 
 
+async def conversation(world: World, person: OfflineChat) -> dict[str, Any]:
+    """The person's conversation state as stored."""
+    key = StorageKey(bot_id=BOT_USER.id, chat_id=person.chat.id, user_id=person.user.id)
+    return await world.dispatcher.storage.get_data(key)
+
+
 async def screen(world: World, person: OfflineChat) -> dict[str, Any]:
     """Where the person is, as the conversation state stores it."""
-    key = StorageKey(bot_id=BOT_USER.id, chat_id=person.chat.id, user_id=person.user.id)
-    data = await world.dispatcher.storage.get_data(key)
-    return data.get("at") or {}
+    return (await conversation(world, person)).get("at") or {}
 
 
 def typed(catalog: Catalog, name: str, value: object) -> str:

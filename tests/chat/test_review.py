@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.offline import OfflineChat, texts
 from storage.models import AuditEntry, Contact, ReviewChat, Submission, now
 from tests.chat.conftest import World, group_code, official
-from tests.chat.helpers import fill, screen
+from tests.chat.helpers import conversation, fill, screen
 from tests.chat.test_journey import bound
 from tests.conftest import CLEAN
 
@@ -201,11 +201,23 @@ async def test_only_the_returned_fields_are_asked_and_changeable(world: World) -
     person = await submitted_form(world)
     await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
     await person.press("开始修改")
-    await person.press("菜单")
-    await person.press("基本信息")
-    said = texts(await person.press("企业名称"))
-    said = texts(await person.send("别的名字有限公司"))
-    assert "这一项没有被退回，不能修改" in said[-1]
+    menu = texts(await person.press("菜单"))[-1]
+    assert "只需修改下面 1 项" in menu and "2025年度研发费用：请核对" in menu
+    labels = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
+    assert labels == ["✏️ 2025年度研发费用", "🧾 提交前核对"]  # the rest is locked
+    # an old menu's button into a field not returned changes nothing
+    said = texts(
+        await person.press_data(
+            person.keyboards()[-1][0],
+            f"p:{(await conversation(world, person))['screen']}:go:enterprise_name",
+        )
+    )
+    assert "这一项没有被退回" in said[-1]
+    said = texts(await person.press("2025年度研发费用"))
+    labels = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
+    assert "⬅️ 上一项" not in labels  # nothing before it may change
+    said = texts(await person.send("400"))
+    assert "✅ 2025年度研发费用：400 万元（已记录）" in said[-1] and "提交前请核对" in said[-1]
     async with world.sessions() as session:
         from storage.models import Answer
 

@@ -1,0 +1,119 @@
+"""What a clerk finds where they left it: ticks pressed without 完成, the phone they shared, the
+status of a submitted form, where the form goes next, what was saved, what typing 跳过 does."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.offline import OfflineChat, texts
+from tests.chat.conftest import World
+from tests.chat.helpers import screen
+from tests.chat.test_bad_input import at_question
+from tests.chat.test_binding import preloaded
+from tests.chat.test_journey import PRELOADED, bound, stored
+from tests.chat.test_review import bureaus, send_back, submitted_form
+
+
+def labels(person: OfflineChat) -> list[str]:
+    return [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
+
+
+async def at_qualifications(world: World) -> OfflineChat:
+    answers = {k: v for k, v in PRELOADED.items() if k != "qualifications"}
+    _, person = await bound(world, answers)
+    await person.send("/menu")
+    await person.press("基本信息")
+    await person.press("企业资质")
+    return person
+
+
+async def test_ticks_pressed_without_done_are_kept_on_return(world: World) -> None:
+    person = await at_qualifications(world)
+    await person.press("⬜ 高新技术企业")
+    await person.press("⬜ 瞪羚企业")
+    said = texts(await person.send("/start"))  # back a week later
+    assert "请选择企业资质" in said[-1]
+    assert "☑️ 高新技术企业" in labels(person) and "☑️ 瞪羚企业" in labels(person)
+    await person.press("完成")
+    assert (await stored(world))["qualifications"].value == ["高新技术企业", "瞪羚企业"]
+
+
+async def test_a_tick_delivered_twice_stays_ticked(world: World) -> None:
+    person = await at_qualifications(world)
+    await person.press("⬜ 高新技术企业")
+    said = texts(await person.redeliver())
+    assert "请选择企业资质" in said[-1] and "已记录" not in said[0]
+    assert "☑️ 高新技术企业" in labels(person)
+
+
+async def test_the_phone_shared_to_bind_is_offered_for_the_contact_mobile(world: World) -> None:
+    await preloaded(world, mobile="13812345678")
+    person = world.person()
+    await person.share_contact("+86 138 1234 5678")
+    await person.press("全部正确")
+    await person.send("王丽娜")
+    assert (await screen(world, person))["field"] == "contact_mobile"
+    assert labels(person)[0] == "✅ 用这个号码：13812345678"
+    said = texts(await person.press("用这个号码"))
+    assert "✅ 联系人手机号：13812345678（已记录）" in said[-1]
+    assert (await stored(world))["contact_mobile"].value == "13812345678"
+
+
+async def test_an_invited_contact_is_offered_no_number(world: World) -> None:
+    await at_question(world, "contact_mobile")
+    assert not any("用这个号码" in label for label in labels(world.person()))
+
+
+async def test_typed_skip_skips_an_optional_field_and_not_a_required_one(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    said = texts(await person.send("跳过"))
+    assert "联系人姓名是必填项，不能跳过" in said[-1]
+    assert "contact_name" not in await stored(world)
+
+
+async def test_going_back_to_an_earlier_section_is_said(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    await person.send("/menu")
+    await person.press("科技金融")
+    await person.press("其他金融需求")
+    said = texts(await person.send("跳过"))  # typed: the last question may be left out
+    assert (await stored(world))["other_financial_needs"].source == "skipped"
+    assert "后面的部分已填完，回到第一部分“基本信息”还没完成的项目" in said[-1]
+    assert "请填写联系人姓名" in said[-1]
+
+
+async def test_a_change_from_the_summary_is_said_on_the_summary(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
+    await person.press("开始修改")
+    said = texts(await person.send("400"))
+    assert said[-1].startswith("✅ 2025年度研发费用：400 万元（已记录）")
+    assert "提交前请核对" in said[-1]
+
+
+async def test_status_of_a_submitted_form_is_the_screen(world: World) -> None:
+    person = await submitted_form(world)
+    said = texts(await person.send("/status"))
+    assert len(said) == 1 and "填报状态：已提交，待区县科技局审核" in said[0]
+    assert "现在等待 大连市甘井子区科技局审核" in said[0] and "首次提交" in said[0]
+    assert labels(person) == ["📄 查看填报内容"]
+    said = texts(await person.send("/menu"))
+    assert len(said) == 1 and "填报状态" in said[0]  # no sections of a locked form
+    said = texts(await person.press("查看填报内容"))
+    assert "基本信息" in said[0]
+
+
+async def test_a_form_returned_by_the_city_goes_back_to_the_city(world: World) -> None:
+    _, group, city, _ = await bureaus(world)
+    person = await submitted_form(world)
+    await group.press("通过")
+    await send_back(city, [("创新投入", "2025年度研发费用")], ["请核对"])
+    with pytest.raises(LookupError):  # the returned form's card has no buttons left
+        await city.press("✅ 通过")
+    await person.press("开始修改")
+    await person.send("400")
+    await person.press("签署承诺书并提交")
+    await person.press("内容无误")
+    said = texts(await person.press("我已阅读并同意"))
+    assert "接下来由 大连市科技局审核。" in said[-1] and "之后依次" not in said[-1]

@@ -1,0 +1,48 @@
+"""/help names whom the enterprise calls at its county bureau, when the region table says."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.offline import texts
+from domain.campaign import CampaignError, load_campaign
+from domain.catalog import Catalog
+from domain.fields import build_catalog
+from tests.chat.conftest import World
+from tests.chat.test_bad_input import at_question
+from tests.conftest import CAMPAIGN_FILE
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    """The campaign, its region table naming a contact for 甘井子区 (as a deployment sets it)."""
+    shutil.copytree(CAMPAIGN_FILE.parent, tmp_path / "campaigns")
+    regions = tmp_path / "campaigns" / "regions" / "liaoning.toml"
+    regions.write_text(
+        regions.read_text(encoding="utf-8")
+        + '\n[contacts]\n"210211" = { name = "王老师", phone = "0411-86000000" }\n',
+        encoding="utf-8",
+    )
+    return build_catalog(load_campaign(tmp_path / "campaigns" / "2026.toml"))
+
+
+async def test_help_names_the_county_bureau_contact(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    said = texts(await person.send("/help"))
+    assert "有疑问请联系大连市甘井子区科技局：王老师，电话 0411-86000000。" in said[0]
+    assert "请填写联系人姓名" in said[-1]
+
+
+def test_a_contact_of_a_place_not_in_the_table_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(CAMPAIGN_FILE.parent, tmp_path / "campaigns")
+    regions = tmp_path / "campaigns" / "regions" / "liaoning.toml"
+    regions.write_text(
+        regions.read_text(encoding="utf-8")
+        + '\n[contacts]\n"219999" = { name = "王老师", phone = "0411-86000000" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CampaignError, match="219999 is not a city or county"):
+        load_campaign(tmp_path / "campaigns" / "2026.toml")
