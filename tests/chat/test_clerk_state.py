@@ -41,8 +41,11 @@ async def test_ticks_pressed_without_done_are_kept_on_return(world: World) -> No
 async def test_a_tick_delivered_twice_stays_ticked(world: World) -> None:
     person = await at_qualifications(world)
     await person.press("⬜ 高新技术企业")
+    # Recorded as applied where the ticks are saved in the database (the redelivery then shows
+    # the question again); with the conversation state in Redis the press is applied again,
+    # which changes nothing: the tick says which way it goes.
     said = texts(await person.redeliver())
-    assert "请选择企业资质" in said[-1] and "已记录" not in said[0]
+    assert not any("已记录" in text for text in said)
     assert "☑️ 高新技术企业" in labels(person)
 
 
