@@ -201,7 +201,11 @@ def problems(draft: Draft, name: str, found: list[Finding], screen: int) -> Scre
     corrected = next((f.suggestion for f in weak if f.suggestion is not None), None)
     if corrected is not None:
         keys.row(keys.button(phrase("use", value=money(corrected)), "unit"))
-    involved = dict.fromkeys((name, *(n for finding in found for n in finding.fields)))
+    involved = [
+        n
+        for n in dict.fromkeys((name, *(n for finding in found for n in finding.fields)))
+        if draft.may_change(n)  # a returned form's other fields are locked: no dead button
+    ]
     keys.grid(
         [keys.button(phrase("fix", label=catalog.by_name[n].label), "go", n) for n in involved],
         width=1,
@@ -219,6 +223,11 @@ def problems(draft: Draft, name: str, found: list[Finding], screen: int) -> Scre
         weak=weak,
     )
     return Screen(text, keys.markup())
+
+
+def _fixable(draft: Draft, finding: Finding) -> Field | None:
+    """The first field of a finding the contact may change (a returned form locks the rest)."""
+    return next((draft.catalog.by_name[n] for n in finding.fields if draft.may_change(n)), None)
 
 
 def finding_refs(draft: Draft, findings: list[Finding]) -> list[str]:
@@ -257,15 +266,17 @@ def summary(
     for name in outstanding.reopened:
         keys.row(keys.button(phrase("fix", label=catalog.by_name[name].label), "go", name))
     for finding in outstanding.blocking[:SUMMARY_LIMIT]:
-        first = catalog.by_name[finding.fields[0]]
-        label = phrase("fill" if finding.rule == "E-required" else "fix", label=first.label)
-        keys.row(keys.button(label, "go", first.name))
+        if first := _fixable(draft, finding):
+            label = phrase("fill" if finding.rule == "E-required" else "fix", label=first.label)
+            keys.row(keys.button(label, "go", first.name))
     for number, finding in enumerate(outstanding.to_confirm[:SUMMARY_LIMIT], start=1):
-        first = catalog.by_name[finding.fields[0]]
-        keys.row(
-            keys.button(phrase("checked", number=number), "warn", _finding_ref(draft, finding)),
-            keys.button(phrase("fix", label=first.label), "go", first.name),
+        checked = keys.button(
+            phrase("checked", number=number), "warn", _finding_ref(draft, finding)
         )
+        if first := _fixable(draft, finding):
+            keys.row(checked, keys.button(phrase("fix", label=first.label), "go", first.name))
+        else:
+            keys.row(checked)
     for key in outstanding.unchecked_sections:
         keys.row(
             keys.button(phrase("check_section", title=catalog.section(key).title), "check", key)

@@ -8,18 +8,39 @@ text, from the macros of `phrases.j2`. A message whose length depends on data fi
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.ext import Extension
 from jinja2.runtime import Context
 
 from bot.telegram import TEXT_LIMIT, pages, visible_length
 from domain import formatting, industry
 from domain.catalog import Catalog, Field, Kind
 
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+
+
+class _TextLinesEnd(Extension):
+    """`trim_blocks` drops the line break after every block tag, also after one that closes a
+    line of text (`· {{ label }}{% if c %}：{{ c }}{% endif %}`), and the next line would run on:
+    such a line keeps its break. A tag alone on its line still leaves none."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        lines = source.splitlines(keepends=True)
+        return "".join(
+            line + "\n"
+            if line.endswith("%}\n") and not line.endswith("-%}\n") and _TAG.sub("", line).strip()
+            else line
+            for line in lines
+        )
+
+
 _OPTIONS: dict[str, Any] = {
     "loader": PackageLoader("bot", "templates"),
+    "extensions": [_TextLinesEnd],
     "trim_blocks": True,
     "lstrip_blocks": True,
     "undefined": StrictUndefined,

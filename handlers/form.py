@@ -240,7 +240,14 @@ class Flow:
         if not after or step.kind == "summary" or self.draft.returned:
             return ""
         names = [f.name for f in self.catalog.fields]
-        first = step.field or self.catalog.in_section(step.section)[0].name
+        first = step.field or next(  # a pre-loaded block: its first value not yet checked
+            (
+                f.name
+                for f in self.catalog.in_section(step.section)
+                if f.name in self.draft.state.unconfirmed
+            ),
+            self.catalog.in_section(step.section)[0].name,
+        )
         if names.index(first) > names.index(after):
             return ""
         info = self.catalog.section(step.section)
@@ -309,6 +316,10 @@ class OpenFlow(BaseMiddleware):
 # ---- messages --------------------------------------------------------------------------------
 
 
+# Screens about the answer just given: typing there answers the same question again.
+CHECKS = ("problems", "unit", "conversion")
+
+
 async def on_text(message: Message, flow: Flow) -> None:
     if flow.data.get("unseen"):
         await flow.missed("unseen")
@@ -325,13 +336,13 @@ async def on_text(message: Message, flow: Flow) -> None:
     if at.get("kind") == "signer":
         await _typed_signer(flow, message.text or "")
         return
-    if at.get("kind") != "field":
+    if at.get("kind") not in ("field", *CHECKS) or not at.get("field"):
         if not at:  # first message ever, or after the conversation state was lost
             await flow.resume()
             return
         await message.answer(render("not_in_form"))
         return
-    name = at["field"]
+    name = at["field"]  # on a figure's check screen, what is typed corrects the figure
     if not flow.draft.may_change(name):
         await message.answer(phrase("not_reopened"))
         await flow.show(flow.next())
@@ -430,7 +441,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
         elif act == "done" and f is not None and f.kind is Kind.MULTI:
             picked = sorted(flow.data.get("picked") or [])
             if not picked:
-                return phrase("nothing_picked")
+                return phrase("nothing_picked", none_option=f.exclusive, optional=not f.required)
             await form.put(
                 flow.store, draft, name, tuple(f.choices[i] for i in picked), "typed", flow.user_id
             )
@@ -599,10 +610,11 @@ async def _sign(flow: Flow) -> str:
 
 async def _typed_signer(flow: Flow, typed: str) -> None:
     """Another person signs: their name, read as the form reads a contact's name."""
+    name = flow.catalog.by_name["contact_name"]
     try:
-        parsed = parse_value(flow.catalog.by_name["contact_name"], typed, flow.catalog)
-    except InputError as exc:
-        parsed, error = None, f"签署人姓名{exc}"
+        parsed = parse_value(name, typed, flow.catalog)
+    except InputError as exc:  # "联系人姓名：应为…" said of the signer
+        parsed, error = None, "签署人姓名" + str(exc).removeprefix(name.label)
     else:
         error = "" if parsed is not None else "请发送签署人的姓名。"
     if parsed is None:

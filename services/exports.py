@@ -287,7 +287,7 @@ def workbook(
     sheet = book.create_sheet("表单")
     sheet.freeze_panes = "C2"
     headers = [f.label_with_unit for f in catalog.fields]
-    headers += ["填报状态", "提交时间", "提示规则（确认情况）", "审核意见"]
+    headers += ["填报状态", "首次提交时间", "提示规则（确认情况）", "审核意见"]
     _header(sheet, headers, [14 if f.kind is not Kind.TEXT else 24 for f in catalog.fields])
     for r in records:
         submitted_at = r.submission.submitted_at if r.submission else None

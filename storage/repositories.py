@@ -262,8 +262,8 @@ class Submissions:
         finds the draft gone, a decision on a form that was returned and resubmitted meanwhile
         finds a new round."""
         values["status"] = status
-        if status == "submitted":
-            values["submitted_at"] = now()
+        if status == "submitted" and submission.submitted_at is None:
+            values["submitted_at"] = now()  # the first submission's time; status_at the latest
         result = await self.session.execute(
             update(Submission)
             .where(

@@ -3,9 +3,13 @@ status of a submitted form, where the form goes next, what was saved, what typin
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from sqlalchemy import select
 
 from bot.offline import OfflineChat, texts
+from storage.models import Submission
 from tests.chat.conftest import World
 from tests.chat.helpers import screen
 from tests.chat.test_bad_input import at_question
@@ -110,6 +114,7 @@ async def test_status_of_a_submitted_form_is_the_screen(world: World) -> None:
 async def test_a_form_returned_by_the_city_goes_back_to_the_city(world: World) -> None:
     _, group, city, _ = await bureaus(world)
     person = await submitted_form(world)
+    first = await submitted_at(world)
     await group.press("通过")
     await send_back(city, [("创新投入", "2025年度研发费用")], ["请核对"])
     with pytest.raises(LookupError):  # the returned form's card has no buttons left
@@ -120,3 +125,74 @@ async def test_a_form_returned_by_the_city_goes_back_to_the_city(world: World) -
     await person.press("内容无误")
     said = texts(await person.press("我已阅读并同意"))
     assert "接下来由 大连市科技局审核。" in said[-1] and "之后依次" not in said[-1]
+    assert await submitted_at(world) == first  # 首次提交 stays the first submission's time
+
+
+async def submitted_at(world: World) -> datetime | None:
+    async with world.sessions() as session:
+        return (await session.scalars(select(Submission.submitted_at))).one()
+
+
+async def at_operating_revenue(world: World) -> OfflineChat:
+    """A contact whose form stands at 2025年度营业收入, 主营业务收入 answered 3,200."""
+    kept = {"operating_revenue", "main_business_revenue"}
+    _, person = await bound(world, {k: v for k, v in PRELOADED.items() if k not in kept})
+    await person.send("/menu")
+    await person.press("创新发展")
+    await person.press("2025年度主营业务收入")
+    await person.send("3200")
+    assert (await screen(world, person))["field"] == "operating_revenue"
+    return person
+
+
+async def test_a_fix_that_goes_on_to_the_next_block_says_no_wrap(world: World) -> None:
+    person = await at_operating_revenue(world)
+    said = texts(await person.send("3000"))  # below 主营业务收入: a contradiction
+    assert "需要修改后才能提交" in said[-1]
+    await person.press("✏️ 修改2025年度主营业务收入")
+    said = texts(await person.send("2900"))
+    assert "后面的部分已填完" not in said[-1]  # sections 6 and 7 are still to come
+    assert "由省平台带入" in said[-1]
+
+
+async def test_a_figure_typed_on_its_check_screen_corrects_it(world: World) -> None:
+    person = await at_operating_revenue(world)
+    said = texts(await person.send("3000"))
+    assert "可直接重新输入2025年度营业收入" in said[-1]
+    said = texts(await person.send("3300"))
+    assert said[-1].startswith("✅ 2025年度营业收入：3,300 万元（已记录）")
+    assert (await stored(world))["operating_revenue"].value == "3300"
+
+
+async def test_a_returned_forms_check_offers_no_locked_field(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    await send_back(
+        group,
+        [("创新发展", "2025年度营业收入"), ("创新投入", "2025年度研发费用")],
+        ["低了", "请核对"],
+    )
+    await person.press("开始修改")
+    menu = texts(await person.press("菜单"))[-1]
+    assert "2025年度研发费用：请核对\n· 2025年度营业收入：低了" in menu  # a line each
+    await person.press("2025年度营业收入")
+    said = texts(await person.send("1"))  # below the locked 主营业务收入
+    assert "需要修改后才能提交" in said[-1]
+    assert labels(person) == ["✏️ 修改2025年度营业收入", "稍后再改，继续 ➡️"]
+
+
+async def test_a_conversion_in_question_is_not_yet_recorded(world: World) -> None:
+    person = await at_operating_revenue(world)
+    said = texts(await person.send("33000000元"))
+    assert "请确认换算是否正确" in said[-1] and "已记录" not in said[-1]
+    said = texts(await person.press("换算正确"))
+    assert said[-1].startswith("✅ 2025年度营业收入：3,300 万元（已记录）")
+
+
+async def test_nothing_picked_names_a_way_on_that_exists(world: World) -> None:
+    person = await at_question(world, "contact_name")
+    await person.send("/menu")
+    await person.press("科技金融")
+    await person.press("融资需求类型")
+    said = texts(await person.press("完成"))
+    assert said == ["请至少选择一项；不需要请点“跳过”。"]

@@ -81,7 +81,7 @@ async def test_the_workbook_matches_the_database_cell_by_cell(world: World, tmp_
     header = [c.value for c in sheet[1]]
     n = len(catalog.fields)
     assert header[:n] == [f.label_with_unit for f in catalog.fields]
-    assert header[n:] == ["填报状态", "提交时间", "提示规则（确认情况）", "审核意见"]
+    assert header[n:] == ["填报状态", "首次提交时间", "提示规则（确认情况）", "审核意见"]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert len(rows) == 2
     code_column = header.index(catalog.by_name["credit_code"].label_with_unit)

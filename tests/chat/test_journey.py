@@ -315,7 +315,8 @@ async def test_the_signer_is_a_person_the_enterprise_names(world: World) -> None
     said = texts(await person.press("签署承诺书并提交"))
     assert "承诺人（签署人）：<b>张伟</b>" in said[-1]
     said = texts(await person.send("李"))  # not a name
-    assert "签署人姓名" in said[-1] and "承诺人（签署人）" in said[-1]
+    assert "签署人姓名：" in said[-1] and "联系人姓名" not in said[-1]
+    assert "承诺人（签署人）" in said[-1]
     said = texts(await person.send("王丽娜"))
     assert "承诺人：王丽娜" in said[-1]
     assert "大连A&amp;B&#39;精密科技有限公司" in said[-1] and "&amp;amp;" not in said[-1]

@@ -156,10 +156,10 @@ async def test_a_newcomer_plays_the_contact_then_the_county_official(
     # place, its new buttons working on the edited message.
     assert re.search(
         r"审核群 · （已更新） ─+\n↩️ 退回 大连海创智能装备有限公司：请选择需要企业修改的项目"
-        r"（可多选）\n创新投入\n  #1 ⬜ 2025年度研发费用",
+        r"（可多选）\n\n创新投入\n  #1 ⬜ 2025年度研发费用",
         county,
     )
-    assert "已选 1 项：2025年度研发费用\n创新投入\n  #1 ☑️ 2025年度研发费用" in county
+    assert "已选 1 项：2025年度研发费用\n\n创新投入\n  #1 ☑️ 2025年度研发费用" in county
     # The comment typed after pressing in the group went to the group.
     assert "区县审核员（审核群）> 与审计报告不符" in county
     assert "王科长 已退回：大连海创智能装备有限公司，共 1 条意见" in county
