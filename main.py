@@ -44,7 +44,7 @@ from domain.review import Jurisdiction
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record, parse_answers
 from services.imports import ImportReport
-from services.record_files import RecordFile, RecordFileError, read_records
+from services.record_files import RecordFile, RecordFileError, open_records, read_records
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade, upgrade_async
 from storage.repositories import Store
@@ -79,16 +79,31 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(file: Path, campaign: int | None) -> tuple[Catalog, RecordFile]:
+    catalog = _catalog(campaign)
     try:
-        catalog = Settings().catalog(campaign)
         records = read_records(file, catalog)
-    except (CampaignError, RecordFileError) as exc:
-        raise _fail(str(exc)) from None
-    if records.ignored_columns:
-        Console(stderr=True).print(
-            f"已忽略无法识别的列：{'、'.join(records.ignored_columns)}", markup=False
-        )
+    except RecordFileError as exc:
+        raise _unreadable(file, exc) from None
+    _ignored(records.ignored_columns)
     return catalog, records
+
+
+def _catalog(campaign: int | None) -> Catalog:
+    try:
+        return Settings().catalog(campaign)
+    except CampaignError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _unreadable(file: Path, error: RecordFileError) -> typer.Exit:
+    from bot.texts import file_problem
+
+    return _fail(file_problem(file.name, error))
+
+
+def _ignored(columns: list[str]) -> None:
+    if columns:
+        Console(stderr=True).print(f"已忽略无法识别的列：{'、'.join(columns)}", markup=False)
 
 
 def _print_json(data: object) -> None:
@@ -331,13 +346,18 @@ def import_(
     """Add or refresh the pre-loaded enterprises (exit 1 if any row was rejected)."""
     from services.imports import import_records
 
-    catalog, read = _load(file, campaign)
+    catalog = _catalog(campaign)
+    try:
+        records = open_records(file, catalog)  # checked whole, then read again as imported
+    except RecordFileError as exc:
+        raise _unreadable(file, exc) from None
+    _ignored(records.ignored_columns)
 
     async def work(store: Store) -> ImportReport:
-        return await import_records(store, catalog, read.records, None, dry_run=dry_run)
+        return await import_records(store, catalog, records, None, dry_run=dry_run)
 
     report = _in_database(Settings(), work)
-    report.ignored_columns = read.ignored_columns
+    report.ignored_columns = records.ignored_columns
     if format is Format.json:
         _print_json(render.import_json(report))
     else:

@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from bot.telegram import TEXT_LIMIT, pages, visible_length
 from domain import formatting, industry
 from domain.catalog import Catalog, Field, Kind
+from services.bounds import RecordFileError
 
 _TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
 
@@ -76,6 +77,7 @@ _html = Environment(autoescape=True, **_OPTIONS)
 _html.filters.update(clip=_clip, most=_most)
 _plain = Environment(autoescape=False, **_OPTIONS)
 _phrases = _plain.get_template("phrases.j2").module  # type: ignore[attr-defined]
+_file_problems = _plain.get_template("file_problems.j2").module  # type: ignore[attr-defined]
 
 
 def render(template: str, **context: Any) -> str:
@@ -101,6 +103,12 @@ def paged(template: str, **context: Any) -> list[str]:
 def phrase(name: str, **arguments: Any) -> str:
     """A button label or a short notice (plain text), from a macro of `phrases.j2`."""
     return str(getattr(_phrases, name)(**arguments)).strip()
+
+
+def file_problem(file: str, error: RecordFileError) -> str:
+    """Why a file of records cannot be read (plain text), naming the file as its sender does."""
+    problem = getattr(_file_problems, error.problem)(**error.details)
+    return str(_file_problems.refused(file, problem)).strip()
 
 
 def shown(catalog: Catalog, f: Field, value: object) -> str:

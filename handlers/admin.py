@@ -18,14 +18,16 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, Document, Message
 
 from bot.filters import NOT_COMMAND, PRIVATE, Magic
-from bot.texts import phrase, render
+from bot.texts import file_problem, phrase, render
 from domain.catalog import Catalog
+from domain.text import visible
 from services.imports import OUTCOMES, ImportReport, explain, import_records
-from services.record_files import SUFFIXES, RecordFileError, read_records
+from services.record_files import TABLES, RecordFileError, open_records
 from storage.repositories import Store
 
 MAX_FILE = 20 * 1024 * 1024  # the largest file the Bot API lets a bot download
 SHOWN = 10  # problem rows listed in the message; all of them are in the attached report
+NAME = 60  # characters of a file's name shown back
 
 
 class Importing(StatesGroup):
@@ -66,8 +68,9 @@ async def _import(
     message: Message, document: Document, bot: Bot, store: Store, catalog: Catalog
 ) -> None:
     assert message.from_user is not None
-    name = Path(document.file_name or "").name or "file"
-    if Path(name).suffix.lower() not in SUFFIXES:
+    name = _shown_name(document.file_name or "")
+    suffix = Path(name).suffix.lower()
+    if suffix not in TABLES:
         await message.answer(render("input_problem", problem=phrase("import_file_only")))
         return
     if (document.file_size or 0) > MAX_FILE:
@@ -75,16 +78,16 @@ async def _import(
         await message.answer(render("input_problem", problem=problem))
         return
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
+        path = Path(folder) / f"upload{suffix}"  # never the sender's name: any length, any byte
         await bot.download(document, destination=path)
         try:
-            read = await asyncio.to_thread(read_records, path, catalog)
+            records = await asyncio.to_thread(open_records, path, catalog)
         except RecordFileError as exc:
-            await message.answer(render("input_problem", problem=str(exc)))
+            await message.answer(render("input_problem", problem=file_problem(name, exc)))
             return
-    await message.answer(render("import_started", rows=len(read.records)))
-    report = await import_records(store, catalog, read.records, message.from_user.id)
-    report.ignored_columns = read.ignored_columns
+        await message.answer(render("import_started", rows=records.count))
+        report = await import_records(store, catalog, records, message.from_user.id)
+    report.ignored_columns = records.ignored_columns
     problems = [(r, said) for r in report.rows if (said := explain(r))]
     await message.answer(
         render(
@@ -101,6 +104,14 @@ async def _import(
         await message.answer_document(
             BufferedInputFile(_problems_csv(report), filename=f"导入结果-{Path(name).stem}.csv")
         )
+
+
+def _shown_name(sent: str) -> str:
+    """The file's name as its sender sees it, within reason: what shows nothing removed, the
+    folders dropped, the stem shortened (the suffix kept)."""
+    name = Path(visible(sent).replace("\\", "/")).name or "file"
+    stem, suffix = Path(name).stem, Path(name).suffix[:8]
+    return (stem if len(stem) <= NAME else stem[: NAME - 1] + "…") + suffix
 
 
 def _problems_csv(report: ImportReport) -> bytes:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
@@ -101,25 +102,26 @@ def _read(catalog: Catalog, record: Record, kept: Sequence[str]) -> _Row:
     return _Row(result, values, values.pop("contact_mobile", None))
 
 
-def _read_all(catalog: Catalog, records: Sequence[Record], kept: Sequence[str]) -> list[_Row]:
-    return [_read(catalog, record, kept) for record in records]
+def _read_chunk(catalog: Catalog, records: Iterator[Record], kept: Sequence[str]) -> list[_Row]:
+    return [_read(catalog, record, kept) for record in islice(records, CHUNK)]
 
 
 async def import_records(
     store: Store,
     catalog: Catalog,
-    records: Sequence[Record],
+    records: Iterable[Record],
     actor: int | None,
     *,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Upsert every record; the report says per row what happened and why."""
+    """Upsert every record; the report says per row what happened and why. Records are taken
+    a chunk at a time (from a file being read, they are read meanwhile)."""
     kept = kept_fields(catalog)
     report = ImportReport()
     first_row: dict[str, int] = {}
-    for start in range(0, len(records), CHUNK):
-        # Reading is CPU work: off the event loop, so the bot keeps answering meanwhile.
-        read = await asyncio.to_thread(_read_all, catalog, records[start : start + CHUNK], kept)
+    iterator = iter(records)
+    # Reading is CPU work: off the event loop, so the bot keeps answering meanwhile.
+    while read := await asyncio.to_thread(_read_chunk, catalog, iterator, kept):
         rows = []
         for row in read:
             record_row = row.result.row

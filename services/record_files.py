@@ -1,32 +1,32 @@
-"""Reading enterprise records from the files people bring: JSON, CSV or XLSX.
+"""Reading enterprise records from the files people bring: CSV, XLSX or (on the command line) JSON.
 
 Columns are the catalog's canonical keys or their Chinese labels. Values stay as typed; the
-domain's readers interpret them. A file that cannot be read raises `RecordFileError`, whose
-message names the file, the row and the column.
+domain's readers interpret them. Tables are read row by row within `Limits`: `open_records`
+reads the file through once to check it whole (a file refused is refused before anything is
+written) and reads it again as its records are taken, so memory does not grow with the file.
+A file that cannot be read raises `RecordFileError`, naming the row and the column.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from domain.catalog import Catalog
+from services import xlsx
+from services.bounds import LIMITS, Limits, RecordFileError
 
-SUFFIXES = (".json", ".csv", ".xlsx", ".xlsm")
+__all__ = ["LIMITS", "TABLES", "Limits", "Record", "RecordFileError", "open_records"]
+
+TABLES = (".csv", ".xlsx", ".xlsm")  # what the bot takes; JSON is for the command line
+SUFFIXES = (".json", *TABLES)
 _SCALARS = (str, int, float, Decimal, bool)
-
-
-class RecordFileError(Exception):
-    """The file cannot be read as records; the message says where and why, in Chinese."""
+_BLOCK = 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,88 +41,156 @@ class RecordFile:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def read_records(path: Path, catalog: Catalog) -> RecordFile:
+@dataclass(slots=True)
+class Records:
+    """A checked file's records, read again from the file each time they are iterated."""
+
+    path: Path
+    catalog: Catalog
+    limits: Limits
+    count: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Record]:
+        return _records(self.path, self.catalog, self.limits, _Ignored())
+
+
+def open_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> Records:
+    """The file checked whole (structure, limits, encoding): its record count and the headers
+    it ignores. Raises `RecordFileError`."""
+    ignored = _Ignored()
+    count = sum(1 for _ in _records(path, catalog, limits, ignored))
+    return Records(path, catalog, limits, count, ignored.columns)
+
+
+def read_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> RecordFile:
+    """Every record in memory, for the commands that need them all at once (validate, score)."""
+    ignored = _Ignored()
+    return RecordFile(list(_records(path, catalog, limits, ignored)), ignored.columns)
+
+
+def _records(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) -> Iterator[Record]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise RecordFileError(f"{path.name}：不支持的文件类型，请使用 {'、'.join(SUFFIXES)}")
+        raise RecordFileError("unsupported", suffixes="、".join(SUFFIXES))
     try:
         if suffix == ".json":
-            return _from_json(path, catalog)
-        if suffix == ".csv":
-            return _from_rows(path, _csv_rows(path), catalog)
-        return _from_rows(path, _xlsx_rows(path), catalog)
+            yield from _from_json(path, catalog, limits, ignored)
+        else:
+            rows = _csv_rows(path, limits) if suffix == ".csv" else xlsx.rows(path, limits)
+            yield from _from_rows(rows, catalog, limits, ignored)
     except OSError as exc:
-        raise RecordFileError(f"{path.name}：无法读取（{exc.strerror or exc}）") from exc
+        raise RecordFileError("unreadable") from exc
 
 
-def _from_json(path: Path, catalog: Catalog) -> RecordFile:
+def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) -> Iterator[Record]:
     def no_constants(name: str) -> object:
-        raise ValueError(f"{name} 不是有效的数字")
+        raise ValueError(name)
 
     try:
         data = json.loads(path.read_bytes(), parse_float=Decimal, parse_constant=no_constants)
+    except RecursionError as exc:
+        raise RecordFileError("json_nested") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RecordFileError(f"{path.name}：不是有效的 JSON（{exc}）") from exc
+        raise RecordFileError("not_json") from exc
     if not isinstance(data, list):
-        raise RecordFileError(f"{path.name}：应为记录数组（[{{…}}, {{…}}]），每条记录一个对象")
-    records, ignored = [], _Ignored()
+        raise RecordFileError("json_not_array")
+    if len(data) > limits.rows:
+        raise RecordFileError("too_many_rows", row=limits.rows + 1, limit=limits.rows)
     for position, item in enumerate(data, start=1):
-        where = f"{path.name}：第 {position} 条记录"
         if not isinstance(item, dict):
-            raise RecordFileError(f'{where}不是对象（应为 {{"字段": 值, …}}）')
+            raise RecordFileError("json_not_object", record=position)
         answers: dict[str, object] = {}
         for key, value in item.items():
             name = _field_name(catalog, str(key), ignored)
             if name is None:
                 continue
             if name in answers:
-                raise RecordFileError(f"{where}：“{key}”与另一个键指向同一字段")
+                raise RecordFileError("json_same_field", record=position, key=key)
             if isinstance(value, list):
                 if not all(isinstance(v, _SCALARS) for v in value):
-                    raise RecordFileError(f"{where}，“{key}”：列表中只能是文字或数字")
+                    raise RecordFileError("json_list", record=position, key=key)
             elif value is not None and not isinstance(value, _SCALARS):
-                raise RecordFileError(f"{where}，“{key}”：值应为文字、数字或列表")
+                raise RecordFileError("json_value", record=position, key=key)
+            for v in value if isinstance(value, list) else [value]:
+                _check_length(v, limits, position, key)
             answers[name] = value
-        records.append(Record(position, answers))
-    return RecordFile(records, ignored.columns)
+        yield Record(position, answers)
 
 
-def _csv_rows(path: Path) -> Iterator[list[object]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+def _csv_rows(path: Path, limits: Limits) -> Iterator[tuple[int, Sequence[object]]]:
+    longest = limits.columns * (limits.cell + 3)  # a line of full cells, quoted
+    with path.open(encoding=_encoding(path), newline="") as file:
+
+        def lines() -> Iterator[str]:
+            number = 0
+            while line := file.readline(longest + 1):
+                number += 1
+                if len(line) > longest:
+                    raise RecordFileError("line_too_long", line=number, limit=longest)
+                yield line
+
+        reader = csv.reader(lines())
+        number = 0
         try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RecordFileError(f"{path.name}：无法识别文件编码，请另存为 UTF-8 的 CSV")
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""))
-    except csv.Error as exc:
-        raise RecordFileError(f"{path.name}：CSV 格式有误（{exc}）") from exc
+            for number, row in enumerate(reader, start=1):
+                yield number, row
+        except csv.Error as exc:
+            raise RecordFileError("csv_broken", row=number + 1, limit=limits.cell) from exc
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[object]]:
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise RecordFileError(f"{path.name}：不是有效的 Excel 文件（{exc}）") from exc
-    try:
-        sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield list(row)
-    finally:
-        book.close()
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without the BOM Excel writes), UTF-16 with a BOM, or the GBK that Excel in
+    China saves: decoded block by block, so the whole file is never held."""
+    with path.open("rb") as file:
+        if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        for encoding in ("utf-8-sig", "gb18030"):
+            file.seek(0)
+            decoder = codecs.getincrementaldecoder(encoding)()
+            try:
+                while block := file.read(_BLOCK):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    raise RecordFileError("encoding")
 
 
-def _from_rows(path: Path, rows: Iterable[list[object]], catalog: Catalog) -> RecordFile:
+def _from_rows(
+    rows: Iterable[tuple[int, Sequence[object]]],
+    catalog: Catalog,
+    limits: Limits,
+    ignored: _Ignored,
+) -> Iterator[Record]:
     iterator = iter(rows)
-    header = next(iterator, None)
-    if header is None:
-        raise RecordFileError(f"{path.name}：文件为空，第 1 行应为表头")
-    ignored = _Ignored()
-    columns: list[tuple[int, str]] = []  # (column index, field name)
+    first = next(iterator, None)
+    if first is None:
+        raise RecordFileError("empty")
+    number, header = first
+    header = _within(header, number, [], limits)
+    if number != 1:
+        raise RecordFileError("no_header")
+    columns = _columns(header, catalog, ignored)
+    seen = 0
+    for number, raw in iterator:
+        row = _within(raw, number, header, limits)
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
+            continue
+        seen += 1
+        if seen > limits.rows:
+            raise RecordFileError("too_many_rows", row=number, limit=limits.rows)
+        if len(row) > len(header):
+            raise RecordFileError("wider_than_header", row=number, column=len(header) + 1)
+        yield Record(number, {name: row[i] if i < len(row) else None for i, name in columns})
+
+
+def _columns(
+    header: Sequence[object], catalog: Catalog, ignored: _Ignored
+) -> list[tuple[int, str]]:
+    """(column index, field name) of the columns the header names."""
+    columns: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     for index, title in enumerate(header):
         if title is None or not str(title).strip():
@@ -132,25 +200,46 @@ def _from_rows(path: Path, rows: Iterable[list[object]], catalog: Catalog) -> Re
             continue
         if name in seen:
             raise RecordFileError(
-                f"{path.name}：第 1 行，第 {seen[name] + 1} 列和第 {index + 1} 列是同一字段"
-                f"（{catalog.by_name[name].label}）"
+                "same_field",
+                first=seen[name] + 1,
+                second=index + 1,
+                label=catalog.by_name[name].label,
             )
         seen[name] = index
         columns.append((index, name))
     if not columns:
-        raise RecordFileError(f"{path.name}：第 1 行没有可识别的表头（应为字段键名或中文名称）")
-    records = []
-    for number, row in enumerate(iterator, start=2):
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
-            continue
-        if len(row) > len(header) and any(c not in (None, "") for c in row[len(header) :]):
-            raise RecordFileError(
-                f"{path.name}：第 {number} 行的单元格多于表头（第 {len(header) + 1} 列起）"
-            )
-        records.append(
-            Record(number, {name: row[i] if i < len(row) else None for i, name in columns})
+        raise RecordFileError("no_header")
+    return columns
+
+
+def _within(
+    row: Sequence[object], number: int, header: Sequence[object], limits: Limits
+) -> list[object]:
+    """The row without the empty cells past its last one; refused past the limits."""
+    end = len(row)
+    while end and row[end - 1] in (None, ""):
+        end -= 1
+    if end > limits.columns:
+        raise RecordFileError("too_many_columns", row=number, column=end, limit=limits.columns)
+    cells = list(row[:end])
+    for index, cell in enumerate(cells):
+        title = header[index] if index < len(header) else None
+        _check_length(cell, limits, number, title, index + 1)
+    return cells
+
+
+def _check_length(
+    cell: object, limits: Limits, row: int, title: object, column: int | None = None
+) -> None:
+    if isinstance(cell, str) and len(cell) > limits.cell:
+        raise RecordFileError(
+            "cell_too_long",
+            row=row,
+            column=column,
+            title=str(title or "").strip()[:40],
+            length=len(cell),
+            limit=limits.cell,
         )
-    return RecordFile(records, ignored.columns)
 
 
 class _Ignored:

@@ -113,6 +113,12 @@ def test_gbk_csv_from_excel(tmp_path: Path) -> None:
         ("scalar.json", "[1, 2]", "第 1 条记录不是对象"),
         ("nested.json", '[{"rd_expense_2025": {"a": 1}}]', "第 1 条记录，“rd_expense_2025”"),
         ("nan.json", '[{"rd_expense_2025": NaN}]', "不是有效的 JSON"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "deep.json：不是可读取的 JSON：嵌套层数过多"),
+        (
+            "long.json",
+            '[{"enterprise_name": "%s"}]' % ("长" * 2001),
+            "第 1 行（enterprise_name）有 2,001 字",
+        ),
         ("wide.csv", "企业名称\n甲,乙\n", "第 2 行的单元格多于表头"),
         (
             "twice.csv",
@@ -131,7 +137,7 @@ def test_unreadable_input_exits_2_naming_file_row_and_column(
     path = tmp_path / name
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    for command in ("validate", "score"):
+    for command in ("validate", "score", "import"):
         result = runner.invoke(app, [command, str(path)])
         assert result.exit_code == 2
         assert expected in result.stderr
@@ -227,7 +233,7 @@ def test_no_file_however_strange_crashes_the_commands(
 ) -> None:
     path = tmp_path / "strange.json"
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    for command in ("validate", "score"):
+    for command in ("validate", "score", "import"):
         result = runner.invoke(app, [command, str(path), "--format", "json"])
         assert result.exception is None or isinstance(result.exception, SystemExit), result.output
         assert result.exit_code in (0, 1, 2)
