@@ -177,6 +177,8 @@ class Checks(_Strict):
     zeros_min_numeric: int = Field(ge=1)
     ceiling_money: Decimal = Field(gt=0)
     ceiling_count: int = Field(gt=0)
+    balance_gap_share: Decimal = Field(ge=0)
+    balance_gap_min: Decimal = Field(ge=0)
 
 
 class SizeCategory(_Strict):

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, create_model
 from pydantic import Field as PydanticField
@@ -25,7 +25,7 @@ class Kind(Enum):
     TEXT = "text"
     MONEY = "money"
     COUNT = "count"
-    RANK = "rank"  # a position on a list: a positive integer
+    RANK = "rank"  # a position on a list: a positive integer, or LISTED
     DATE = "date"
     CHOICE = "choice"
     MULTI = "multi"
@@ -39,6 +39,8 @@ class Kind(Enum):
 
 
 NUMERIC_KINDS = frozenset({Kind.MONEY, Kind.COUNT, Kind.RANK})
+LISTED = "入选"
+"""A rank's answer for a list without positions (瞪羚, 专精特新): on the list, no number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,8 @@ class Catalog:
         if f.kind is Kind.COUNT:
             return int, {"ge": 0, "le": checks.ceiling_count}
         if f.kind is Kind.RANK:
-            return int, {"ge": 1, "le": checks.ceiling_count}
+            position = Annotated[int, PydanticField(ge=1, le=checks.ceiling_count)]
+            return position | Literal[LISTED], {}  # type: ignore[valid-type]
         if f.kind is Kind.DATE:
             return date, {}
         if f.kind is Kind.YES_NO:

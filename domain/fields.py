@@ -465,7 +465,7 @@ FIELDS: tuple[Field, ...] = (
         Kind.RANK,
         unit="名",
         example="12",
-        help="与榜单名称同时填写，或都不填",
+        help="与榜单名称同时填写，或都不填；榜单没有排名（如瞪羚、专精特新）的填“入选”",
         required=False,
         follows="ranking_list_name",
     ),
@@ -479,7 +479,7 @@ FIELDS: tuple[Field, ...] = (
         help="填写了榜单名称时必填",
         required_with="ranking_list_name",
         follows="ranking_list_name",
-        choices=("国际", "国家", "省级"),
+        choices=("国际", "国家", "省级", "市级"),
     ),
     Field(
         "innovation_platforms",

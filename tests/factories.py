@@ -78,6 +78,7 @@ def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
     prev = (revenue * Decimal(rng.uniform(0.6, 1.1))).quantize(Decimal("0.01"))
     profit = (revenue * Decimal(rng.uniform(0.02, 0.15))).quantize(Decimal("0.01"))
     equity_begin = Decimal(rng.randint(1000, 5000))
+    liabilities = Decimal(rng.randint(500, 7000))
     ip = rng.randint(5, 120)
     who = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
     registered = date(2005, 1, 1) + timedelta(days=rng.randint(0, 6500))
@@ -117,8 +118,8 @@ def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
         "net_profit": profit,
         "equity_begin": equity_begin,
         "equity_end": equity_begin + profit,
-        "total_assets": Decimal(rng.randint(2000, 12000)),
-        "total_liabilities": Decimal(rng.randint(500, 4000)),
+        "total_assets": equity_begin + profit + liabilities,  # the balance sheet balances
+        "total_liabilities": liabilities,
         "taxes_paid": Decimal(rng.randint(50, 600)),
         "municipal_projects": rng.randint(0, 4),
         "provincial_projects": rng.randint(0, 2),

@@ -47,7 +47,7 @@ def test_validate_json_on_a_hand_written_csv(tmp_path: Path) -> None:
     first, second = json.loads(out)
     assert first == {"credit_code": "91210211MA0Y4LKX3G", "strong": [], "weak": [], "messages": []}
     assert second["strong"] == ["S1", "S6", "S7"]
-    assert second["weak"] == ["W1", "W13", "W15", "W16"]
+    assert second["weak"] == ["W1", "W13", "W15", "W16", "W-balance"]  # 600 ≠ 300 + 150
     s1 = next(m for m in second["messages"] if m["rule"] == "S1")
     assert s1["field"] == "main_business_revenue_2025" and "4,600 万元" in s1["text"]
 

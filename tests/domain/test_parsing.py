@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.catalog import Catalog
+from domain.catalog import LISTED, Catalog
 from domain.parsing import InputError, Parsed, parse_value
 
 
@@ -119,10 +119,28 @@ def test_an_enormous_answer_is_refused_before_reading(catalog: Catalog) -> None:
         ("1.2万", 12000),
         (Decimal("7"), 7),
         (" 3 人 ", 3),
+        ("无", 0),
+        ("暂无", 0),
+        ("没有", 0),
+        ("零", 0),
+        ("〇个", 0),
+        ("一人", 1),
+        ("两个", 2),
+        ("三项", 3),
+        ("九位", 9),
+        ("十", 10),
+        ("十二家", 12),
+        ("二十", 20),
+        ("九十九名", 99),
     ],
 )
 def test_counts(catalog: Catalog, typed: object, expected: int) -> None:
     assert value(catalog, "employees", typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["十几个", "几个", "一两个", "两十", "一百二十", "二二", "无数"])
+def test_counts_in_words_only_where_unambiguous(catalog: Catalog, typed: str) -> None:
+    assert "不是数字" in refused(catalog, "standards_count", typed)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +160,26 @@ def test_counts_refused(catalog: Catalog, typed: object, problem: str) -> None:
 def test_rank_is_a_positive_integer(catalog: Catalog) -> None:
     assert value(catalog, "ranking_list_rank", "12") == 12
     assert "应为正整数" in refused(catalog, "ranking_list_rank", "0")
+    assert "榜单没有排名的填“入选”" in refused(catalog, "ranking_list_rank", "无")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("第15名", 15),
+        ("第 3 位", 3),
+        ("第十二名", 12),
+        ("15名", 15),
+        ("第１５", 15),
+        ("入选", LISTED),
+        (" 入选 ", LISTED),
+        ("入围", LISTED),
+        ("无排名", LISTED),
+        (LISTED, LISTED),
+    ],
+)
+def test_rank_as_people_say_it(catalog: Catalog, typed: str, expected: object) -> None:
+    assert value(catalog, "ranking_list_rank", typed) == expected
 
 
 @pytest.mark.parametrize(

@@ -371,6 +371,44 @@ def test_credit_code_registered_outside_the_province(clean: Record, catalog: Cat
     assert "W-region" in fired(clean, catalog, credit_code=body + uscc.calc_check_digit(body))
 
 
+def test_w_balance_assets_equal_liabilities_and_equity(clean: Record, catalog: Catalog) -> None:
+    # 6,000 = 2,900 + 3,100; the gap may reach 1 % of assets (60 万元) …
+    assert "W-balance" not in fired(clean, catalog, total_liabilities=D("2840"))
+    assert "W-balance" in fired(clean, catalog, total_liabilities=D("2839.99"))
+    assert "W-balance" in fired(clean, catalog, equity_end=D("3160.01"))
+    # … and 1 万元, whichever is larger: a small balance sheet is not held to a rounding
+    small = {"total_assets": D("50"), "total_liabilities": D("20")}
+    assert "W-balance" not in fired(clean, catalog, **small, equity_end=D("29"))
+    assert "W-balance" in fired(clean, catalog, **small, equity_end=D("28.99"))
+    # negative equity balances like any other
+    negative = {"total_assets": D("1000"), "total_liabilities": D("1200"), "equity_end": D("-200")}
+    assert "W-balance" not in fired(clean, catalog, **negative)
+    demo = {"total_assets": D("9270"), "total_liabilities": D("960"), "equity_end": D("2673.82")}
+    found = next(f for f in findings(clean, catalog, **demo) if f.rule == "W-balance")
+    assert found.text == (
+        "2025年末资产总额 9,270 万元，而 2025年末负债总额 960 万元 加 "
+        "2025年度期末所有者权益 2,673.82 万元 共 3,633.82 万元，相差 5,636.18 万元。"
+        "资产总额应等于负债与所有者权益之和，请对照资产负债表核对这三项"
+    )
+    assert found.fields == ("total_assets", "total_liabilities", "equity_end")
+
+
+def test_w_balance_waits_for_its_three_figures(clean: Record, catalog: Catalog) -> None:
+    assert "W-balance" not in fired(clean, catalog, total_liabilities=None, total_assets=D("1"))
+
+
+def test_w_intensity_rd_expense_above_revenue(clean: Record, catalog: Catalog) -> None:
+    assert "W-intensity" not in fired(clean, catalog, rd_expense=D("4500"))
+    text = message(clean, catalog, "W-intensity", rd_expense=D("4500.01"))
+    assert text == (
+        "2025年度研发费用 4,500.01 万元 高于 2025年度营业收入 4,500 万元，"
+        "研发投入超过了全年收入。请确认两项的单位和数值"
+    )
+    # no revenue at all is W2's to say, not an intensity over 100 %
+    zero = {"operating_revenue": D("0"), "main_business_revenue": D("0")}
+    assert "W-intensity" not in fired(clean, catalog, **zero, rd_expense=D("10"))
+
+
 def test_ids_are_sorted_by_number(clean: Record, catalog: Catalog) -> None:
     report = check_record(
         {

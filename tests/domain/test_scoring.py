@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.campaign import Campaign, NormalisedBand
-from domain.catalog import Catalog
+from domain.catalog import LISTED, Catalog
 from domain.scoring import INDICATORS, _normalise, bonus, development_stage, score_cohort
 from tests.factories import typed_record
 
@@ -109,6 +109,15 @@ def test_bonus_financing_bands(campaign: Campaign, amount: str, points: int) -> 
             10,
         ),
         ({"ranking_list_level": "国际"}, 0),  # a level without a list is no ranking
+        ({"ranking_list_name": "榜", "ranking_list_level": "市级"}, 0),  # accepted, earns 0
+        (
+            {
+                "ranking_list_name": "瞪羚企业名单",
+                "ranking_list_rank": LISTED,  # a list without positions counts as a list
+                "ranking_list_level": "省级",
+            },
+            3,
+        ),
     ],
 )
 def test_bonus_rankings_and_qualifications(
