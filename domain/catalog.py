@@ -80,7 +80,7 @@ class Field:
     choices_from: str = ""  # a campaign list that supplies the choices (e.g. "banks")
     exclusive: str = ""  # a multi-choice option that excludes the others ("无")
     max_length: int = 0
-    negative: bool = False  # money that may be below zero (profit, equity)
+    negative: bool = False  # may be read below zero: a rule, not the reader, says what it means
     required_with: str = ""  # required only when this other field is filled
     follows: str = ""  # asked only once this other field is answered
 
@@ -197,7 +197,8 @@ class Catalog:
             bound = checks.ceiling_money
             return Decimal, {"le": bound, "ge": -bound if f.negative else 0, "decimal_places": 4}
         if f.kind is Kind.COUNT:
-            return int, {"ge": 0, "le": checks.ceiling_count}
+            bound = checks.ceiling_count
+            return int, {"ge": -bound if f.negative else 0, "le": bound}
         if f.kind is Kind.RANK:
             position = Annotated[int, PydanticField(ge=1, le=checks.ceiling_count)]
             return position | Literal[LISTED], {}  # type: ignore[valid-type]

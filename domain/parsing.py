@@ -207,9 +207,9 @@ def _count(field: Field, catalog: Catalog) -> Reader:
             value = int(raw)
         else:
             raise InputError(field, "不是数字", hint)
-        if value < low:
+        if value < low and not field.negative:
             raise InputError(field, "应为正整数" if low else "不能为负数", hint)
-        if value > high:
+        if abs(value) > high:
             raise InputError(
                 field,
                 f"{value:,} {field.unit}超出实际可能（上限 {high:,}）",

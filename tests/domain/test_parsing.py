@@ -101,6 +101,9 @@ def test_negative_money_only_where_the_field_allows_it(catalog: Catalog) -> None
     assert value(catalog, "net_profit", "-50") == Decimal("-50")
     assert value(catalog, "equity_end", "－120.5") == Decimal("-120.5")
     assert "不能为负数" in refused(catalog, "rd_expense", "-1")
+    assert value(catalog, "operating_revenue", "-50") == Decimal("-50")  # W2 says it
+    assert value(catalog, "invention_patents", "-1") == -1  # S4 says it
+    assert "超出实际可能" in refused(catalog, "ip_count", "-20000000")
 
 
 def test_an_enormous_answer_is_refused_before_reading(catalog: Catalog) -> None:

@@ -78,6 +78,17 @@ def test_s4_patents_within_ip(clean: Record, catalog: Catalog) -> None:
     assert "S4" in fired(clean, catalog, invention_patents=29)
 
 
+@pytest.mark.parametrize("field", ["invention_patents", "ip_count"])
+def test_s4_a_negative_count_is_s4_not_an_input_error(
+    clean: Record, catalog: Catalog, field: str
+) -> None:
+    assert "S4" not in fired(clean, catalog, **{field: 0, "invention_patents": 0})
+    report = check_record({**clean, field: "-1"}, catalog)  # as typed in a file
+    assert report.strong == ["S4"]
+    assert report.findings[0].fields == (field,)
+    assert report.findings[0].text.endswith("-1 件，数量不能为负数，没有请填 0")
+
+
 def test_s5_contact_formats_are_checked_when_read(clean: Record, catalog: Catalog) -> None:
     for field, bad in (
         ("contact_mobile", "1381234567"),
@@ -173,6 +184,24 @@ def test_w2_revenue_not_positive(clean: Record, catalog: Catalog) -> None:
     assert "W2" not in fired(
         clean, catalog, operating_revenue_prev=D(0), registration_date=date(2025, 2, 1)
     )
+
+
+@pytest.mark.parametrize("field", ["operating_revenue", "operating_revenue_prev"])
+def test_w2_a_negative_revenue_is_w2_not_an_input_error(
+    clean: Record, catalog: Catalog, field: str
+) -> None:
+    report = check_record({**clean, field: "-0.01"}, catalog)
+    assert "E-input" not in report.strong and "W2" in report.weak  # S1, S2 may object too
+    w2 = next(f for f in report.findings if f.rule == "W2")
+    assert w2.fields == (field,) and "-0.01 万元，小于 0" in w2.text
+
+
+def test_w3_not_for_an_enterprise_registered_in_the_reporting_year(
+    clean: Record, catalog: Catalog
+) -> None:
+    apart = {"operating_revenue_prev": D("4.5")}
+    assert "W3" in fired(clean, catalog, **apart, registration_date=date(2024, 12, 31))
+    assert "W3" not in fired(clean, catalog, **apart, registration_date=date(2025, 1, 1))
 
 
 def test_w3_revenue_thousandfold(clean: Record, catalog: Catalog) -> None:
