@@ -88,6 +88,7 @@ _NAMED_ORDER = (
     "region",
     "balance",
     "intensity",
+    "qualify",
 )
 
 

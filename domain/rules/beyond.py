@@ -1,13 +1,13 @@
 """Checks "beyond the table" (数据填报存在的常见问题): wrong units, filler zeros, a code
-registered outside the province, accounts that do not add up. Absurd figures are input errors,
-caught by the parser."""
+registered outside the province, accounts that do not add up, an enterprise the campaign does
+not admit (企业资质). Absurd figures are input errors, caught by the parser."""
 
 from __future__ import annotations
 
 import statistics
 from decimal import Decimal
 
-from domain import formatting
+from domain import formatting, industry
 from domain.catalog import Catalog
 from domain.rules.base import Hit, Rule, Severity, Values, figure
 
@@ -121,6 +121,32 @@ def _intensity(v: Values, c: Catalog) -> Hit | None:
     )
 
 
+def _qualify(v: Values, c: Catalog) -> list[Hit] | None:
+    """企业资质 in the seed: 领域不合适 (金融、保理、酒店、物业…) and 主体不符合要求 (众创空间…).
+    W13 keeps the seed's own keyword list; these are the 资质 page's, by industry and name."""
+    checks, code, name = c.campaign.checks, str(v["industry_code"]), str(v["enterprise_name"])
+    hits = []
+    if code.startswith(checks.qualify_industries):
+        hits.append(
+            Hit(
+                f"国民经济行业代码 {code}（{industry.division_name(code)}）属于金融、房地产、"
+                "住宿等不适合申报的领域，请确认行业代码与企业主营业务",
+                ("industry_code",),
+            )
+        )
+    words = [w for w in checks.qualify_name_words if w in name]
+    if words:
+        said = "、".join(f"“{w}”" for w in words)
+        hits.append(
+            Hit(
+                f"企业名称含{said}，保理公司、众创空间等主体一般不符合申报条件，"
+                "请确认企业从事科技研发与生产",
+                ("enterprise_name",),
+            )
+        )
+    return hits or None
+
+
 BEYOND_RULES: tuple[Rule, ...] = (
     Rule("W-unit", WEAK, "金额疑似单位填错（差距千倍）", STATEMENT_FIGURES, _unit, partial=True),
     Rule("W-zeros", WEAK, "大部分数字为 0（随意补 0）", (), _zeros, partial=True),
@@ -138,5 +164,12 @@ BEYOND_RULES: tuple[Rule, ...] = (
         "研发费用高于营业收入",
         ("rd_expense", "operating_revenue"),
         _intensity,
+    ),
+    Rule(
+        "W-qualify",
+        WEAK,
+        "行业或主体不符合申报资质",
+        ("industry_code", "enterprise_name"),
+        _qualify,
     ),
 )

@@ -438,6 +438,37 @@ def test_w_intensity_rd_expense_above_revenue(clean: Record, catalog: Catalog) -
     assert "W-intensity" not in fired(clean, catalog, **zero, rd_expense=D("10"))
 
 
+@pytest.mark.parametrize(
+    ("code", "fires"),
+    [
+        ("J6620", True),  # 货币金融服务
+        ("J69", True),  # 其他金融业
+        ("K7010", True),  # 房地产开发经营
+        ("H6110", True),  # 旅游饭店
+        ("H6210", False),  # 正餐服务: 餐饮业 is not 住宿业
+        ("I6510", False),
+        ("L7212", False),  # 投资与资产管理: W13's words, not this list
+    ],
+)
+def test_w_qualify_by_industry(clean: Record, catalog: Catalog, code: str, fires: bool) -> None:
+    found = [f for f in findings(clean, catalog, industry_code=code) if f.rule == "W-qualify"]
+    assert bool(found) is fires
+    if fires:
+        assert found[0].fields == ("industry_code",) and code in found[0].text
+
+
+def test_w_qualify_by_name_and_w13_unchanged(clean: Record, catalog: Catalog) -> None:
+    for name in ("大连海创商业保理有限公司", "沈阳创客众创空间管理有限公司"):
+        found = findings(clean, catalog, enterprise_name=name)
+        assert [(f.rule, f.fields) for f in found] == [("W-qualify", ("enterprise_name",))]
+    text = message(clean, catalog, "W-qualify", enterprise_name="大连保理众创空间有限公司")
+    assert text.startswith("企业名称含“保理”、“众创空间”")
+    assert catalog.campaign.rules.W13_keywords == (
+        *("酒店", "金融", "家庭农场", "房地产", "资产管理", "银行", "财务", "置业", "置帮"),
+        *("物业", "房屋维修", "民宿服务", "人力资源", "家政服务", "外包服务", "百货", "旅行社"),
+    )
+
+
 def test_ids_are_sorted_by_number(clean: Record, catalog: Catalog) -> None:
     report = check_record(
         {
