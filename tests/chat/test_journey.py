@@ -311,10 +311,12 @@ async def test_the_estimate_uses_the_submitted_enterprises_of_the_stage(world: W
                 )
             )
         await session.commit()
-    _, person = await bound(world)
-    await fill(world, person, CLEAN)
+    no_contracts = {"tech_contract_absorbed": Decimal(0), "tech_contract_output": Decimal(0)}
+    _, person = await bound(world, {**PRELOADED, **no_contracts})
+    await fill(world, person, {**CLEAN, **no_contracts})
     summary = texts(await person.send("/start"))[-1]
     assert "核心" in summary and "研发费用金额：" in summary and "（权重" in summary
+    assert "企业技术合同成交额：0.00 分（权重 9.0；为 0，不得分）" in summary  # zero earns nothing
 
 
 async def test_without_the_minimum_cohort_only_the_bonus(world: World) -> None:

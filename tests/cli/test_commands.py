@@ -148,17 +148,7 @@ def test_a_broken_campaign_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_score_json(tmp_path: Path, catalog: Catalog) -> None:
-    rng = random.Random(3)
-    records = []
-    for _ in range(40):
-        record = typed_record(rng, catalog)
-        record["registration_date"] = date(2019, 1, 1)  # one stage: 成长期
-        records.append(as_row(record, catalog))
-    path = tmp_path / "cohort.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
+    path, _ = _cohort_file(tmp_path, catalog, 40)
     code, out = run("score", str(path), "--format", "json")
     scores = json.loads(out)
     assert code == 0 and len(scores) == 40
@@ -180,6 +170,52 @@ def test_score_json(tmp_path: Path, catalog: Catalog) -> None:
     assert sum(i["weight"] for i in first["indicators"]) == 100
     code, out = run("score", str(path))
     assert code == 0 and "预估积分" in out
+
+
+def _cohort_file(tmp_path: Path, catalog: Catalog, size: int) -> tuple[Path, list[dict]]:  # type: ignore[type-arg]
+    rng = random.Random(3)
+    records = []
+    for _ in range(size):
+        record = typed_record(rng, catalog)
+        record["registration_date"] = date(2019, 1, 1)  # one stage: 成长期
+        records.append(record)
+    return _write_rows(tmp_path, [as_row(r, catalog) for r in records]), records
+
+
+def test_score_counts_only_scorable_records_and_sorts_the_table(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    path, records = _cohort_file(tmp_path, catalog, 30)
+    broken = dict(records[4], main_business_revenue=records[4]["operating_revenue"] + 1)  # S1
+    path = _write_rows(tmp_path, [as_row(r, catalog) for r in (*records[:4], broken, *records[5:])])
+    code, out = run("score", str(path), "--format", "json")
+    scores = json.loads(out)
+    assert code == 0 and scores[4]["core"] is None and scores[4]["total"] is None
+    assert scores[4]["note"] == "未计分：未通过 S1（营业收入不小于主营业务收入）"
+    assert all(s["core"] is None and s["cohort_size"] == 29 for s in scores)  # 29 < 30
+    path, records = _cohort_file(tmp_path, catalog, 31)
+    rows = [as_row(r, catalog) for r in records]
+    rows[0]["operating_status"] = "注销"  # E-status
+    code, out = run("score", str(_write_rows(tmp_path, rows)), "--format", "json")
+    scores = json.loads(out)
+    assert code == 0
+    assert [s["credit_code"] for s in scores] == [r["credit_code"] for r in records]  # file order
+    assert scores[0]["note"].startswith("未计分：未通过 E-status")
+    assert all(s["core"] is not None and s["cohort_size"] == 30 for s in scores[1:])
+    code, out = run("score", str(path))
+    totals = [line.split("│")[-2].strip() for line in out.splitlines() if "│ 成长期" in line]
+    assert code == 0 and totals[-1] == "—"  # the unscored one last
+    assert totals[:-1] == sorted(totals[:-1], key=float, reverse=True) and len(totals) == 31
+    assert "第 2 行" in out and "未计分：未通过 E-status" in out
+
+
+def _write_rows(tmp_path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "cohort.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def test_score_table_when_the_cohort_is_too_small(tmp_path: Path) -> None:
