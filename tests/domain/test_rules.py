@@ -357,6 +357,38 @@ def test_w16_tech_field(clean: Record, catalog: Catalog) -> None:
 # ---- beyond the table ------------------------------------------------------------------------
 
 
+# Per field: codes of enterprises at home in it (《国家重点支持的高新技术领域》 against GB/T
+# 4754-2017), and codes that should make the enterprise look again at its choice.
+W16_TABLE = {
+    "电子信息": (("C3911", "C3985", "I6513", "I6311", "C3562"), ("C2710", "K7010", "A0111")),
+    "生物与新医药": (("C2720", "C2761", "C3581", "A0511", "C1495"), ("C3311", "I6513")),
+    "航空航天": (("C3741", "C3743", "C3921", "C3441"), ("C1311", "I6513")),
+    "新材料": (("C2651", "C3091", "C3240", "C2770", "C3985"), ("I6513", "C3741")),
+    "高技术服务": (("I6513", "I6450", "M7320", "F5292", "G5990"), ("C3311", "A0111")),
+    "新能源与节能": (("D4416", "D4415", "C3841", "C3612", "C2541"), ("I6513", "C2710")),
+    "资源与环境": (
+        ("C2662", "C2666", "C3591", "C4021", "N7721", "C4220", "D4620", "N7820"),
+        ("C2710", "I6513", "C3911"),
+    ),
+    "先进制造与自动化": (("C3421", "C3491", "C4011", "C3714", "C3811"), ("I6513", "C2710")),
+}
+
+
+@pytest.mark.parametrize("field", list(W16_TABLE))
+def test_w16_table_field_by_field(clean: Record, catalog: Catalog, field: str) -> None:
+    at_home, elsewhere = W16_TABLE[field]
+    for code in at_home:
+        assert "W16" not in fired(clean, catalog, tech_field=field, industry_code=code), code
+    for code in elsewhere:
+        assert "W16" in fired(clean, catalog, tech_field=field, industry_code=code), code
+    for code in ("M7320", "M7452", "M7520"):  # R&D and technical services fit every field
+        assert "W16" not in fired(clean, catalog, tech_field=field, industry_code=code), code
+
+
+def test_w16_table_names_exactly_the_eight_fields(catalog: Catalog) -> None:
+    assert set(W16_TABLE) == set(catalog.campaign.tech_fields.plausible)
+
+
 def test_unit_error_offers_the_corrected_value(clean: Record, catalog: Catalog) -> None:
     found = [
         f for f in findings(clean, catalog, operating_revenue=D("45000000")) if f.rule == "W-unit"
