@@ -26,7 +26,7 @@ from tests.chat.test_journey import bound
 
 COMMANDS = ["/start", "/menu", "/status", "/help", "/history", "/queue", "/form", "/find",
             "/export", "/chart", "/score", "/score run", "/import", "/invite", "/broadcast",
-            "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX3G"]  # fmt: skip
+            "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX4K"]  # fmt: skip
 TEXT = st.one_of(
     st.text(max_size=200),
     st.from_regex(r"-?[0-9０-９,，.]{1,14}(万|元|亿|万元)?", fullmatch=True),

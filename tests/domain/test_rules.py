@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from itertools import product
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from domain.catalog import Catalog, Kind
 from domain.rules import RULES, Finding, Severity
 from domain.validation import check_record, check_values
+from tests.factories import uscc_of
 
 Record = dict[str, object]
 
@@ -144,14 +146,11 @@ def test_required_is_not_reported_twice_for_a_wrong_answer(clean: Record, catalo
 
 
 def test_e_uscc_and_e_entity(clean: Record, catalog: Catalog) -> None:
-    assert check_record({**clean, "credit_code": "91210211MA0Y4LKX3H"}, catalog).strong == [
+    assert check_record({**clean, "credit_code": "91210211MA0Y4LKX4H"}, catalog).strong == [
         "E-uscc"
     ]
     # 52: 民办非企业单位, with a valid check digit
-    code = "52210211MJ0000001"
-    from stdnum.cn import uscc
-
-    code += uscc.calc_check_digit(code)
+    code = uscc_of("52210211", "MJ000000")
     assert "E-entity" in fired(clean, catalog, credit_code=code)
     assert "民办非企业单位" in message(clean, catalog, "E-entity", credit_code=code)
 
@@ -323,10 +322,9 @@ def test_w13_keywords(clean: Record, catalog: Catalog, keyword: str) -> None:
 
 
 def test_w14_code_ending_in_000(clean: Record, catalog: Catalog) -> None:
-    from stdnum.cn import uscc
-
-    bodies = (f"91210211MA0Y4L{c}00" for c in "0123456789ABCDEFGHJKLMNPQRTUWXY")
-    code = next(b + "0" for b in bodies if uscc.calc_check_digit(b) == "0")
+    middles = ("".join(p) for p in product("0123456789", repeat=5))
+    codes = (uscc_of("91210211", f"MA{middle}0") for middle in middles)
+    code = next(c for c in codes if c.endswith("000"))
     assert "W14" in fired(clean, catalog, credit_code=code)
 
 
@@ -426,10 +424,7 @@ def test_zero_filler(clean: Record, catalog: Catalog) -> None:
 
 
 def test_credit_code_registered_outside_the_province(clean: Record, catalog: Catalog) -> None:
-    from stdnum.cn import uscc
-
-    body = "91110108MA0Y4LKX3"
-    assert "W-region" in fired(clean, catalog, credit_code=body + uscc.calc_check_digit(body))
+    assert "W-region" in fired(clean, catalog, credit_code=uscc_of("91110108", "MA0Y4LKX"))
 
 
 def test_w_balance_assets_equal_liabilities_and_equity(clean: Record, catalog: Catalog) -> None:
@@ -529,7 +524,7 @@ def _answers(catalog: Catalog) -> st.SearchStrategy[dict[str, object]]:
         Kind.DATE: st.dates(date(1899, 1, 1), date(2027, 1, 1)),
         Kind.YES_NO: st.booleans(),
         Kind.TEXT: st.text(max_size=30),
-        Kind.USCC: st.sampled_from(["91210211MA0Y4LKX3G", "52210211MJ00000010", "X", ""]),
+        Kind.USCC: st.sampled_from(["91210211MA0Y4LKX4K", "52210211MJ00000010", "X", ""]),
         Kind.MOBILE: st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
         Kind.EMAIL: st.sampled_from(["a@b.cn", "bad"]),
         Kind.PERSON: st.sampled_from(["张伟", "?"]),
