@@ -42,7 +42,7 @@ from domain.catalog import Catalog
 from domain.regions import RegionTable
 from domain.review import Jurisdiction
 from domain.scoring import score_cohort
-from domain.validation import Report, check_record, parse_answers
+from domain.validation import Report, check_record
 from services.imports import ImportReport
 from services.record_files import RecordFile, RecordFileError, open_records, read_records
 from settings import Settings
@@ -148,8 +148,9 @@ def score(
     if file is None:
         raise _fail("请给出文件，或用 --submitted 计算数据库中已提交的表单")
     catalog, read = _load(file, campaign)
-    reports = [parse_answers(r.answers, catalog) for r in read.records]
-    scores = score_cohort([r.values for r in reports], catalog.campaign)
+    reports = [check_record(r.answers, catalog) for r in read.records]
+    unscored = {i: r.unscorable for i, r in enumerate(reports) if r.strong}
+    scores = score_cohort([r.values for r in reports], catalog.campaign, unscored)
     if format is Format.json:
         _print_json(render.score_json(read.records, reports, scores))
     else:

@@ -128,6 +128,8 @@ def question(
         keys.row(keys.button(phrase("done"), "done"))
     elif f.kind is Kind.REGION:
         keys.regions(catalog.campaign.regions, city)
+    elif f.kind is Kind.RANK:
+        keys.row(keys.button(phrase("listed"), "pick", 0))
     if not (f.required or f.required_with):
         keys.row(keys.button(phrase("skip"), "skip"))
     keys.navigation(back=bool(previous_field(catalog, draft.state, name, draft.changeable)))

@@ -18,7 +18,7 @@ from jinja2.runtime import Context
 
 from bot.telegram import TEXT_LIMIT, pages, visible_length
 from domain import formatting, industry
-from domain.catalog import Catalog, Field, Kind
+from domain.catalog import NUMERIC_KINDS, Catalog, Field, Kind
 from services.bounds import RecordFileError
 
 _TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
@@ -115,8 +115,8 @@ def shown(catalog: Catalog, f: Field, value: object) -> str:
     """A stored value as the contact reads it: "3,500 万元", "2018年5月20日", "是"."""
     if value is None:
         return phrase("skipped")
-    if f.kind in (Kind.MONEY, Kind.COUNT, Kind.RANK):
-        return f"{formatting.amount(value)} {f.unit}".strip()  # type: ignore[arg-type]
+    if f.kind in NUMERIC_KINDS:
+        return formatting.quantity(f, value)
     if f.kind is Kind.DATE:
         return formatting.day(value)  # type: ignore[arg-type]
     if (said := formatting.words(catalog, f, value)) is not None:

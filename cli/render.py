@@ -145,7 +145,11 @@ def score_table(
     table.add_column("阶段")
     for title in ("核心", "加分", "预估总分"):
         table.add_column(title, justify="right")
-    for record, report, score in zip(records, reports, scores, strict=True):
+    rows = sorted(
+        zip(records, reports, scores, strict=True),
+        key=lambda row: (row[2].total is None, -(row[2].total or 0), row[0].row),
+    )
+    for record, report, score in rows:  # the highest total first; JSON keeps the file's order
         table.add_row(
             str(record.row),
             credit_code(record, report) or "—",
@@ -156,9 +160,13 @@ def score_table(
             "—" if score.total is None else f"{score.total:.2f}",
         )
     console.print(table)
-    notes = sorted({s.note for s in scores if s.note})
+    notes = sorted({s.note for s in scores if s.note and not s.note.startswith("未计分")})
     for note in notes:
         console.print(Text("注：", style="yellow") + Text(note))
+    for record, report, score in zip(records, reports, scores, strict=True):
+        if score.note.startswith("未计分"):
+            where = f"第 {record.row} 行 {credit_code(record, report) or ''}"
+            console.print(Text("注：", style="yellow") + Text(f"{where}：{score.note}"))
 
 
 def import_json(report: ImportReport) -> dict[str, object]:

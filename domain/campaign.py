@@ -177,6 +177,10 @@ class Checks(_Strict):
     zeros_min_numeric: int = Field(ge=1)
     ceiling_money: Decimal = Field(gt=0)
     ceiling_count: int = Field(gt=0)
+    balance_gap_share: Decimal = Field(ge=0)
+    balance_gap_min: Decimal = Field(ge=0)
+    qualify_industries: tuple[str, ...]  # W-qualify: GB/T 4754 code prefixes
+    qualify_name_words: tuple[str, ...]  # … and words in the enterprise's name
 
 
 class SizeCategory(_Strict):

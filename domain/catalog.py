@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, create_model
 from pydantic import Field as PydanticField
@@ -25,7 +25,7 @@ class Kind(Enum):
     TEXT = "text"
     MONEY = "money"
     COUNT = "count"
-    RANK = "rank"  # a position on a list: a positive integer
+    RANK = "rank"  # a position on a list: a positive integer, or LISTED
     DATE = "date"
     CHOICE = "choice"
     MULTI = "multi"
@@ -39,6 +39,8 @@ class Kind(Enum):
 
 
 NUMERIC_KINDS = frozenset({Kind.MONEY, Kind.COUNT, Kind.RANK})
+LISTED = "入选"
+"""A rank's answer for a list without positions (瞪羚, 专精特新): on the list, no number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class Field:
     choices_from: str = ""  # a campaign list that supplies the choices (e.g. "banks")
     exclusive: str = ""  # a multi-choice option that excludes the others ("无")
     max_length: int = 0
-    negative: bool = False  # money that may be below zero (profit, equity)
+    negative: bool = False  # may be read below zero: a rule, not the reader, says what it means
     required_with: str = ""  # required only when this other field is filled
     follows: str = ""  # asked only once this other field is answered
 
@@ -195,9 +197,11 @@ class Catalog:
             bound = checks.ceiling_money
             return Decimal, {"le": bound, "ge": -bound if f.negative else 0, "decimal_places": 4}
         if f.kind is Kind.COUNT:
-            return int, {"ge": 0, "le": checks.ceiling_count}
+            bound = checks.ceiling_count
+            return int, {"ge": -bound if f.negative else 0, "le": bound}
         if f.kind is Kind.RANK:
-            return int, {"ge": 1, "le": checks.ceiling_count}
+            position = Annotated[int, PydanticField(ge=1, le=checks.ceiling_count)]
+            return position | Literal[LISTED], {}  # type: ignore[valid-type]
         if f.kind is Kind.DATE:
             return date, {}
         if f.kind is Kind.YES_NO:

@@ -281,6 +281,7 @@ FIELDS: tuple[Field, ...] = (
         example="5",
         help="截至目前已授权且有效的发明专利",
         prefill=True,
+        negative=True,  # S4 says why not: the seed's "≥ 0" is a strong rule
     ),
     Field(
         "ip_count",
@@ -292,6 +293,7 @@ FIELDS: tuple[Field, ...] = (
         example="28",
         help="含发明专利、实用新型、外观设计、软件著作权等，不少于发明专利数",
         prefill=True,
+        negative=True,  # S4 says why not: the seed's "≥ 0" is a strong rule
     ),
     _money(
         "tech_contract_absorbed",
@@ -336,6 +338,7 @@ FIELDS: tuple[Field, ...] = (
         "development",
         "4500",
         "按 {year} 年度利润表“营业收入”填写",
+        negative=True,  # W2 warns: the seed's "≤ 0" is a weak rule
     ),
     _money(
         "operating_revenue_prev",
@@ -344,6 +347,7 @@ FIELDS: tuple[Field, ...] = (
         "development",
         "3900",
         "按 {prev} 年度利润表填写；{year} 年及以后注册的企业填 0",
+        negative=True,  # W2 warns: the seed's "≤ 0" is a weak rule
     ),
     _money(
         "net_profit",
@@ -465,7 +469,7 @@ FIELDS: tuple[Field, ...] = (
         Kind.RANK,
         unit="名",
         example="12",
-        help="与榜单名称同时填写，或都不填",
+        help="与榜单名称同时填写，或都不填；榜单没有排名（如瞪羚、专精特新）的填“入选”",
         required=False,
         follows="ranking_list_name",
     ),
@@ -479,7 +483,7 @@ FIELDS: tuple[Field, ...] = (
         help="填写了榜单名称时必填",
         required_with="ranking_list_name",
         follows="ranking_list_name",
-        choices=("国际", "国家", "省级"),
+        choices=("国际", "国家", "省级", "市级"),
     ),
     Field(
         "innovation_platforms",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from domain.catalog import Catalog, Field, Kind
+from domain.catalog import LISTED, Catalog, Field, Kind
 
 
 def amount(value: Decimal | int) -> str:
@@ -16,6 +16,13 @@ def amount(value: Decimal | int) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def quantity(f: Field, value: object) -> str:
+    """A money, count or rank answer with its unit: "3,500 万元", "12 名"; a listed rank "入选"."""
+    if value == LISTED:
+        return LISTED
+    return f"{amount(value)} {f.unit}".strip()  # type: ignore[arg-type]
 
 
 def day(value: date) -> str:

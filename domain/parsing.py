@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
 from domain import formatting, identifiers, industry
-from domain.catalog import Catalog, Field, Kind
+from domain.catalog import LISTED, Catalog, Field, Kind
 from domain.text import folded, visible
 
 
@@ -79,7 +79,12 @@ _YES_NO = {
     **dict.fromkeys(("是", "有", "y", "yes", "true", "1", "√", "✓"), True),
     **dict.fromkeys(("否", "无", "没有", "n", "no", "false", "0", "×", "✗"), False),
 }
-_COUNT_UNITS = ("人", "件", "项", "个", "名", "家")
+_COUNT_UNITS = ("人", "件", "项", "个", "名", "家", "位")
+_NONE = frozenset(("无", "暂无", "没有", "零"))  # rules.md: counts typed in words are 0
+_DIGITS = dict(zip("一二三四五六七八九", range(1, 10), strict=True))
+_ALONE = {**_DIGITS, "零": 0, "〇": 0, "两": 2}  # 两 only on its own: 两个, never 两十
+_LISTED_WORDS = frozenset((LISTED, "入围", "上榜", "无排名", "没有排名"))
+_PLACE = re.compile(r"第(.+?)[名位]?")  # 第15名, 第十二位
 
 
 def parse_value(field: Field, raw: object, catalog: Catalog) -> Parsed | None:
@@ -174,6 +179,8 @@ def _typed_money(field: Field, raw: str, hint: str) -> tuple[Decimal, str]:
 
 
 def _number_hint(field: Field) -> str:
+    if field.kind is Kind.RANK:
+        return f"请填写名次，例如 {field.example}；榜单没有排名的填“{LISTED}”"
     return f"请填写数字（单位：{field.unit}），例如 {field.example}"
 
 
@@ -200,9 +207,9 @@ def _count(field: Field, catalog: Catalog) -> Reader:
             value = int(raw)
         else:
             raise InputError(field, "不是数字", hint)
-        if value < low:
+        if value < low and not field.negative:
             raise InputError(field, "应为正整数" if low else "不能为负数", hint)
-        if value > high:
+        if abs(value) > high:
             raise InputError(
                 field,
                 f"{value:,} {field.unit}超出实际可能（上限 {high:,}）",
@@ -215,8 +222,12 @@ def _count(field: Field, catalog: Catalog) -> Reader:
 
 def _typed_count(field: Field, raw: str, hint: str) -> int:
     text = re.sub(r"\s+", "", folded(raw))
+    if text in _NONE:
+        return 0
     for unit in _COUNT_UNITS:
         text = text.removesuffix(unit)
+    if (small := _chinese_number(text)) is not None:
+        return small
     scale = 1
     if text.endswith("万"):
         text, scale = text[:-1], 10000
@@ -230,6 +241,32 @@ def _typed_count(field: Field, raw: str, hint: str) -> int:
     if number != number.to_integral_value():
         raise InputError(field, "应为整数", hint)
     return int(number)
+
+
+def _chinese_number(text: str) -> int | None:
+    """A small Chinese numeral as people type a count: 两, 三, 十二, 二十 (0–99); else None."""
+    if text in _ALONE:
+        return _ALONE[text]
+    tens, ten, ones = text.partition("十")
+    if not ten or (tens and tens not in _DIGITS) or (ones and ones not in _DIGITS):
+        return None
+    return _DIGITS.get(tens, 1) * 10 + _DIGITS.get(ones, 0)
+
+
+def _rank(field: Field, catalog: Catalog) -> Reader:
+    """A position on a list (第15名 reads as 15), or 入选: listed where the list has no ranks."""
+    count = _count(field, catalog)
+
+    def read(raw: object) -> object:
+        if type(raw) is str and not _blank(field, raw):
+            text = re.sub(r"\s+", "", folded(raw))
+            if text in _LISTED_WORDS:
+                return LISTED
+            if place := _PLACE.fullmatch(text):
+                raw = place[1]
+        return count(raw)
+
+    return read
 
 
 def _date(field: Field, catalog: Catalog) -> Reader:
@@ -445,7 +482,7 @@ def _shorten(text: str, limit: int = 20) -> str:
 _FACTORIES: dict[Kind, Callable[[Field, Catalog], Reader]] = {
     Kind.MONEY: _money,
     Kind.COUNT: _count,
-    Kind.RANK: _count,
+    Kind.RANK: _rank,
     Kind.DATE: _date,
     Kind.YES_NO: _yes_no,
     Kind.CHOICE: _choice,

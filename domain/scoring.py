@@ -10,8 +10,8 @@ breakdown.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -33,6 +33,7 @@ def raw_values(v: Values) -> tuple[float | None, ...]:
     profit, begin, end = g("net_profit"), g("equity_begin"), g("equity_end")
     patents, main = g("invention_patents"), g("main_business_revenue")
     equity = None if begin is None or end is None else (begin + end) / 2  # type: ignore[operator]
+    loss_without_equity = equity is not None and equity <= 0 and profit is not None and profit <= 0  # type: ignore[operator]
     return (
         None if rd is None else float(rd),  # type: ignore[arg-type]
         _per_hundred(rd, revenue),
@@ -42,8 +43,15 @@ def raw_values(v: Values) -> tuple[float | None, ...]:
         None if absorbed is None or output is None else float(absorbed + output),  # type: ignore[operator, arg-type]
         None if main is None else float(main),  # type: ignore[arg-type]
         _per_hundred(None if revenue is None or prev is None else revenue - prev, prev),  # type: ignore[operator]
-        _per_hundred(profit, equity),
+        LOSS_WITHOUT_EQUITY if loss_without_equity else _per_hundred(profit, equity),
     )
+
+
+LOSS_WITHOUT_EQUITY = -1e300
+"""净资产利润率 of a loss on average equity ≤ 0: below every real ratio, so ranked lowest, and
+0 points with its weight kept. A loss over negative equity would otherwise be undefined (its
+weight spread over the rest) or, divided out, a positive ratio; either hides the loss. Finite,
+unlike -inf, so the stored indicators stay JSON."""
 
 
 def _per_hundred(top: object, bottom: object) -> float | None:
@@ -60,6 +68,12 @@ class Indicator:
     category: str
     unit: str
     undefined_when: str = ""  # why the value can be undefined, for the breakdown
+    signed: bool = False  # a rate that may fall below 0, where 0 is a middle value
+
+    def earns_nothing(self, raw: float) -> bool:
+        """0 points whatever the cohort: none of a quantity (scoring.md: zero earns nothing),
+        or a loss on no equity."""
+        return raw == LOSS_WITHOUT_EQUITY or (not self.signed and raw <= 0)
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -72,9 +86,14 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator("tech_contract_value", "企业技术合同成交额", "创新产出", "万元"),
     Indicator("main_business_revenue", "主营业务收入", "创新发展", "万元"),
-    Indicator("revenue_growth", "营业收入增长率", "创新发展", "%", "上年营业收入不大于 0"),
-    Indicator("return_on_equity", "净资产利润率", "创新发展", "%", "平均所有者权益不大于 0"),
+    Indicator(
+        "revenue_growth", "营业收入增长率", "创新发展", "%", "上年营业收入不大于 0", signed=True
+    ),
+    Indicator(
+        "return_on_equity", "净资产利润率", "创新发展", "%", "平均所有者权益不大于 0", signed=True
+    ),
 )
+INDICATORS_BY_ID = {ind.id: ind for ind in INDICATORS}
 BONUS_PARTS = {
     "projects": "科技项目、奖励与标准",
     "financing": "融资金额",
@@ -157,11 +176,14 @@ class Score:
             share = weight * 100 / defined if raw is not None and defined else 0.0
             normalised = None if self.normalised is None else self.normalised[k]
             points = None if normalised is None else share * normalised
-            note = (
-                ""
-                if raw is not None
-                else (f"{ind.undefined_when or '数据缺失'}，不计算，权重分摊到其他指标")
-            )
+            if raw is None:
+                note = f"{ind.undefined_when or '数据缺失'}，不计算，权重分摊到其他指标"
+            elif raw == LOSS_WITHOUT_EQUITY:
+                raw, note = None, "净利润不大于 0 且平均所有者权益不大于 0，计 0 分"
+            elif ind.earns_nothing(raw):
+                note = "为 0，不得分"
+            else:
+                note = ""
             rows.append(
                 IndicatorScore(
                     ind.id, ind.name, ind.unit, raw, normalised, weight, share, points, note
@@ -170,13 +192,21 @@ class Score:
         return tuple(rows)
 
 
-def score_cohort(records: Sequence[Values], campaign: Campaign) -> list[Score]:
-    """Scores of every record, normalising each indicator within its stage's cohort."""
+def score_cohort(
+    records: Sequence[Values], campaign: Campaign, unscored: Mapping[int, str] | None = None
+) -> list[Score]:
+    """Scores of every record, normalising each indicator within its stage's cohort.
+
+    `unscored`: records (by index) that may not be scored, with the reason (a strong rule
+    broken, not an enterprise…): neither scored nor counted in anyone's cohort.
+    """
+    unscored = unscored or {}
     stages = [stage_of(v, campaign) for v in records]
     raws = [raw_values(v) for v in records]
     members: dict[str | None, list[int]] = defaultdict(list)
     for i, stage in enumerate(stages):
-        members[stage].append(i)
+        if i not in unscored:
+            members[stage].append(i)
     normalised: list[tuple[float | None, ...] | None] = [None] * len(records)
     for stage, idx in members.items():
         if stage is None or len(idx) < campaign.scoring.min_cohort:
@@ -188,10 +218,13 @@ def score_cohort(records: Sequence[Values], campaign: Campaign) -> list[Score]:
         ]
         for i, row in zip(idx, zip(*scaled, strict=True), strict=True):
             normalised[i] = row
-    return [
+    scores = [
         _score(records[i], stages[i], raws[i], normalised[i], len(members[stages[i]]), campaign)
         for i in range(len(records))
     ]
+    for i, reason in unscored.items():
+        scores[i] = replace(scores[i], core=None, total=None, note=f"未计分：{reason}")
+    return scores
 
 
 def score_against(
@@ -255,7 +288,17 @@ def _score(
 def _normalise(
     campaign: Campaign, indicator: str, values: list[float | None]
 ) -> list[float | None]:
-    """Each value mapped to [0, 1] within the cohort by the configured method (None stays)."""
+    """Each value mapped to [0, 1] within the cohort by the configured method (None stays);
+    a value that earns nothing is 0, the others placed among the whole cohort."""
+    ind = INDICATORS_BY_ID[indicator]
+    scaled = _scaled(campaign, indicator, values)
+    return [
+        0.0 if x is not None and ind.earns_nothing(x) else n
+        for x, n in zip(values, scaled, strict=True)
+    ]
+
+
+def _scaled(campaign: Campaign, indicator: str, values: list[float | None]) -> list[float | None]:
     method = campaign.scoring.normaliser
     if method == "bands":
         bands = sorted(campaign.scoring.bands[indicator], key=lambda b: b.at_least, reverse=True)
@@ -265,11 +308,13 @@ def _normalise(
         ]
     if method == "percentile":
         return _percentile(values)
-    known = [x for x in values if x is not None]
+    known = [x for x in values if x is not None and x != LOSS_WITHOUT_EQUITY]  # not a figure
     if not known:
-        return [None] * len(values)
+        return [None if x is None else 0.0 for x in values]
     low, span = min(known), max(known) - min(known)
-    scaled = [None if x is None else 0.5 if span == 0 else (x - low) / span for x in values]
+    scaled = [
+        None if x is None else 0.5 if span == 0 else max(0.0, (x - low) / span) for x in values
+    ]
     if method == "min_max":
         return scaled
     return [None if t is None else 0.6 + 0.4 * t for t in scaled]  # 功效系数法 (60 + 40·t) / 100

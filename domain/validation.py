@@ -12,7 +12,7 @@ from functools import cache
 
 from domain.catalog import Catalog, Kind
 from domain.parsing import InputError, Noted, Reader, reader_for
-from domain.rules import RULES, Finding, Severity, Values, order_key
+from domain.rules import RULES, RULES_BY_ID, Finding, Severity, Values, order_key
 
 # Malformed answers of these kinds break a named rule rather than the generic E-input.
 _FORMAT_RULES = {Kind.USCC: "E-uscc", Kind.MOBILE: "S5", Kind.EMAIL: "S5", Kind.PERSON: "S5"}
@@ -39,6 +39,13 @@ class Report:
     @property
     def weak(self) -> list[str]:
         return _ids(self.findings, Severity.WEAK)
+
+    @property
+    def unscorable(self) -> str:
+        """Why the record may not be scored (scoring.md: the cohort holds only scorable
+        enterprises), or "" when it may."""
+        broken = "、".join(f"{rule}（{RULES_BY_ID[rule].title}）" for rule in self.strong)
+        return f"未通过 {broken}" if broken else ""
 
 
 def _ids(findings: list[Finding], severity: Severity) -> list[str]:

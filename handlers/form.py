@@ -24,7 +24,7 @@ from bot.filters import PRIVATE, TEXT
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
-from domain.catalog import Catalog, Kind
+from domain.catalog import LISTED, Catalog, Field, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.parsing import InputError, parse_value
 from domain.rules import Finding, Severity
@@ -424,14 +424,22 @@ async def on_press(query: CallbackQuery, callback_data: Press, flow: Flow) -> No
     await query.answer(notice or None)
 
 
+def _buttons(f: Field) -> tuple[object, ...]:
+    """The answers a field's question offers as buttons, by the number a press carries."""
+    if f.kind is Kind.CHOICE:
+        return f.choices
+    if f.kind is Kind.YES_NO:
+        return (True, False)
+    return (LISTED,) if f.kind is Kind.RANK else ()
+
+
 async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
     """Carry out one button; the returned text, if any, pops up for the contact."""
     draft, catalog, at = flow.draft, flow.catalog, flow.at
     name = at.get("field", "")
     f = catalog.by_name.get(name)
     try:
-        if act == "pick" and f is not None and f.kind in (Kind.CHOICE, Kind.YES_NO):
-            options: tuple[object, ...] = f.choices if f.kind is Kind.CHOICE else (True, False)
+        if act == "pick" and f is not None and (options := _buttons(f)):
             if not arg.isdecimal() or int(arg) >= len(options):
                 return phrase("stale")
             await form.put(flow.store, draft, name, options[int(arg)], "typed", flow.user_id)

@@ -28,7 +28,7 @@ def catalog(campaign: Campaign) -> Catalog:
 
 CLEAN: dict[str, object] = {
     "enterprise_name": "大连海创智能装备有限公司",
-    "credit_code": "91210211MA0Y4LKX3G",
+    "credit_code": "91210211MA0Y4LKX4K",
     "registration_date": date(2018, 5, 20),
     "region_code": "210211",
     "operating_status": "存续",

@@ -10,6 +10,7 @@ from stdnum.cn import uscc
 
 from domain import sme
 from domain.catalog import Catalog, Kind
+from domain.identifiers import organisation_check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
@@ -39,20 +40,25 @@ TECHNOLOGIES = ("热变形补偿技术", "高精度伺服控制", "纳米涂层�
 NAME_TRADES = ("智能装备", "生物科技", "新材料", "信息技术", "电子", "精密机械", "环保科技")
 
 
+def uscc_of(head: str, organisation: str) -> str:
+    """A valid USCC: `head` (authority, entity type, region: 8 characters) and the first eight
+    characters of its organisation code, both check characters added."""
+    body = head + organisation + organisation_check_digit(organisation)
+    return body + uscc.calc_check_digit(body)
+
+
 def credit_code(rng: random.Random, region: str) -> str:
     """A valid USCC of an enterprise registered in `region` (never ending in 000)."""
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     while True:
-        body = "91" + region + "".join(rng.choice(alphabet) for _ in range(9))
-        code = body + uscc.calc_check_digit(body)
+        code = uscc_of("91" + region, "".join(rng.choice(alphabet) for _ in range(8)))
         if not code.endswith("000"):
             return code
 
 
 def numbered_code(i: int, series: str) -> str:
     """The i-th valid USCC of a two-letter series in 甘井子区 (series keep users apart)."""
-    body = f"91210211{series}{i:07d}"
-    return body + uscc.calc_check_digit(body)
+    return uscc_of("91210211", f"{series}{i:06d}")
 
 
 def typed_record(rng: random.Random, catalog: Catalog) -> dict[str, object]:
@@ -78,6 +84,7 @@ def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
     prev = (revenue * Decimal(rng.uniform(0.6, 1.1))).quantize(Decimal("0.01"))
     profit = (revenue * Decimal(rng.uniform(0.02, 0.15))).quantize(Decimal("0.01"))
     equity_begin = Decimal(rng.randint(1000, 5000))
+    liabilities = Decimal(rng.randint(500, 7000))
     ip = rng.randint(5, 120)
     who = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
     registered = date(2005, 1, 1) + timedelta(days=rng.randint(0, 6500))
@@ -117,8 +124,8 @@ def _figures(rng: random.Random, catalog: Catalog) -> dict[str, object]:
         "net_profit": profit,
         "equity_begin": equity_begin,
         "equity_end": equity_begin + profit,
-        "total_assets": Decimal(rng.randint(2000, 12000)),
-        "total_liabilities": Decimal(rng.randint(500, 4000)),
+        "total_assets": equity_begin + profit + liabilities,  # the balance sheet balances
+        "total_liabilities": liabilities,
         "taxes_paid": Decimal(rng.randint(50, 600)),
         "municipal_projects": rng.randint(0, 4),
         "provincial_projects": rng.randint(0, 2),

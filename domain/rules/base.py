@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 
 from domain import formatting
-from domain.catalog import Catalog, Kind
+from domain.catalog import NUMERIC_KINDS, Catalog
 
 Values = Mapping[str, object]
 """Typed answers by field name; a field that has no answer is absent."""
@@ -86,6 +86,9 @@ _NAMED_ORDER = (
     "unit",
     "zeros",
     "region",
+    "balance",
+    "intensity",
+    "qualify",
 )
 
 
@@ -104,8 +107,8 @@ def figure(values: Values, catalog: Catalog, name: str) -> str:
     """A field and its answer as a message shows them: "2025年度营业收入 4,500 万元"."""
     field = catalog.by_name[name]
     value = values[name]
-    if field.kind in (Kind.MONEY, Kind.COUNT, Kind.RANK):
-        return f"{field.label} {formatting.amount(value)} {field.unit}"  # type: ignore[arg-type]
+    if field.kind in NUMERIC_KINDS:
+        return f"{field.label} {formatting.quantity(field, value)}"
     return f"{field.label}“{value}”"
 
 

@@ -1,12 +1,13 @@
 """Checks "beyond the table" (数据填报存在的常见问题): wrong units, filler zeros, a code
-registered outside the province. Absurd figures are input errors, caught by the parser."""
+registered outside the province, accounts that do not add up, an enterprise the campaign does
+not admit (企业资质). Absurd figures are input errors, caught by the parser."""
 
 from __future__ import annotations
 
 import statistics
 from decimal import Decimal
 
-from domain import formatting
+from domain import formatting, industry
 from domain.catalog import Catalog
 from domain.rules.base import Hit, Rule, Severity, Values, figure
 
@@ -93,8 +94,82 @@ def _region(v: Values, c: Catalog) -> str | None:
     )
 
 
+def _balance(v: Values, c: Catalog) -> str | None:
+    """资产 = 负债 + 所有者权益, to a rounding: a reviewer's first look at a balance sheet."""
+    assets, liabilities, equity = v["total_assets"], v["total_liabilities"], v["equity_end"]
+    gap = abs(assets - liabilities - equity)  # type: ignore[operator]
+    checks = c.campaign.checks
+    if gap <= checks.balance_gap_share * abs(assets) or gap <= checks.balance_gap_min:  # type: ignore[arg-type, operator]
+        return None
+    total = liabilities + equity  # type: ignore[operator]
+    return (
+        f"{figure(v, c, 'total_assets')}，而 {figure(v, c, 'total_liabilities')} 加 "
+        f"{figure(v, c, 'equity_end')} 共 {formatting.amount(total)} 万元，"
+        f"相差 {formatting.amount(gap)} 万元。资产总额应等于负债与所有者权益之和，"  # type: ignore[arg-type]
+        "请对照资产负债表核对这三项"
+    )
+
+
+def _intensity(v: Values, c: Catalog) -> Hit | None:
+    rd, revenue = v["rd_expense"], v["operating_revenue"]
+    if not rd > revenue > 0:  # type: ignore[operator]
+        return None
+    return Hit(
+        f"{figure(v, c, 'rd_expense')} 高于 {figure(v, c, 'operating_revenue')}，"
+        "研发投入超过了全年收入。请确认两项的单位和数值",
+        ("rd_expense", "operating_revenue"),
+    )
+
+
+def _qualify(v: Values, c: Catalog) -> list[Hit] | None:
+    """企业资质 in the seed: 领域不合适 (金融、保理、酒店、物业…) and 主体不符合要求 (众创空间…).
+    W13 keeps the seed's own keyword list; these are the 资质 page's, by industry and name."""
+    checks, code, name = c.campaign.checks, str(v["industry_code"]), str(v["enterprise_name"])
+    hits = []
+    if code.startswith(checks.qualify_industries):
+        hits.append(
+            Hit(
+                f"国民经济行业代码 {code}（{industry.division_name(code)}）属于金融、房地产、"
+                "住宿等不适合申报的领域，请确认行业代码与企业主营业务",
+                ("industry_code",),
+            )
+        )
+    words = [w for w in checks.qualify_name_words if w in name]
+    if words:
+        said = "、".join(f"“{w}”" for w in words)
+        hits.append(
+            Hit(
+                f"企业名称含{said}，保理公司、众创空间等主体一般不符合申报条件，"
+                "请确认企业从事科技研发与生产",
+                ("enterprise_name",),
+            )
+        )
+    return hits or None
+
+
 BEYOND_RULES: tuple[Rule, ...] = (
     Rule("W-unit", WEAK, "金额疑似单位填错（差距千倍）", STATEMENT_FIGURES, _unit, partial=True),
     Rule("W-zeros", WEAK, "大部分数字为 0（随意补 0）", (), _zeros, partial=True),
     Rule("W-region", WEAK, "信用代码登记地不在本省", ("credit_code",), _region),
+    Rule(
+        "W-balance",
+        WEAK,
+        "资产总额不等于负债与所有者权益之和",
+        ("total_assets", "total_liabilities", "equity_end"),
+        _balance,
+    ),
+    Rule(
+        "W-intensity",
+        WEAK,
+        "研发费用高于营业收入",
+        ("rd_expense", "operating_revenue"),
+        _intensity,
+    ),
+    Rule(
+        "W-qualify",
+        WEAK,
+        "行业或主体不符合申报资质",
+        ("industry_code", "enterprise_name"),
+        _qualify,
+    ),
 )

@@ -47,6 +47,12 @@ def _s3(v: Values, c: Catalog) -> Hit | None:
 
 
 def _s4(v: Values, c: Catalog) -> Hit | None:
+    """Both counts ≥ 0 (a negative count is this rule's, not an unreadable answer), and the
+    patents among the IP."""
+    negative = tuple(n for n in ("invention_patents", "ip_count") if v[n] < 0)  # type: ignore[operator]
+    if negative:
+        shown = "、".join(figure(v, c, n) for n in negative)
+        return Hit(f"{shown}，数量不能为负数，没有请填 0", negative)
     if v["invention_patents"] <= v["ip_count"]:  # type: ignore[operator]
         return None
     return Hit(
@@ -133,7 +139,13 @@ STRONG_RULES: tuple[Rule, ...] = (
     ),
     Rule("S2", STRONG, "净利润小于营业收入的 100 倍", ("net_profit", "operating_revenue"), _s2),
     Rule("S3", STRONG, "从业人员大于 0，研发人员不多于从业人员", ("employees", "rd_staff"), _s3),
-    Rule("S4", STRONG, "发明专利不多于知识产权", ("invention_patents", "ip_count"), _s4),
+    Rule(
+        "S4",
+        STRONG,
+        "发明专利、知识产权不为负数，发明专利不多于知识产权",
+        ("invention_patents", "ip_count"),
+        _s4,
+    ),
     Rule(
         "S5",
         STRONG,

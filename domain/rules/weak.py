@@ -32,6 +32,9 @@ def _is_new(v: Values, c: Catalog) -> bool:
 
 
 def _w2(v: Values, c: Catalog) -> Hit | None:
+    """Revenue ≤ 0, a negative figure included (the seed's "≤ 0": possible, so a warning). The
+    previous year is not raised for an enterprise registered in the reporting year: S7 asks it
+    to be 0."""
     names = ["operating_revenue"]
     if not _is_new(v, c):
         names.append("operating_revenue_prev")
@@ -39,6 +42,8 @@ def _w2(v: Values, c: Catalog) -> Hit | None:
     if not low:
         return None
     shown = "、".join(figure(v, c, n) for n in low)
+    if any(v[n] < 0 for n in low):  # type: ignore[operator]
+        return Hit(f"{shown}，小于 0。营业收入很少为负数，请确认数值和正负号", tuple(low))
     return Hit(f"{shown}，不大于 0。请确认企业当年确无营业收入", tuple(low))
 
 
@@ -62,7 +67,9 @@ def _apart(v: Values, c: Catalog, a: str, b: str, factor: Decimal) -> Hit | None
 
 
 def _w3(v: Values, c: Catalog) -> Hit | None:
-    if _is_new(v, c):  # the previous year is 0 by S7; a ratio to it says nothing
+    """Not raised for an enterprise registered in the reporting year: S7 governs its previous
+    year's revenue, and a ratio to that 0 says nothing."""
+    if _is_new(v, c):
         return None
     return _apart(
         v, c, "operating_revenue", "operating_revenue_prev", c.campaign.rules.W3_revenue_ratio

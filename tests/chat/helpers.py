@@ -22,6 +22,13 @@ async def screen(world: World, person: OfflineChat) -> dict[str, Any]:
     return (await conversation(world, person)).get("at") or {}
 
 
+async def from_menu(person: OfflineChat, section: str, label: str) -> list[str]:
+    """From the first pre-loaded screen through the menu to one field of a section."""
+    for button in ("修改其中几项", "企业名称", "菜单", section):
+        await person.press(button)
+    return texts(await person.press(label))
+
+
 def typed(catalog: Catalog, name: str, value: object) -> str:
     """A value as a person types it."""
     f = catalog.by_name[name]

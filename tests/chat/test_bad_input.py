@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.offline import texts
 from storage.models import Answer
 from tests.chat.conftest import World
-from tests.chat.helpers import screen
+from tests.chat.helpers import from_menu, screen
 from tests.chat.test_journey import bound, stored
 
 
@@ -58,11 +58,7 @@ async def test_html_in_a_name_is_refused_with_the_rule(world: World) -> None:
 
 async def test_numbers_past_any_sane_ceiling(world: World) -> None:
     _, person = await bound(world)
-    await person.press("修改其中几项")
-    await person.press("企业名称")
-    await person.press("菜单")
-    await person.press("创新投入")
-    await person.press("2025年度从业人员期末数")
+    await from_menu(person, "创新投入", "2025年度从业人员期末数")
     said = texts(await person.send("20000000"))
     assert "超出实际可能（上限 1,000,000）" in said[-1]
     said = texts(await person.send("1e309"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from stdnum.cn import uscc
 
 from bot.offline import texts
 from services import officials
@@ -15,8 +14,9 @@ from storage.repositories import Store
 from tests.chat.conftest import World, official
 from tests.chat.helpers import screen
 from tests.chat.test_journey import PRELOADED, bound
+from tests.factories import uscc_of
 
-OTHER_CODE = "91210211MA0Y4LKX" + "4" + uscc.calc_check_digit("91210211MA0Y4LKX4")
+OTHER_CODE = uscc_of("91210211", "MA0Y4LKY")
 
 
 async def preloaded(world: World, mobile: str = "13812345678") -> Enterprise:
@@ -116,7 +116,7 @@ async def test_a_request_the_county_bureau_confirms(world: World) -> None:
     person = world.person()
     said = texts(await person.send("9121021100000000X"))
     assert "统一社会信用代码应为 18 位" in said[0]
-    said = texts(await person.send("91210211MA0Y4LKX3G"))
+    said = texts(await person.send("91210211MA0Y4LKX4K"))
     assert "请发送企业全称" in said[0]
     said = texts(await person.send("大连海创智能装备有限公司"))
     assert "请选择企业所在的区县" in said[0]
@@ -165,17 +165,17 @@ async def test_a_stranger_sees_only_what_they_typed_and_the_county_compares(
     county = await official(world, "county", "210211", 501, "王科长")
     enterprise = await preloaded(world)
     said = await request(world, enterprise.credit_code, "随便\u200b写的公司")
-    assert said[0].startswith("📨 已提交绑定申请：<b>随便写的公司</b>（91210211MA0Y4LKX3G）")
+    assert said[0].startswith("📨 已提交绑定申请：<b>随便写的公司</b>（91210211MA0Y4LKX4K）")
     card = texts(world.bot.session.sent_to(501))[-1]  # type: ignore[attr-defined]
-    assert "企业：<b>大连海创智能装备有限公司</b> 91210211MA0Y4LKX3G" in card
+    assert "企业：<b>大连海创智能装备有限公司</b> 91210211MA0Y4LKX4K" in card
     assert "申请人填写的企业名称：<b>随便写的公司</b>（与平台登记的名称不一致，请核对）" in card
     person = world.person(1001)
     for said in (await person.send("/start"), await person.send("你好")):
-        assert "统一社会信用代码 91210211MA0Y4LKX3G）正在等待" in texts(said)[0]
+        assert "统一社会信用代码 91210211MA0Y4LKX4K）正在等待" in texts(said)[0]
     await county.press("拒绝")
     await county.send("名称\u2060不符")
     notice = texts(world.bot.session.sent_to(1001))[-1]  # type: ignore[attr-defined]
-    assert "未通过您的绑定申请（统一社会信用代码 91210211MA0Y4LKX3G），原因：名称不符" in notice
+    assert "未通过您的绑定申请（统一社会信用代码 91210211MA0Y4LKX4K），原因：名称不符" in notice
     everything = "\n".join(texts(world.bot.session.sent_to(1001)))  # type: ignore[attr-defined]
     assert "<b>大连海创" not in everything  # (the example of a name is 大连海创…, not in bold)
     # the registered name typed with other brackets and spaces is the same name

@@ -11,7 +11,6 @@ from pathlib import Path
 from aiogram.methods import SendDocument
 from openpyxl import load_workbook
 from sqlalchemy import select
-from stdnum.cn import uscc
 
 from bot.offline import OfflineChat, texts
 from domain.catalog import Catalog, Field, Kind
@@ -24,10 +23,11 @@ from tests.chat.helpers import fill
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus, send_back
 from tests.conftest import CLEAN
+from tests.factories import uscc_of
 
 ADMIN = 42_000
 WARNED = {"invention_patents": 55, "ip_count": 60}  # W4: 50 or more invention patents
-SHENYANG = "91210112MA0Y4LKX" + "5" + uscc.calc_check_digit("91210112MA0Y4LKX5")
+SHENYANG = uscc_of("91210112", "MA0Y4LKX")
 
 
 async def submitted_with_a_confirmed_warning(world: World) -> OfflineChat:

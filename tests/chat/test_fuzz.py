@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.offline import BOT_USER, OfflineChat, texts
-from domain.catalog import Catalog, Kind
+from domain.catalog import LISTED, Catalog, Kind
 from domain.text import visible
 from storage.codec import decode
 from storage.models import Answer
@@ -26,7 +26,7 @@ from tests.chat.test_journey import bound
 
 COMMANDS = ["/start", "/menu", "/status", "/help", "/history", "/queue", "/form", "/find",
             "/export", "/chart", "/score", "/score run", "/import", "/invite", "/broadcast",
-            "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX3G"]  # fmt: skip
+            "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX4K"]  # fmt: skip
 TEXT = st.one_of(
     st.text(max_size=200),
     st.from_regex(r"-?[0-9０-９,，.]{1,14}(万|元|亿|万元)?", fullmatch=True),
@@ -90,8 +90,10 @@ def holds(catalog: Catalog, name: str, stored: object) -> bool:
         return True  # skipped
     if f.kind is Kind.MONEY:
         return isinstance(value, Decimal) and (f.negative or value >= 0)
-    if f.kind in (Kind.COUNT, Kind.RANK):
-        return isinstance(value, int) and value >= 0
+    if f.kind is Kind.RANK:
+        return value == LISTED or (isinstance(value, int) and value >= 1)
+    if f.kind is Kind.COUNT:
+        return isinstance(value, int) and (f.negative or value >= 0)
     if f.kind is Kind.DATE:
         return isinstance(value, date)
     if f.kind is Kind.CHOICE:

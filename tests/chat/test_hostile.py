@@ -14,8 +14,9 @@ from bot.offline import OfflineChat, texts
 from storage.models import AuditEntry, Official, ReviewNote
 from tests.chat.conftest import World, official
 from tests.chat.test_journey import PRELOADED, bound
-from tests.chat.test_review import _code, last_text, send_back, submitted_form
+from tests.chat.test_review import last_text, send_back, submitted_form
 from tests.conftest import CLEAN
+from tests.factories import uscc_of
 
 SLOW_DOWN = "操作太频繁了，请稍等几秒再继续。"
 
@@ -125,7 +126,7 @@ async def test_what_shows_nothing_is_gone_from_texts_names_and_comments(world: W
     text = str(CLEAN["key_technologies"])
     copier = {
         **{k: v * 2 if isinstance(v, Decimal) else v for k, v in CLEAN.items()},
-        "credit_code": _code("91210211MA0Y4LKX4"),
+        "credit_code": uscc_of("91210211", "MA0Y4LKQ"),
         "enterprise_name": "大连抄袭\u200b科技有限公司",
         "key_technologies": "\u2060".join(text) + "\u00ad",  # the same text, to the eye
     }

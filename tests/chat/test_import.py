@@ -22,15 +22,15 @@ from tests.chat.test_journey import bound
 
 HEADER = ["统一社会信用代码", "企业名称", "所属区县", "2025年度研发费用（万元）", "联系人手机号"]
 GOOD = [
-    ["91210211MA0Y4LKX3G", "大连海创智能装备有限公司", "大连市甘井子区", "350", "13812345678"],
-    ["91210102MA0XKQ1R6P", "沈阳新松测试有限公司", "210102", "1,200", ""],
+    ["91210211MA0Y4LKX4K", "大连海创智能装备有限公司", "大连市甘井子区", "350", "13812345678"],
+    ["91210102MA0XKQ1R4H", "沈阳新松测试有限公司", "210102", "1,200", ""],
 ]
 BAD = [
-    ["91210211MA0Y4LKX3X", "校验位错误有限公司", "210211", "10", ""],  # check digit
-    ["91210211MA0Y4LKX3G", "重复的代码有限公司", "210211", "10", ""],  # a second time
-    ["91110000MA0AAAAA04", "北京某公司", "110101", "10", ""],  # not a Liaoning county
-    ["91210211MA0Y4LKX5N", "", "210211", "10", ""],  # no name
-    ["91210211MA0Y4LKX7W", "研发费用写错有限公司", "210211", "三百五十", ""],  # kept, without it
+    ["91210211MA0Y4LKX4X", "校验位错误有限公司", "210211", "10", ""],  # check digit
+    ["91210211MA0Y4LKX4K", "重复的代码有限公司", "210211", "10", ""],  # a second time
+    ["91110000MA0AAAAA3D", "北京某公司", "110101", "10", ""],  # not a Liaoning county
+    ["91210211MA0Y4LK55X", "", "210211", "10", ""],  # no name
+    ["91210211MA0Y4LK71K", "研发费用写错有限公司", "210211", "三百五十", ""],  # kept, without it
 ]
 
 
@@ -69,7 +69,7 @@ async def test_rows_are_created_rejected_with_reasons_and_a_second_run_changes_n
     assert by_row[8].dropped and "2025年度研发费用" in by_row[8].dropped[0]
     async with world.sessions() as session:
         enterprise = await session.scalar(
-            select(Enterprise).where(Enterprise.credit_code == "91210211MA0Y4LKX3G")
+            select(Enterprise).where(Enterprise.credit_code == "91210211MA0Y4LKX4K")
         )
     assert enterprise is not None and enterprise.contact_mobile == "13812345678"
     assert enterprise.preloaded["rd_expense"] == "350" and enterprise.region_code == "210211"
@@ -90,7 +90,7 @@ async def test_a_reimport_refreshes_only_what_the_contact_has_not_checked(
 ) -> None:
     enterprise, person = await bound(world)  # the draft holds the pre-loaded values, unchecked
     await person.press("全部正确")  # the basic information (name, code, county …) checked
-    rows = [["91210211MA0Y4LKX3G", "大连海创智能装备股份有限公司", "210211", "360", ""]]
+    rows = [["91210211MA0Y4LKX4K", "大连海创智能装备股份有限公司", "210211", "360", ""]]
     report = await run_import(world, write(tmp_path / "again.csv", rows))
     [row] = report.rows
     assert row.outcome == "updated" and row.fields == ["enterprise_name", "rd_expense"]
@@ -139,7 +139,7 @@ async def test_an_admin_imports_a_file_in_chat(world: World) -> None:
     said = texts(calls)
     assert "已读取 7 行" in said[0]
     assert "共 7 行：新建 3，更新 0，未变 0，拒绝 4" in said[1]
-    assert "· 第 5 行 91210211MA0Y4LKX3G：与第 2 行的统一社会信用代码重复" in said[1]
+    assert "· 第 5 行 91210211MA0Y4LKX4K：与第 2 行的统一社会信用代码重复" in said[1]
     [report] = [c for c in calls if isinstance(c, SendDocument)]
     text = report.document.data.decode("utf-8-sig")  # type: ignore[union-attr]
     assert text.count("\n") == 6 and "缺少企业名称" in text  # the header and five rows

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.offline import texts
 from storage.models import Answer, AuditEntry, Commitment, Confirmation, Submission
 from tests.chat.conftest import World
-from tests.chat.helpers import answer_current, fill, screen
+from tests.chat.helpers import answer_current, fill, from_menu, screen
 from tests.conftest import CLEAN
 
 PRELOADED = {k: v for k, v in CLEAN.items() if k != "contact_mobile"}
@@ -103,6 +103,26 @@ async def test_a_correction_that_sets_off_a_warning(world: World) -> None:
     said = texts(await person.press("修改企业规模"))
     said = texts(await person.press("小型"))
     assert "以下 8 项由省平台带入" in said[-1]
+
+
+async def test_a_balance_sheet_that_does_not_balance(world: World) -> None:
+    _, person = await bound(world)
+    await from_menu(person, "创新发展", "2025年末负债总额")
+    said = texts(await person.send("960"))
+    assert (
+        "2025年末资产总额 6,000 万元，而 2025年末负债总额 960 万元 加 2025年度期末所有者权益 "
+        "3,100 万元 共 4,060 万元，相差 1,940 万元" in said[-1]
+    )
+    buttons = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
+    assert buttons == [
+        "✏️ 修改2025年末负债总额",
+        "✏️ 修改2025年末资产总额",
+        "✏️ 修改2025年度期末所有者权益",
+        "✅ 数据无误",
+    ]
+    await person.press("✏️ 修改2025年末负债总额")
+    said = texts(await person.send("2900"))
+    assert "2025年末负债总额：2,900 万元（已记录）" in said[-1]
 
 
 async def test_back_and_editing_from_the_summary(world: World) -> None:
@@ -291,10 +311,12 @@ async def test_the_estimate_uses_the_submitted_enterprises_of_the_stage(world: W
                 )
             )
         await session.commit()
-    _, person = await bound(world)
-    await fill(world, person, CLEAN)
+    no_contracts = {"tech_contract_absorbed": Decimal(0), "tech_contract_output": Decimal(0)}
+    _, person = await bound(world, {**PRELOADED, **no_contracts})
+    await fill(world, person, {**CLEAN, **no_contracts})
     summary = texts(await person.send("/start"))[-1]
     assert "核心" in summary and "研发费用金额：" in summary and "（权重" in summary
+    assert "企业技术合同成交额：0.00 分（权重 9.0；为 0，不得分）" in summary  # zero earns nothing
 
 
 async def test_without_the_minimum_cohort_only_the_bonus(world: World) -> None:

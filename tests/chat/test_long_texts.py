@@ -102,10 +102,10 @@ async def test_a_returned_form_opened_with_form_fits(world: World) -> None:
     county, group, _, _ = await bureaus(world)
     person = await submitted_form(world)
     await return_nine(group, 500, one_for_all=False)
-    said = texts(await county.send("/form 91210211MA0Y4LKX3G"))
+    said = texts(await county.send("/form 91210211MA0Y4LKX4K"))
     assert not any(ERROR in s for s in said) and "已退回" in said[0]
     await resubmit(person)
-    said = texts(await county.send("/form 91210211MA0Y4LKX3G"))
+    said = texts(await county.send("/form 91210211MA0Y4LKX4K"))
     assert not any(ERROR in s for s in said) and "重新提交" not in said[0]
     assert "2025年度净利润：320 万元 → <b>321 万元</b>" in said[0]
 

@@ -19,6 +19,7 @@ from tests.chat.helpers import fill
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus, send_back, submitted_form
 from tests.conftest import CLEAN
+from tests.factories import uscc_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -59,10 +60,7 @@ def sent_to(world: World, chat_id: int) -> list[str]:
 async def test_the_countdown_goes_to_the_unsubmitted_with_their_progress(world: World) -> None:
     _, waiting = await bound(world, user_id=1001)  # bound, form not submitted
     await waiting.press("全部正确")
-    other = {**PRELOADED, "credit_code": "91210211MA0Y4LKX4Q"[:17] + "1"}
-    from stdnum.cn import uscc
-
-    other["credit_code"] = "91210211MA0Y4LKX4" + uscc.calc_check_digit("91210211MA0Y4LKX4")
+    other = {**PRELOADED, "credit_code": uscc_of("91210211", "MA0Y4LKW")}
     done = await submitted_form(world, other, user_id=1002)
     del done
     assert await ticker(world, datetime(2026, 6, 18, 8, 30, tzinfo=SHANGHAI)).tick() == 0

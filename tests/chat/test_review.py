@@ -14,6 +14,7 @@ from tests.chat.conftest import World, group_code, official
 from tests.chat.helpers import conversation, fill, screen
 from tests.chat.test_journey import bound
 from tests.conftest import CLEAN
+from tests.factories import uscc_of
 
 GROUP = -100200300  # 甘井子区科技局审核群
 
@@ -168,7 +169,7 @@ async def test_outsiders_and_other_jurisdictions_change_nothing(world: World) ->
             said = texts(await presser.press(button))
             assert said == ["无权限"], button
     assert await status(world) == "submitted"
-    assert "不在您的辖区" in texts(await other.send("/form 91210211MA0Y4LKX3G"))[0]
+    assert "不在您的辖区" in texts(await other.send("/form 91210211MA0Y4LKX4K"))[0]
 
 
 async def test_a_card_pressed_twice_or_after_it_moved_on(world: World) -> None:
@@ -233,19 +234,13 @@ async def test_a_copied_form_is_flagged_and_an_honest_one_is_not(world: World) -
     assert "疑似雷同" not in last_text(world, GROUP)
     copier = {
         **CLEAN,
-        "credit_code": _code("91210211MA0Y4LKX4"),
+        "credit_code": uscc_of("91210211", "MA0Y4LKQ"),
         "enterprise_name": "大连抄袭科技有限公司",
         "taxes_paid": Decimal("211"),
     }
     await submitted_form(world, copier, user_id=1002)
     card = last_text(world, GROUP)
     assert "🔁 疑似雷同" in card and "与 大连海创智能装备有限公司" in card and "项相同" in card
-
-
-def _code(body: str) -> str:
-    from stdnum.cn import uscc
-
-    return body + uscc.calc_check_digit(body)
 
 
 async def test_queue_and_form_lookup(world: World) -> None:
@@ -257,7 +252,7 @@ async def test_queue_and_form_lookup(world: World) -> None:
     assert "📄 <b>待审核</b>" in said[-1]
     said = texts(await city.send("/queue"))
     assert "暂时没有等待审核的表单" in said[0]
-    said = texts(await city.send("/form 91210211MA0Y4LKX3G"))
+    said = texts(await city.send("/form 91210211MA0Y4LKX4K"))
     assert "状态：已提交，待区县科技局审核" in said[0]
     said = texts(await city.send("/form 91210212XXXXXXXXXX"))
     assert "没有找到" in said[0]
@@ -279,7 +274,7 @@ async def test_group_binding_refusals(world: World) -> None:
 async def test_self_registration_confirmed_and_refused(world: World) -> None:
     county = await official(world, "county", "210211", 501, "王科长")
     applicant = world.person(3003, "周敏")
-    await applicant.send("91210211MA0Y4LKX3G")
+    await applicant.send("91210211MA0Y4LKX4K")
     await applicant.send("大连海创智能装备有限公司")
     await applicant.send("大连市甘井子区")
     card = last_text(world, 501)
@@ -291,7 +286,7 @@ async def test_self_registration_confirmed_and_refused(world: World) -> None:
     assert "以下" in said[-1] or "请" in said[-1]  # the form opens
 
     other = world.person(3004, "吴刚")
-    await other.send(_code("91210211MA0Y4LKX5"))
+    await other.send(uscc_of("91210211", "MA0Y4LKR"))
     await other.send("大连某某有限公司")
     await other.send("大连市甘井子区")
     await county.press("拒绝")
@@ -319,11 +314,11 @@ async def test_the_province_returns_a_reported_form_during_the_recheck(
     import handlers.review
 
     monkeypatch.setattr(handlers.review, "today", lambda catalog: date(2026, 8, 2))
-    await province.send("/form 91210211MA0Y4LKX3G")
+    await province.send("/form 91210211MA0Y4LKX4K")
     said = texts(await province.press("退回"))
     assert said == ["现在不能退回：已上报的表单只能在科技部复核期间退回。"]
     monkeypatch.setattr(handlers.review, "today", lambda catalog: date(2026, 7, 20))
-    await province.send("/form 91210211MA0Y4LKX3G")
+    await province.send("/form 91210211MA0Y4LKX4K")
     await province.press("退回")
     await province.press("整张表")
     await province.press("选好了")
@@ -383,7 +378,7 @@ async def test_the_queue_pages_oldest_first(world: World) -> None:
     async with world.sessions() as session:
         for i in range(12):
             enterprise = Enterprise(
-                credit_code=_code(f"9121021100000{i:04d}"),
+                credit_code=uscc_of("91210211", f"0000{i:04d}"),
                 name=f"企业{i:02d}",
                 region_code="210211",
                 status="active",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.offline import texts
 from tests.chat.conftest import World
-from tests.chat.helpers import screen
+from tests.chat.helpers import from_menu, screen
 from tests.chat.test_bad_input import at_question
 from tests.chat.test_journey import PRELOADED, bound, stored
 
@@ -95,3 +95,31 @@ async def test_skipping_an_optional_field(world: World) -> None:
     said = texts(await person.press("跳过"))
     assert (await stored(world))["tech_needs"].source == "skipped"
     assert said  # the next screen
+
+
+async def test_counts_and_ranks_as_people_answer_them(world: World) -> None:
+    _, person = await bound(world)
+    await from_menu(person, "创新影响", "承担地市级科技计划项目数量")
+    said = texts(await person.send("暂无"))
+    assert "承担地市级科技计划项目数量：0 项（已记录）" in said[-1]
+    said = texts(await person.send("两项"))  # the next question: 省级及以上项目
+    assert "承担省级及以上科技计划项目数量：2 项（已记录）" in said[-1]
+    await person.send("/menu")
+    await person.press("创新影响")
+    await person.press("企业或主导产品上榜榜单名称")
+    said = texts(await person.send("辽宁省瞪羚企业名单"))
+    assert "榜单排名是多少？" in said[-1] and "入选（榜单没有排名）" in str(person.keyboards()[-1])
+    said = texts(await person.press("入选（榜单没有排名）"))
+    assert "企业或主导产品上榜榜单排名：入选（已记录）" in said[-1]
+    assert "市级" in str(person.keyboards()[-1])  # the level's buttons
+    await person.press("市级")
+    values = await stored(world)
+    assert values["municipal_projects"].value == 0 and values["provincial_projects"].value == 2
+    assert values["ranking_list_rank"].value == "入选"
+    assert values["ranking_list_level"].value == "市级"
+    await person.press("菜单")
+    await person.press("创新影响")
+    await person.press("企业或主导产品上榜榜单排名")
+    said = texts(await person.send("第15名"))
+    assert "企业或主导产品上榜榜单排名：15 名（已记录）" in said[-1]
+    assert (await stored(world))["ranking_list_rank"].value == 15

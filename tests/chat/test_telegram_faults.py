@@ -21,7 +21,7 @@ from tests.conftest import CLEAN
 
 async def test_an_edit_that_changes_nothing_is_not_an_error(world: World) -> None:
     applicant = world.person(3003, "周敏")
-    await applicant.send("91210211MA0Y4LKX3G")
+    await applicant.send("91210211MA0Y4LKX4K")
     await applicant.send("大连海创智能装备有限公司")
     message, markup = applicant.keyboards()[-1]
     dalian = next(b for row in markup.inline_keyboard for b in row if b.text == "大连市")

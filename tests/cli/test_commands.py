@@ -28,8 +28,8 @@ runner = CliRunner()
 # As typed by a person reading fields.md: canonical keys, money with units and separators.
 HAND_WRITTEN_CSV = """\
 enterprise_name,credit_code,registration_date,region_code,operating_status,qualifications,contact_name,contact_mobile,contact_email,enterprise_scale,tech_field,industry_code,is_private,has_party_org,rd_institution,main_products,key_technologies,rd_expense_2025,employees_2025,rd_staff_2025,high_edu_staff_2025,invention_patents,ip_count,tech_contract_absorbed_2025,tech_contract_output_2025,standards_count,main_business_revenue_2025,operating_revenue_2025,operating_revenue_2024,net_profit_2025,equity_begin_2025,equity_end_2025,total_assets_2025,total_liabilities_2025,taxes_paid_2025,municipal_projects,provincial_projects,municipal_awards,provincial_awards,financing_amount,financing_history
-大连海创智能装备有限公司,91210211MA0Y4LKX3G,2018年5月20日,大连市甘井子区,存续,高新技术企业、科技型中小企业,张伟,138 1234 5678,zhangwei@example.com,小型,先进制造与自动化,C3421,是,否,企业自建,数控机床主轴,热变形补偿技术,350,120人,30,45,5,28,80,120,1,"4,200",4500万,0.39亿,320,2800,3100,6000,2900,210,2,1,0,0,500,银行贷款
-大连某某物业有限公司,91210211MA0Y4LKX3G,2025/3/1,210211,存续,无,李娜,13912345678,lina@example.com,小型,其他,C3421,是,否,无,物业管理,无,0,10,2,2,0,0,0,0,0,４６００,4500,120,50,100,150,600,300,20,0,0,0,0,0,无
+大连海创智能装备有限公司,91210211MA0Y4LKX4K,2018年5月20日,大连市甘井子区,存续,高新技术企业、科技型中小企业,张伟,138 1234 5678,zhangwei@example.com,小型,先进制造与自动化,C3421,是,否,企业自建,数控机床主轴,热变形补偿技术,350,120人,30,45,5,28,80,120,1,"4,200",4500万,0.39亿,320,2800,3100,6000,2900,210,2,1,0,0,500,银行贷款
+大连某某物业有限公司,91210211MA0Y4LKX4K,2025/3/1,210211,存续,无,李娜,13912345678,lina@example.com,小型,其他,C3421,是,否,无,物业管理,无,0,10,2,2,0,0,0,0,0,４６００,4500,120,50,100,150,600,300,20,0,0,0,0,0,无
 """
 
 
@@ -45,9 +45,9 @@ def test_validate_json_on_a_hand_written_csv(tmp_path: Path) -> None:
     code, out = run("validate", str(path), "--format", "json")
     assert code == 1
     first, second = json.loads(out)
-    assert first == {"credit_code": "91210211MA0Y4LKX3G", "strong": [], "weak": [], "messages": []}
+    assert first == {"credit_code": "91210211MA0Y4LKX4K", "strong": [], "weak": [], "messages": []}
     assert second["strong"] == ["S1", "S6", "S7"]
-    assert second["weak"] == ["W1", "W13", "W15", "W16"]
+    assert second["weak"] == ["W1", "W13", "W15", "W16", "W-balance"]  # 600 ≠ 300 + 150
     s1 = next(m for m in second["messages"] if m["rule"] == "S1")
     assert s1["field"] == "main_business_revenue_2025" and "4,600 万元" in s1["text"]
 
@@ -88,20 +88,20 @@ def test_validate_json_array(tmp_path: Path, catalog: Catalog, clean: dict[str, 
     record = as_row(clean, catalog)
     record["operating_revenue_2025"] = 45000000  # typed in 元, as a JSON number
     path = tmp_path / "records.json"
-    path.write_text(json.dumps([record, {"credit_code": "91210211MA0Y4LKX3H"}], ensure_ascii=False))
+    path.write_text(json.dumps([record, {"credit_code": "91210211MA0Y4LKX4H"}], ensure_ascii=False))
     code, out = run("validate", str(path), "--format", "json")
     first, second = json.loads(out)
     assert code == 1
     assert "W-unit" in first["weak"] and first["strong"] == []
-    assert second["credit_code"] == "91210211MA0Y4LKX3H"
+    assert second["credit_code"] == "91210211MA0Y4LKX4H"
     assert second["strong"] == ["E-required", "E-uscc"]
 
 
 def test_gbk_csv_from_excel(tmp_path: Path) -> None:
     path = tmp_path / "gbk.csv"
-    path.write_bytes("企业名称,统一社会信用代码\n大连海创,91210211MA0Y4LKX3G\n".encode("gbk"))
+    path.write_bytes("企业名称,统一社会信用代码\n大连海创,91210211MA0Y4LKX4K\n".encode("gbk"))
     code, out = run("validate", str(path), "--format", "json")
-    assert code == 1 and json.loads(out)[0]["credit_code"] == "91210211MA0Y4LKX3G"
+    assert code == 1 and json.loads(out)[0]["credit_code"] == "91210211MA0Y4LKX4K"
 
 
 @pytest.mark.parametrize(
@@ -154,17 +154,7 @@ def test_a_broken_campaign_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_score_json(tmp_path: Path, catalog: Catalog) -> None:
-    rng = random.Random(3)
-    records = []
-    for _ in range(40):
-        record = typed_record(rng, catalog)
-        record["registration_date"] = date(2019, 1, 1)  # one stage: 成长期
-        records.append(as_row(record, catalog))
-    path = tmp_path / "cohort.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
+    path, _ = _cohort_file(tmp_path, catalog, 40)
     code, out = run("score", str(path), "--format", "json")
     scores = json.loads(out)
     assert code == 0 and len(scores) == 40
@@ -186,6 +176,52 @@ def test_score_json(tmp_path: Path, catalog: Catalog) -> None:
     assert sum(i["weight"] for i in first["indicators"]) == 100
     code, out = run("score", str(path))
     assert code == 0 and "预估积分" in out
+
+
+def _cohort_file(tmp_path: Path, catalog: Catalog, size: int) -> tuple[Path, list[dict]]:  # type: ignore[type-arg]
+    rng = random.Random(3)
+    records = []
+    for _ in range(size):
+        record = typed_record(rng, catalog)
+        record["registration_date"] = date(2019, 1, 1)  # one stage: 成长期
+        records.append(record)
+    return _write_rows(tmp_path, [as_row(r, catalog) for r in records]), records
+
+
+def test_score_counts_only_scorable_records_and_sorts_the_table(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    path, records = _cohort_file(tmp_path, catalog, 30)
+    broken = dict(records[4], main_business_revenue=records[4]["operating_revenue"] + 1)  # S1
+    path = _write_rows(tmp_path, [as_row(r, catalog) for r in (*records[:4], broken, *records[5:])])
+    code, out = run("score", str(path), "--format", "json")
+    scores = json.loads(out)
+    assert code == 0 and scores[4]["core"] is None and scores[4]["total"] is None
+    assert scores[4]["note"] == "未计分：未通过 S1（营业收入不小于主营业务收入）"
+    assert all(s["core"] is None and s["cohort_size"] == 29 for s in scores)  # 29 < 30
+    path, records = _cohort_file(tmp_path, catalog, 31)
+    rows = [as_row(r, catalog) for r in records]
+    rows[0]["operating_status"] = "注销"  # E-status
+    code, out = run("score", str(_write_rows(tmp_path, rows)), "--format", "json")
+    scores = json.loads(out)
+    assert code == 0
+    assert [s["credit_code"] for s in scores] == [r["credit_code"] for r in records]  # file order
+    assert scores[0]["note"].startswith("未计分：未通过 E-status")
+    assert all(s["core"] is not None and s["cohort_size"] == 30 for s in scores[1:])
+    code, out = run("score", str(path))
+    totals = [line.split("│")[-2].strip() for line in out.splitlines() if "│ 成长期" in line]
+    assert code == 0 and totals[-1] == "—"  # the unscored one last
+    assert totals[:-1] == sorted(totals[:-1], key=float, reverse=True) and len(totals) == 31
+    assert "第 2 行" in out and "未计分：未通过 E-status" in out
+
+
+def _write_rows(tmp_path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    path = tmp_path / "cohort.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def test_score_table_when_the_cohort_is_too_small(tmp_path: Path) -> None:
@@ -357,9 +393,9 @@ def test_export_from_the_command_line(imported: Path) -> None:
     code, said = run("export", "--status", "reported", "--out", str(out))
     assert code == 0 and "已导出 0 家企业" in said
     page = imported / "form.html"
-    code, said = run("export", "--enterprise", "91210211ma0y4lkx3g", "--out", str(page))
+    code, said = run("export", "--enterprise", "91210211ma0y4lkx4k", "--out", str(page))
     assert code == 0 and "尚未签署" in page.read_text(encoding="utf-8")
-    result = runner.invoke(app, ["export", "--enterprise", "91210211MA0Y4LKX3G", "沈阳"])
+    result = runner.invoke(app, ["export", "--enterprise", "91210211MA0Y4LKX4K", "沈阳"])
     assert result.exit_code == 2 and "不在所选地区" in result.stderr
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from domain.catalog import SECTIONS, Catalog, Kind
+from domain.catalog import LISTED, SECTIONS, Catalog, Kind
 
 # The canonical keys of fields.md, section by section.
 FIELDS_MD = {
@@ -126,3 +126,9 @@ def test_the_submission_model_derives_from_the_catalog(
         model.model_validate({k: v for k, v in clean.items() if k != "rd_expense"})
     with pytest.raises(ValidationError, match="operating_status"):
         model.model_validate({**clean, "operating_status": "营业中"})
+    listed = {**clean, "ranking_list_name": "瞪羚企业名单", "ranking_list_level": "市级"}
+    assert model.model_validate({**listed, "ranking_list_rank": LISTED}).ranking_list_rank == LISTED
+    assert model.model_validate({**listed, "ranking_list_rank": 15}).ranking_list_rank == 15
+    for wrong in (0, "第一"):
+        with pytest.raises(ValidationError, match="ranking_list_rank"):
+            model.model_validate({**listed, "ranking_list_rank": wrong})

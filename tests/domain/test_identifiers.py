@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from domain.identifiers import IdentifierError, entity_type, read_email, read_mobile, read_uscc
+from domain.identifiers import (
+    IdentifierError,
+    entity_type,
+    organisation_check_digit,
+    read_email,
+    read_mobile,
+    read_uscc,
+)
+from tests.factories import uscc_of
 
 
 def _library_says_mobile(number: str) -> bool:
@@ -47,11 +55,21 @@ def test_email_fast_path_agrees_with_email_validator(address: str) -> None:
     assert ours == expected
 
 
-@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
-def test_check_digit_is_python_stdnums(body: str) -> None:
-    code = "91" + body[2:8].translate(str.maketrans("ABCDEFGHJKLMNPQRTUWXY", "0" * 21)) + body[8:]
-    code += uscc.calc_check_digit(code)
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=16, max_size=16))
+def test_check_digits_are_python_stdnums_and_gb_11714s(body: str) -> None:
+    head = "91" + body[2:8].translate(str.maketrans("ABCDEFGHJKLMNPQRTUWXY", "0" * 21))
+    code = uscc_of(head, body[8:])
     assert read_uscc(code) == code == uscc.validate(code)
+    wrong = next(c for c in "0123456789X" if c != code[16])
+    other = code[:16] + wrong  # the organisation code's check broken, the USCC's made right
+    with pytest.raises(IdentifierError, match="第 9–17 位（组织机构代码）的校验位不符"):
+        read_uscc(other + uscc.calc_check_digit(other))
+
+
+def test_a_real_code_passes_both_checks() -> None:
+    # python-stdnum's own example: 组织机构代码 60003734-1 inside
+    assert read_uscc("91110000600037341L") == "91110000600037341L"
+    assert organisation_check_digit("60003734") == "1"
 
 
 @pytest.mark.parametrize(

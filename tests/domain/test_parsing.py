@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.catalog import Catalog
+from domain.catalog import LISTED, Catalog
 from domain.parsing import InputError, Parsed, parse_value
 
 
@@ -101,6 +101,9 @@ def test_negative_money_only_where_the_field_allows_it(catalog: Catalog) -> None
     assert value(catalog, "net_profit", "-50") == Decimal("-50")
     assert value(catalog, "equity_end", "－120.5") == Decimal("-120.5")
     assert "不能为负数" in refused(catalog, "rd_expense", "-1")
+    assert value(catalog, "operating_revenue", "-50") == Decimal("-50")  # W2 says it
+    assert value(catalog, "invention_patents", "-1") == -1  # S4 says it
+    assert "超出实际可能" in refused(catalog, "ip_count", "-20000000")
 
 
 def test_an_enormous_answer_is_refused_before_reading(catalog: Catalog) -> None:
@@ -119,10 +122,28 @@ def test_an_enormous_answer_is_refused_before_reading(catalog: Catalog) -> None:
         ("1.2万", 12000),
         (Decimal("7"), 7),
         (" 3 人 ", 3),
+        ("无", 0),
+        ("暂无", 0),
+        ("没有", 0),
+        ("零", 0),
+        ("〇个", 0),
+        ("一人", 1),
+        ("两个", 2),
+        ("三项", 3),
+        ("九位", 9),
+        ("十", 10),
+        ("十二家", 12),
+        ("二十", 20),
+        ("九十九名", 99),
     ],
 )
 def test_counts(catalog: Catalog, typed: object, expected: int) -> None:
     assert value(catalog, "employees", typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["十几个", "几个", "一两个", "两十", "一百二十", "二二", "无数"])
+def test_counts_in_words_only_where_unambiguous(catalog: Catalog, typed: str) -> None:
+    assert "不是数字" in refused(catalog, "standards_count", typed)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +163,26 @@ def test_counts_refused(catalog: Catalog, typed: object, problem: str) -> None:
 def test_rank_is_a_positive_integer(catalog: Catalog) -> None:
     assert value(catalog, "ranking_list_rank", "12") == 12
     assert "应为正整数" in refused(catalog, "ranking_list_rank", "0")
+    assert "榜单没有排名的填“入选”" in refused(catalog, "ranking_list_rank", "无")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("第15名", 15),
+        ("第 3 位", 3),
+        ("第十二名", 12),
+        ("15名", 15),
+        ("第１５", 15),
+        ("入选", LISTED),
+        (" 入选 ", LISTED),
+        ("入围", LISTED),
+        ("无排名", LISTED),
+        (LISTED, LISTED),
+    ],
+)
+def test_rank_as_people_say_it(catalog: Catalog, typed: str, expected: object) -> None:
+    assert value(catalog, "ranking_list_rank", typed) == expected
 
 
 @pytest.mark.parametrize(
@@ -287,7 +328,7 @@ def test_text_keeps_what_was_written_but_not_control_characters(catalog: Catalog
         ("enterprise_name", "\u3164大连海创智能装备有限公司\u200b", "大连海创智能装备有限公司"),
         ("employees", "1\u2060200", 1200),
         ("rd_expense", "３５０\u200b万", Decimal(350)),
-        ("credit_code", "91210211\u200bMA0Y4LKX3G", "91210211MA0Y4LKX3G"),
+        ("credit_code", "91210211\u200bMA0Y4LKX4K", "91210211MA0Y4LKX4K"),
         ("contact_mobile", "138\u20601234\u20605678", "13812345678"),
         ("contact_name", "张\u200d伟", "张伟"),
         ("contact_email", "zhangwei\u200b@example.com", "zhangwei@example.com"),
@@ -302,14 +343,14 @@ def test_invisible_characters_never_reach_a_value(
 @pytest.mark.parametrize(
     "typed",
     [
-        "91210211MA0Y4LKX3G",
-        "91210211ma0y4lkx3g",
-        "９１２１０２１１ＭＡ０Ｙ４ＬＫＸ３Ｇ",
-        "9121 0211 MA0Y 4LKX 3G",
+        "91210211MA0Y4LKX4K",
+        "91210211ma0y4lkx4k",
+        "９１２１０２１１ＭＡ０Ｙ４ＬＫＸ４Ｋ",
+        "9121 0211 MA0Y 4LKX 4K",
     ],
 )
 def test_credit_code_forms(catalog: Catalog, typed: str) -> None:
-    assert value(catalog, "credit_code", typed) == "91210211MA0Y4LKX3G"
+    assert value(catalog, "credit_code", typed) == "91210211MA0Y4LKX4K"
 
 
 @pytest.mark.parametrize(
@@ -317,7 +358,7 @@ def test_credit_code_forms(catalog: Catalog, typed: str) -> None:
     [
         ("91210211MA0Y4LKX3", "应为 18 位，您填写的是 17 位"),
         ("91210211MA0Y4LKXIG", "含有不允许的字符“I”"),
-        ("91210211MA0Y4LKX3H", "校验位不符"),
+        ("91210211MA0Y4LKX4H", "校验位不符"),
         ("9121AB11MA0Y4LKX3G", "第 3–8 位"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from itertools import product
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from domain.catalog import Catalog, Kind
 from domain.rules import RULES, Finding, Severity
 from domain.validation import check_record, check_values
+from tests.factories import uscc_of
 
 Record = dict[str, object]
 
@@ -78,6 +80,17 @@ def test_s4_patents_within_ip(clean: Record, catalog: Catalog) -> None:
     assert "S4" in fired(clean, catalog, invention_patents=29)
 
 
+@pytest.mark.parametrize("field", ["invention_patents", "ip_count"])
+def test_s4_a_negative_count_is_s4_not_an_input_error(
+    clean: Record, catalog: Catalog, field: str
+) -> None:
+    assert "S4" not in fired(clean, catalog, **{field: 0, "invention_patents": 0})
+    report = check_record({**clean, field: "-1"}, catalog)  # as typed in a file
+    assert report.strong == ["S4"]
+    assert report.findings[0].fields == (field,)
+    assert report.findings[0].text.endswith("-1 件，数量不能为负数，没有请填 0")
+
+
 def test_s5_contact_formats_are_checked_when_read(clean: Record, catalog: Catalog) -> None:
     for field, bad in (
         ("contact_mobile", "1381234567"),
@@ -133,14 +146,11 @@ def test_required_is_not_reported_twice_for_a_wrong_answer(clean: Record, catalo
 
 
 def test_e_uscc_and_e_entity(clean: Record, catalog: Catalog) -> None:
-    assert check_record({**clean, "credit_code": "91210211MA0Y4LKX3H"}, catalog).strong == [
+    assert check_record({**clean, "credit_code": "91210211MA0Y4LKX4H"}, catalog).strong == [
         "E-uscc"
     ]
     # 52: 民办非企业单位, with a valid check digit
-    code = "52210211MJ0000001"
-    from stdnum.cn import uscc
-
-    code += uscc.calc_check_digit(code)
+    code = uscc_of("52210211", "MJ000000")
     assert "E-entity" in fired(clean, catalog, credit_code=code)
     assert "民办非企业单位" in message(clean, catalog, "E-entity", credit_code=code)
 
@@ -173,6 +183,24 @@ def test_w2_revenue_not_positive(clean: Record, catalog: Catalog) -> None:
     assert "W2" not in fired(
         clean, catalog, operating_revenue_prev=D(0), registration_date=date(2025, 2, 1)
     )
+
+
+@pytest.mark.parametrize("field", ["operating_revenue", "operating_revenue_prev"])
+def test_w2_a_negative_revenue_is_w2_not_an_input_error(
+    clean: Record, catalog: Catalog, field: str
+) -> None:
+    report = check_record({**clean, field: "-0.01"}, catalog)
+    assert "E-input" not in report.strong and "W2" in report.weak  # S1, S2 may object too
+    w2 = next(f for f in report.findings if f.rule == "W2")
+    assert w2.fields == (field,) and "-0.01 万元，小于 0" in w2.text
+
+
+def test_w3_not_for_an_enterprise_registered_in_the_reporting_year(
+    clean: Record, catalog: Catalog
+) -> None:
+    apart = {"operating_revenue_prev": D("4.5")}
+    assert "W3" in fired(clean, catalog, **apart, registration_date=date(2024, 12, 31))
+    assert "W3" not in fired(clean, catalog, **apart, registration_date=date(2025, 1, 1))
 
 
 def test_w3_revenue_thousandfold(clean: Record, catalog: Catalog) -> None:
@@ -294,10 +322,9 @@ def test_w13_keywords(clean: Record, catalog: Catalog, keyword: str) -> None:
 
 
 def test_w14_code_ending_in_000(clean: Record, catalog: Catalog) -> None:
-    from stdnum.cn import uscc
-
-    bodies = (f"91210211MA0Y4L{c}00" for c in "0123456789ABCDEFGHJKLMNPQRTUWXY")
-    code = next(b + "0" for b in bodies if uscc.calc_check_digit(b) == "0")
+    middles = ("".join(p) for p in product("0123456789", repeat=5))
+    codes = (uscc_of("91210211", f"MA{middle}0") for middle in middles)
+    code = next(c for c in codes if c.endswith("000"))
     assert "W14" in fired(clean, catalog, credit_code=code)
 
 
@@ -326,6 +353,38 @@ def test_w16_tech_field(clean: Record, catalog: Catalog) -> None:
 
 
 # ---- beyond the table ------------------------------------------------------------------------
+
+
+# Per field: codes of enterprises at home in it (《国家重点支持的高新技术领域》 against GB/T
+# 4754-2017), and codes that should make the enterprise look again at its choice.
+W16_TABLE = {
+    "电子信息": (("C3911", "C3985", "I6513", "I6311", "C3562"), ("C2710", "K7010", "A0111")),
+    "生物与新医药": (("C2720", "C2761", "C3581", "A0511", "C1495"), ("C3311", "I6513")),
+    "航空航天": (("C3741", "C3743", "C3921", "C3441"), ("C1311", "I6513")),
+    "新材料": (("C2651", "C3091", "C3240", "C2770", "C3985"), ("I6513", "C3741")),
+    "高技术服务": (("I6513", "I6450", "M7320", "F5292", "G5990"), ("C3311", "A0111")),
+    "新能源与节能": (("D4416", "D4415", "C3841", "C3612", "C2541"), ("I6513", "C2710")),
+    "资源与环境": (
+        ("C2662", "C2666", "C3591", "C4021", "N7721", "C4220", "D4620", "N7820"),
+        ("C2710", "I6513", "C3911"),
+    ),
+    "先进制造与自动化": (("C3421", "C3491", "C4011", "C3714", "C3811"), ("I6513", "C2710")),
+}
+
+
+@pytest.mark.parametrize("field", list(W16_TABLE))
+def test_w16_table_field_by_field(clean: Record, catalog: Catalog, field: str) -> None:
+    at_home, elsewhere = W16_TABLE[field]
+    for code in at_home:
+        assert "W16" not in fired(clean, catalog, tech_field=field, industry_code=code), code
+    for code in elsewhere:
+        assert "W16" in fired(clean, catalog, tech_field=field, industry_code=code), code
+    for code in ("M7320", "M7452", "M7520"):  # R&D and technical services fit every field
+        assert "W16" not in fired(clean, catalog, tech_field=field, industry_code=code), code
+
+
+def test_w16_table_names_exactly_the_eight_fields(catalog: Catalog) -> None:
+    assert set(W16_TABLE) == set(catalog.campaign.tech_fields.plausible)
 
 
 def test_unit_error_offers_the_corrected_value(clean: Record, catalog: Catalog) -> None:
@@ -365,10 +424,76 @@ def test_zero_filler(clean: Record, catalog: Catalog) -> None:
 
 
 def test_credit_code_registered_outside_the_province(clean: Record, catalog: Catalog) -> None:
-    from stdnum.cn import uscc
+    assert "W-region" in fired(clean, catalog, credit_code=uscc_of("91110108", "MA0Y4LKX"))
 
-    body = "91110108MA0Y4LKX3"
-    assert "W-region" in fired(clean, catalog, credit_code=body + uscc.calc_check_digit(body))
+
+def test_w_balance_assets_equal_liabilities_and_equity(clean: Record, catalog: Catalog) -> None:
+    # 6,000 = 2,900 + 3,100; the gap may reach 1 % of assets (60 万元) …
+    assert "W-balance" not in fired(clean, catalog, total_liabilities=D("2840"))
+    assert "W-balance" in fired(clean, catalog, total_liabilities=D("2839.99"))
+    assert "W-balance" in fired(clean, catalog, equity_end=D("3160.01"))
+    # … and 1 万元, whichever is larger: a small balance sheet is not held to a rounding
+    small = {"total_assets": D("50"), "total_liabilities": D("20")}
+    assert "W-balance" not in fired(clean, catalog, **small, equity_end=D("29"))
+    assert "W-balance" in fired(clean, catalog, **small, equity_end=D("28.99"))
+    # negative equity balances like any other
+    negative = {"total_assets": D("1000"), "total_liabilities": D("1200"), "equity_end": D("-200")}
+    assert "W-balance" not in fired(clean, catalog, **negative)
+    demo = {"total_assets": D("9270"), "total_liabilities": D("960"), "equity_end": D("2673.82")}
+    found = next(f for f in findings(clean, catalog, **demo) if f.rule == "W-balance")
+    assert found.text == (
+        "2025年末资产总额 9,270 万元，而 2025年末负债总额 960 万元 加 "
+        "2025年度期末所有者权益 2,673.82 万元 共 3,633.82 万元，相差 5,636.18 万元。"
+        "资产总额应等于负债与所有者权益之和，请对照资产负债表核对这三项"
+    )
+    assert found.fields == ("total_assets", "total_liabilities", "equity_end")
+
+
+def test_w_balance_waits_for_its_three_figures(clean: Record, catalog: Catalog) -> None:
+    assert "W-balance" not in fired(clean, catalog, total_liabilities=None, total_assets=D("1"))
+
+
+def test_w_intensity_rd_expense_above_revenue(clean: Record, catalog: Catalog) -> None:
+    assert "W-intensity" not in fired(clean, catalog, rd_expense=D("4500"))
+    text = message(clean, catalog, "W-intensity", rd_expense=D("4500.01"))
+    assert text == (
+        "2025年度研发费用 4,500.01 万元 高于 2025年度营业收入 4,500 万元，"
+        "研发投入超过了全年收入。请确认两项的单位和数值"
+    )
+    # no revenue at all is W2's to say, not an intensity over 100 %
+    zero = {"operating_revenue": D("0"), "main_business_revenue": D("0")}
+    assert "W-intensity" not in fired(clean, catalog, **zero, rd_expense=D("10"))
+
+
+@pytest.mark.parametrize(
+    ("code", "fires"),
+    [
+        ("J6620", True),  # 货币金融服务
+        ("J69", True),  # 其他金融业
+        ("K7010", True),  # 房地产开发经营
+        ("H6110", True),  # 旅游饭店
+        ("H6210", False),  # 正餐服务: 餐饮业 is not 住宿业
+        ("I6510", False),
+        ("L7212", False),  # 投资与资产管理: W13's words, not this list
+    ],
+)
+def test_w_qualify_by_industry(clean: Record, catalog: Catalog, code: str, fires: bool) -> None:
+    found = [f for f in findings(clean, catalog, industry_code=code) if f.rule == "W-qualify"]
+    assert bool(found) is fires
+    if fires:
+        assert found[0].fields == ("industry_code",) and code in found[0].text
+
+
+def test_w_qualify_by_name_and_w13_unchanged(clean: Record, catalog: Catalog) -> None:
+    for name in ("大连海创商业保理有限公司", "沈阳创客众创空间管理有限公司"):
+        found = findings(clean, catalog, enterprise_name=name)
+        assert [(f.rule, f.fields) for f in found] == [("W-qualify", ("enterprise_name",))]
+    text = message(clean, catalog, "W-qualify", enterprise_name="大连保理众创空间有限公司")
+    assert text.startswith("企业名称含“保理”、“众创空间”")
+    assert catalog.campaign.rules.W13_keywords == (
+        *("酒店", "金融", "家庭农场", "房地产", "资产管理", "银行", "财务", "置业", "置帮"),
+        *("物业", "房屋维修", "民宿服务", "人力资源", "家政服务", "外包服务", "百货", "旅行社"),
+    )
 
 
 def test_ids_are_sorted_by_number(clean: Record, catalog: Catalog) -> None:
@@ -399,7 +524,7 @@ def _answers(catalog: Catalog) -> st.SearchStrategy[dict[str, object]]:
         Kind.DATE: st.dates(date(1899, 1, 1), date(2027, 1, 1)),
         Kind.YES_NO: st.booleans(),
         Kind.TEXT: st.text(max_size=30),
-        Kind.USCC: st.sampled_from(["91210211MA0Y4LKX3G", "52210211MJ00000010", "X", ""]),
+        Kind.USCC: st.sampled_from(["91210211MA0Y4LKX4K", "52210211MJ00000010", "X", ""]),
         Kind.MOBILE: st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
         Kind.EMAIL: st.sampled_from(["a@b.cn", "bad"]),
         Kind.PERSON: st.sampled_from(["张伟", "?"]),

@@ -12,8 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.campaign import Campaign, NormalisedBand
-from domain.catalog import Catalog
-from domain.scoring import INDICATORS, _normalise, bonus, development_stage, score_cohort
+from domain.catalog import LISTED, Catalog
+from domain.scoring import (
+    INDICATORS,
+    Score,
+    _normalise,
+    bonus,
+    development_stage,
+    raw_values,
+    score_cohort,
+)
 from tests.factories import typed_record
 
 Record = dict[str, object]
@@ -109,6 +117,15 @@ def test_bonus_financing_bands(campaign: Campaign, amount: str, points: int) -> 
             10,
         ),
         ({"ranking_list_level": "国际"}, 0),  # a level without a list is no ranking
+        ({"ranking_list_name": "榜", "ranking_list_level": "市级"}, 0),  # accepted, earns 0
+        (
+            {
+                "ranking_list_name": "瞪羚企业名单",
+                "ranking_list_rank": LISTED,  # a list without positions counts as a list
+                "ranking_list_level": "省级",
+            },
+            3,
+        ),
     ],
 )
 def test_bonus_rankings_and_qualifications(
@@ -199,7 +216,7 @@ def test_other_normalisers_are_selectable(catalog: Catalog) -> None:
         scores = score_cohort(records, with_normaliser(catalog.campaign, method))
         assert all(s.core is not None and 0 <= s.core <= 100 for s in scores)
     efficacy = score_cohort(records, with_normaliser(catalog.campaign, "efficacy"))
-    assert min(s.core for s in efficacy) >= 60  # type: ignore[type-var]
+    assert min(s.core for s in efficacy if s.indicators[3].raw) >= 60  # type: ignore[type-var]
     bands = {
         ind.id: [
             NormalisedBand(at_least=D(-(10**9)), value=0.5),
@@ -208,11 +225,14 @@ def test_other_normalisers_are_selectable(catalog: Catalog) -> None:
         for ind in INDICATORS
     }
     banded = score_cohort(records, with_normaliser(catalog.campaign, "bands", bands=bands))
-    assert {round(s.core, 6) for s in banded if s.core is not None} == {50.0}
+    without_zeros = [all(x != 0 for x in raw_values(r)) for r in records]
+    assert {round(s.core, 6) for s, ok in zip(banded, without_zeros, strict=True) if ok} == {50.0}
+    assert not all(without_zeros)  # … an indicator at 0 earns nothing in a band either
+    assert all(s.core < 50 for s, ok in zip(banded, without_zeros, strict=True) if not ok)  # type: ignore[operator]
 
 
 def test_one_enterprise_against_the_others_matches_the_whole_cohort(catalog: Catalog) -> None:
-    from domain.scoring import raw_values, score_against
+    from domain.scoring import score_against
 
     records = cohort(catalog, 50)
     whole = score_cohort(records, catalog.campaign)[-1]
@@ -220,3 +240,60 @@ def test_one_enterprise_against_the_others_matches_the_whole_cohort(catalog: Cat
     assert alone == whole
     small = score_against(records[-1], [raw_values(r) for r in records[:5]], catalog.campaign)
     assert small.core is None and small.cohort_size == 6
+
+
+def test_zero_earns_nothing_and_the_rest_rank_among_the_whole_cohort(catalog: Catalog) -> None:
+    records = cohort(catalog, 30)
+    for i, r in enumerate(records):
+        r["invention_patents"] = 0 if i < 20 else i  # 20 at 0, then 20 … 29
+        r["ip_count"] = 100
+    scores = score_cohort(records, catalog.campaign)
+    patents = [s.indicators[3] for s in scores]
+    assert all(p.normalised == p.points == 0 and p.note == "为 0，不得分" for p in patents[:20])
+    # the non-zero ones keep their place in the whole cohort: 20/29 … 29/29, not 0 … 9/9
+    assert [p.normalised for p in patents[20:]] == pytest.approx([k / 29 for k in range(20, 30)])
+    assert patents[20].points == pytest.approx(11 * 20 / 29)  # 成长期 weight 11
+    assert all(p.effective_weight == 11 for p in patents)  # a zero keeps its weight
+
+
+def test_a_loss_on_negative_equity_earns_nothing_and_keeps_its_weight(catalog: Catalog) -> None:
+    def scored(equity: int) -> Score:
+        records = cohort(catalog, 40)
+        records[0] = {
+            **records[0],
+            "net_profit": D("-5"),
+            "equity_begin": D(equity),
+            "equity_end": D(equity),
+        }
+        return score_cohort(records, catalog.campaign)[0]
+
+    negative, positive = scored(-15), scored(15)
+    roe = negative.indicators[8]
+    assert roe.raw is None and roe.normalised == 0 and roe.points == 0
+    assert roe.effective_weight == 5  # 成长期: kept, not spread over the others
+    assert roe.note == "净利润不大于 0 且平均所有者权益不大于 0，计 0 分"
+    assert sum(i.effective_weight for i in negative.indicators) == pytest.approx(100)
+    # the loss on negative equity no longer scores above the same loss on positive equity
+    assert negative.core is not None and positive.core is not None
+    assert negative.core <= positive.core
+    assert positive.indicators[8].raw == pytest.approx(-5 * 100 / 15)
+
+
+def test_a_profit_on_negative_equity_stays_undefined(catalog: Catalog) -> None:
+    records = cohort(catalog, 40)
+    records[0] = {**records[0], "equity_begin": D("-10"), "equity_end": D("-20")}
+    roe = score_cohort(records, catalog.campaign)[0].indicators[8]
+    assert roe.raw is None and roe.points is None and "权重分摊到其他指标" in roe.note
+
+
+def test_an_unscorable_record_is_neither_scored_nor_counted(catalog: Catalog) -> None:
+    records = cohort(catalog, 30)
+    reason = "未通过 S1（营业收入不小于主营业务收入）"
+    scores = score_cohort(records, catalog.campaign, {0: reason})
+    assert scores[0].core is None and scores[0].total is None
+    assert scores[0].note == f"未计分：{reason}"
+    assert all(s.core is None and s.cohort_size == 29 for s in scores[1:])  # 29 < 30
+    counted = score_cohort(records[1:], catalog.campaign)
+    with_one_more = score_cohort([*records, records[1]], catalog.campaign, {0: reason})
+    assert all(s.core is not None for s in with_one_more[1:])
+    assert counted[0].core != with_one_more[1].core  # the 30th counts; the unscorable never
