@@ -106,6 +106,8 @@ async def cmd_invite(
     parts = (command.args or "").split()
     if parts in (["coordinator"], ["admin"]):
         parts += ["province", ""]
+    if len(parts) == 2 and parts[1] == "province":
+        parts.append(catalog.campaign.regions.code)
     if len(parts) != 3 or parts[0] not in ("official", "group", "coordinator", "admin"):
         await message.answer(render("input_problem", problem=phrase("invite_usage")))
         return
