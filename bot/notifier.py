@@ -14,7 +14,7 @@ from bot.outbox import Outbox
 from bot.texts import fitted, phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
-from domain.review import LEVELS
+from domain.review import LEVEL_NAMES, LEVELS
 from domain.text import same
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
@@ -43,11 +43,14 @@ class Resume(CallbackData, prefix="resume"):
     """开始修改 on a return notice: back into the form."""
 
 
-def card_markup(card_id: int, registration: bool = False) -> InlineKeyboardMarkup:
+def card_markup(
+    card_id: int, registration: bool = False, details: bool = True
+) -> InlineKeyboardMarkup:
+    """The card's buttons; `details=False` under the details themselves, which end with them."""
     acts = (
         (("yes", "accept"), ("no", "refuse"))
         if registration
-        else (("ok", "approve"), ("back", "send_back"), ("info", "details"))
+        else (("ok", "approve"), ("back", "send_back"), ("info", "details"))[: 3 if details else 2]
     )
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -105,6 +108,9 @@ def card_text(catalog: Catalog, view: CardView) -> str:
         figures=figures,
         changes=changes,
         notes=notes,
+        first=local(catalog, view.first_submitted),
+        arrived=local(catalog, view.submission.status_at),
+        approvals=[(LEVEL_NAMES[a.level], a.by, local(catalog, a.at)) for a in view.approvals],
     )
 
 

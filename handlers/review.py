@@ -222,8 +222,14 @@ async def on_card(
         changes, notes = return_details(catalog, view)
         if notes:
             details += paged("card_details", changes=changes, notes=notes)
-        for page in details:
+        *pages, last = details
+        for page in pages:
             await bot.send_message(query.message.chat.id, page)  # type: ignore[union-attr]
+        await bot.send_message(
+            query.message.chat.id,  # type: ignore[union-attr]
+            last,
+            reply_markup=card_markup(card_id, details=False),
+        )
     elif act == "back":
         await state.set_state(Returning.pick)
         await state.set_data(

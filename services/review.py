@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from domain.catalog import Catalog
 from domain.review import (
+    LEVELS,
     REPORTED,
     RETURNED,
     WAITING,
@@ -63,6 +64,15 @@ class CardView:
     # since the last return: the fields changed (field, old, new, as stored), and its comments
     changes: list[tuple[str, object, object]] = field(default_factory=list)
     notes: list[ReviewNote] = field(default_factory=list)
+    first_submitted: datetime | None = None
+    approvals: list[Approval] = field(default_factory=list)  # the levels below, lowest first
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    level: str
+    by: str
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -210,7 +220,43 @@ async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: st
         list(submission.similar or []),
         changes=await _changes_since_return(store, submission.id),
         notes=await last_notes(store, submission),
+        first_submitted=await _first_submitted(store, submission),
+        approvals=await _approvals(store, submission, card.level),
     )
+
+
+async def _first_submitted(store: Store, submission: Submission) -> datetime | None:
+    first = await store.session.scalar(
+        select(func.min(AuditEntry.at)).where(
+            AuditEntry.submission_id == submission.id,
+            AuditEntry.action == "submission.submitted",
+        )
+    )
+    return first or submission.submitted_at
+
+
+async def _approvals(store: Store, submission: Submission, level: str) -> list[Approval]:
+    """Who approved the form at each level below `level` (every level of a reported form):
+    the latest approval of each, which a return to a higher level leaves standing."""
+    below = LEVELS if submission.status == REPORTED else LEVELS[: LEVELS.index(level)]  # type: ignore[arg-type]
+    if not below:
+        return []
+    entries = (
+        await store.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.submission_id == submission.id,
+                AuditEntry.action == "review.approved",
+            )
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    latest = {str(e.detail.get("level")): e for e in entries}
+    return [
+        Approval(lv, str(latest[lv].detail.get("by_name") or ""), latest[lv].at)
+        for lv in below
+        if lv in latest
+    ]
 
 
 async def last_notes(store: Store, submission: Submission) -> list[ReviewNote]:
