@@ -1,21 +1,45 @@
-"""The officials' workbench: their welcome, the work list, approving the clean forms together,
-the forms waiting on the enterprise, and the queue as a workbook."""
+"""The officials' workbench: their welcome, the work list (/queue), approving the clean forms
+together, the forms waiting on the enterprise, and the queue as a workbook.
+
+The work list's buttons carry a filter code, a page and a form id, nothing else; every press is
+checked again against who pressed (an official, in private or their own bureau's group).
+"""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from aiogram import Router
-from aiogram.filters import CommandStart
-from aiogram.types import Message
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.filters import PRIVATE
-from bot.texts import render
+from bot.keyboards import Number
+from bot.notifier import local
+from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES
+from handlers.review import forms_may_show, send_form
 from services import officials, workbench
+from services.workbench import Show
 from storage.models import Contact, Official
 from storage.repositories import Store
+
+PAGE = 10
+
+
+class QueuePress(CallbackData, prefix="q"):
+    """A work-list button: the filter, the page, and a form to open (0: show the page)."""
+
+    show: Show
+    page: Number
+    open: Number = 0
+
+
+# ---- the welcome -----------------------------------------------------------------------------
 
 
 async def official_at_start(
@@ -38,16 +62,123 @@ async def official_welcome(
         render(
             "official_welcome",
             official=official,
-            bureau=officials.jurisdiction_name(
-                catalog.campaign.regions, official.level, official.region_code
-            ),
+            bureau=_bureau(catalog, official),
             level=LEVEL_NAMES[official.level],
-            waiting=await workbench.waiting(store, official),
+            tally=await workbench.tally(store, official),
+            Show=Show,
         )
+    )
+
+
+def _bureau(catalog: Catalog, official: Official) -> str:
+    return officials.jurisdiction_name(
+        catalog.campaign.regions, official.level, official.region_code
+    )
+
+
+# ---- the work list ---------------------------------------------------------------------------
+
+
+async def _may_list(store: Store, user_id: int, chat_id: int, chat_type: str) -> Official | str:
+    """The official, or the phrase that refuses them here."""
+    official = await officials.of_user(store, user_id)
+    if official is None:
+        return "no_permission"
+    if not await forms_may_show(store, official, chat_id, chat_type):
+        return "forms_not_here"
+    return official
+
+
+async def cmd_queue(message: Message, store: Store, catalog: Catalog) -> None:
+    assert message.from_user is not None
+    official = await _may_list(store, message.from_user.id, message.chat.id, message.chat.type)
+    if isinstance(official, str):
+        await message.answer(
+            render("no_permission") if official == "no_permission" else phrase(official)
+        )
+        return
+    text, markup = await _work_list(store, catalog, official, Show.ALL, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_queue(
+    query: CallbackQuery, callback_data: QueuePress, bot: Bot, store: Store, catalog: Catalog
+) -> None:
+    if query.message is None:
+        await query.answer(phrase("stale"))
+        return
+    chat = query.message.chat
+    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
+    if isinstance(official, str):
+        await query.answer(phrase(official), show_alert=official != "no_permission")
+        return
+    await query.answer()
+    if callback_data.open:
+        submission = await store.submissions.get(callback_data.open)
+        await send_form(bot, chat.id, store, catalog, official, submission)
+        return
+    text, markup = await _work_list(
+        store, catalog, official, callback_data.show, callback_data.page
+    )
+    with suppress(TelegramBadRequest):  # the same page again: nothing to change
+        await bot.edit_message_text(
+            text, chat_id=chat.id, message_id=query.message.message_id, reply_markup=markup
+        )
+
+
+async def _work_list(
+    store: Store, catalog: Catalog, official: Official, show: Show, number: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    await workbench.reckon_missing(store, catalog, official)
+    tally = await workbench.tally(store, official)
+    pages = max(1, -(-tally[show] // PAGE))
+    number = min(number, pages - 1)
+    lines = await workbench.page(store, official, show, number, PAGE)
+    await store.release()
+    rows = [
+        [
+            _button(
+                phrase("queue_item", number=number * PAGE + i + 1, enterprise=line.name),
+                show,
+                number,
+                line.submission_id,
+            )
+        ]
+        for i, line in enumerate(lines)
+    ]
+    turn = [_button(phrase("page_prev"), show, number - 1)] if number > 0 else []
+    if number + 1 < pages:
+        turn.append(_button(phrase("page_next"), show, number + 1))
+    if turn:
+        rows.append(turn)
+    filters = [
+        _button(phrase("queue_filter", show=s.value, count=tally[s], current=s is show), s, 0)
+        for s in (Show.WARNED, Show.COPIED, Show.AGAIN, Show.CLEAN, Show.ALL)
+    ]
+    rows += [filters[:3], filters[3:]]
+    text = fitted(
+        "queue",
+        bureau=_bureau(catalog, official),
+        tally=tally,
+        show=show.value,
+        Show=Show,
+        page=number,
+        pages=pages,
+        size=PAGE,
+        lines=[(line, local(catalog, line.arrived)) for line in lines],
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _button(text: str, show: Show, page: int, open_id: int = 0) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=QueuePress(show=show, page=page, open=open_id).pack()
     )
 
 
 def router() -> Router:
     r = Router(name="workbench")
     r.message.register(official_welcome, CommandStart(), PRIVATE, official_at_start)
+    r.message.register(cmd_queue, Command("queue"))
+    r.callback_query.register(on_queue, QueuePress.filter())
     return r

@@ -19,7 +19,6 @@ from domain.review import (
     LEVELS,
     REPORTED,
     RETURNED,
-    WAITING,
     ReviewError,
     after_approval,
     may_return,
@@ -108,12 +107,13 @@ async def submitted(
         await store.session.execute(SimilarityKey.__table__.insert(), rows)
     submission.profile = mine.to_json()
     submission.similar = similar
-    store.session.add(submission)
-    card = await _open_card(store, submission, level)
-    await store.commit()
-    view = await card_view(store, catalog, card, "submitted")
+    view = await form_view(store, catalog, submission, level, reason="submitted")
     if view.changes:
         view.reason = "resubmitted"
+    reckon(view)
+    store.session.add(submission)
+    view.card_id = (await _open_card(store, submission, level)).id
+    await store.commit()
     chats = await officials.alert_chats(
         store, level, enterprise.region_code or "", notifier.private_alerts
     )
@@ -189,6 +189,18 @@ async def _open_card(store: Store, submission: Submission, level: str) -> Review
 async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: str) -> CardView:
     submission = await store.submissions.get(card.submission_id or 0)
     assert submission is not None
+    return await form_view(store, catalog, submission, card.level, card.id, reason)
+
+
+async def form_view(
+    store: Store,
+    catalog: Catalog,
+    submission: Submission,
+    level: str,
+    card_id: int = 0,
+    reason: str = "opened",
+) -> CardView:
+    """What a card of `level` shows about the form as it stands."""
     enterprise = await store.enterprises.get(submission.enterprise_id)
     assert enterprise is not None
     answers = await store.submissions.answers(submission.id)
@@ -209,8 +221,8 @@ async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: st
         if any(c.rule == f.rule and c.fields == ",".join(f.fields) for c in confirmations)
     ]
     return CardView(
-        card.id,
-        card.level,
+        card_id,
+        level,
         reason,  # type: ignore[arg-type]
         enterprise,
         submission,
@@ -221,8 +233,19 @@ async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: st
         changes=await _changes_since_return(store, submission.id),
         notes=await last_notes(store, submission),
         first_submitted=await _first_submitted(store, submission),
-        approvals=await _approvals(store, submission, card.level),
+        approvals=await _approvals(store, submission, level),
     )
+
+
+def reckon(view: CardView) -> None:
+    """Mark the form with what the workbench sorts by: the weak rules it fires (each confirmed
+    by the enterprise before it could submit), the copies flagged, and on a resubmission to
+    the level that returned it, the fields changed."""
+    submission = view.submission
+    submission.warnings = len(view.confirmed)
+    submission.copies = len(view.similar)
+    again = bool(view.notes) and submission.returned_level == view.level
+    submission.changed = len(view.changes) if again else None
 
 
 async def _first_submitted(store: Store, submission: Submission) -> datetime | None:
@@ -385,7 +408,12 @@ async def approve(
             *(await last_decision(store, submission.id)),
         )
     moved = await store.submissions.move(
-        submission, submission.status, status, round=submission.round + 1, status_at=now()
+        submission,
+        submission.status,
+        status,
+        round=submission.round + 1,
+        status_at=now(),
+        changed=None,  # it reaches the next level by approval
     )
     if not moved:
         await store.rollback()
@@ -501,38 +529,6 @@ async def _contact_ids(store: Store, enterprise_id: int) -> list[int]:
 
 
 # ---- queues and look-ups ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class QueueItem:
-    submission: Submission
-    enterprise: Enterprise
-
-
-async def queue(
-    store: Store, official: Official, page: int, size: int = 10
-) -> tuple[list[QueueItem], int]:
-    """Forms waiting at the official's level in their jurisdiction, oldest first; and the total."""
-    status = WAITING[official.level]  # type: ignore[index]
-    where = and_(Submission.status == status, officials.within(officials.jurisdiction(official)))
-    total = int(
-        await store.session.scalar(
-            select(func.count())
-            .select_from(Submission)
-            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-            .where(where)
-        )
-        or 0
-    )
-    rows = await store.session.execute(
-        select(Submission, Enterprise)
-        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-        .where(where)
-        .order_by(Submission.status_at, Submission.id)
-        .offset(page * size)
-        .limit(size)
-    )
-    return [QueueItem(s, e) for s, e in rows.all()], total
 
 
 async def current_card(store: Store, submission: Submission, viewer: str) -> ReviewCard | None:

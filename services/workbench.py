@@ -1,24 +1,122 @@
-"""The officials' workbench: what waits at an official's level in their jurisdiction."""
+"""The officials' workbench: the forms waiting at an official's level in their jurisdiction as a
+work list — what needs a look first, filtered, a page at a time — counted and listed in SQL so
+a bureau with thousands waiting gets its page at once."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, case, func, select, true
+
+from domain.catalog import Catalog
 from domain.review import WAITING
-from services import officials
+from services import officials, review
 from storage.models import Enterprise, Official, Submission
 from storage.repositories import Store
 
 
-async def waiting(store: Store, official: Official) -> int:
-    """How many forms wait at the official's level in their jurisdiction."""
-    status = WAITING[officials.jurisdiction(official).level]
+class Show(StrEnum):
+    """The work list's filters (their codes travel in button data)."""
+
+    ALL = "a"
+    WARNED = "w"  # 有预警: weak rules the enterprise confirmed
+    COPIED = "s"  # 数据雷同: copy-paste flags
+    AGAIN = "r"  # 重新提交: back after this level returned it
+    CLEAN = "c"  # 无问题: none of those
+
+
+_CLEAN = and_(
+    Submission.warnings == 0, func.coalesce(Submission.copies, 0) == 0, Submission.changed.is_(None)
+)
+_CONDITIONS: dict[Show, ColumnElement[bool]] = {
+    Show.ALL: true(),
+    Show.WARNED: Submission.warnings > 0,
+    Show.COPIED: Submission.copies > 0,
+    Show.AGAIN: Submission.changed.is_not(None),
+    Show.CLEAN: _CLEAN,
+}
+# What needs a look first: warnings or copies (or not yet reckoned), then resubmissions.
+_LOOK_FIRST = case(
+    ((Submission.warnings > 0) | (Submission.copies > 0) | Submission.warnings.is_(None), 0),
+    (Submission.changed.is_not(None), 1),
+    else_=2,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many forms wait, under each filter."""
+
+    counts: dict[Show, int]
+
+    def __getitem__(self, show: Show) -> int:
+        return self.counts[show]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A form in the work list, with why it needs a look."""
+
+    submission_id: int
+    name: str
+    warnings: int
+    copies: int
+    changed: int | None
+    arrived: datetime | None
+
+
+def _waiting(official: Official) -> ColumnElement[bool]:
+    scope = officials.jurisdiction(official)
+    return and_(Submission.status == WAITING[scope.level], officials.within(scope))
+
+
+async def reckon_missing(store: Store, catalog: Catalog, official: Official) -> None:
+    """Forms submitted before the workbench existed get what it sorts by, once."""
+    rows = await store.session.scalars(
+        select(Submission)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(_waiting(official), Submission.warnings.is_(None))
+    )
+    found = False
+    for submission in rows.all():
+        review.reckon(await review.form_view(store, catalog, submission, official.level))
+        found = True
+    if found:
+        await store.commit()
+
+
+async def tally(store: Store, official: Official) -> Tally:
     query = (
-        select(func.count())
+        select(*(func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in _CONDITIONS.values()))
         .select_from(Submission)
         .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-        .where(
-            and_(Submission.status == status, officials.within(officials.jurisdiction(official)))
-        )
+        .where(_waiting(official))
     )
-    return int(await store.session.scalar(query) or 0)
+    row = (await store.session.execute(query)).one()
+    return Tally({show: int(n) for show, n in zip(_CONDITIONS, row, strict=True)})
+
+
+async def page(store: Store, official: Official, show: Show, number: int, size: int) -> list[Line]:
+    """One page of the work list: what needs a look first, then the longest waiting."""
+    query: Any = (
+        select(
+            Submission.id,
+            Enterprise.name,
+            Submission.warnings,
+            Submission.copies,
+            Submission.changed,
+            Submission.status_at,
+        )
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(_waiting(official), _CONDITIONS[show])
+        .order_by(_LOOK_FIRST, Submission.status_at, Submission.id)
+        .offset(number * size)
+        .limit(size)
+    )
+    return [
+        Line(i, name, warnings or 0, copies or 0, changed, at)
+        for i, name, warnings, copies, changed, at in (await store.session.execute(query)).all()
+    ]

@@ -3,9 +3,10 @@ list, approving the clean forms together, the forms waiting on the enterprise, t
 
 from __future__ import annotations
 
-from bot.offline import texts
-from tests.chat.conftest import World
-from tests.chat.test_review import bureaus, last_text, status, submitted_form
+from bot.offline import OfflineChat, texts
+from tests.chat.conftest import World, official
+from tests.chat.test_review import GROUP, bureaus, last_text, status, submitted_form
+from tests.factories import waiting_forms
 
 
 async def test_an_official_is_welcomed_as_an_official(world: World) -> None:
@@ -48,3 +49,67 @@ async def test_one_card_wherever_it_is_opened(world: World) -> None:
     assert len(details) == 7 and labels == ["✅ 通过", "↩️ 退回"]
     await city.press("通过")
     assert await status(world) == "province_review"
+
+
+async def waiting(world: World, kinds: list[str], contacts_from: int = 0) -> list[int]:
+    async with world.sessions() as session:
+        return await waiting_forms(session, world.catalog, kinds, contacts_from=contacts_from)
+
+
+def labels(chat: OfflineChat) -> list[str]:
+    return [b.text for row in chat.keyboards()[-1][1].inline_keyboard for b in row]
+
+
+async def test_the_work_list_puts_first_what_needs_a_look(world: World) -> None:
+    county = await official(world, "county", "210211", 501, "王科长")
+    # the oldest first: eight clean, then two resubmitted, two copied, three warned
+    kinds = ["clean"] * 8 + ["again"] * 2 + ["copied"] * 2 + ["warned"] * 3
+    await waiting(world, kinds)
+    said = texts(await county.send("/queue"))[-1]
+    assert "待审核：15 份（第 1/2 页）" in said
+    order = [line.split("<b>")[1].split("</b>")[0] for line in said.split("\n") if ". <b>" in line]
+    assert order == [f"企业WB{i:05d}" for i in (10, 11, 12, 13, 14, 8, 9, 0, 1, 2)]
+    assert "企业WB00010</b>\n　🔁 疑似雷同 · 转入本级于" in said
+    assert "企业WB00012</b>\n　⚠️ 1 项预警 · 转入本级于" in said
+    assert "企业WB00008</b>\n　✏️ 重新提交，改了 2 项 · 转入本级于" in said
+    assert "企业WB00000</b>\n　✅ 无问题 · 转入本级于" in said
+    assert labels(county)[:2] == ["1. 企业WB00010", "2. 企业WB00011"]
+    assert labels(county)[-5:] == [
+        "⚠️ 有预警 3",
+        "🔁 数据雷同 2",
+        "✏️ 重新提交 2",
+        "✅ 无问题 8",
+        "▸ 📋 全部 15",
+    ]
+
+    said = texts(await county.press("下一页"))[-1]  # the message is edited in place
+    assert "（第 2/2 页）" in said and "11. <b>企业WB00003</b>" in said
+    said = texts(await county.press("有预警"))[-1]
+    assert "待审核：15 份 · 有预警 3 份" in said and "第 1/" not in said
+    assert [x for x in labels(county) if "企业" in x] == [
+        "1. 企业WB00012",
+        "2. 企业WB00013",
+        "3. 企业WB00014",
+    ]
+    said = texts(await county.press("无问题"))[-1]
+    assert "无问题 8 份" in said and "预警" not in said.split("\n\n", 1)[1].split("无问题 8")[0]
+    said = texts(await county.press("重新提交"))[-1]
+    assert "重新提交 2 份" in said and "企业WB00008" in said and "企业WB00000" not in said
+    opened = texts(await county.press("1. 企业WB00008"))[-1]
+    assert "📄 <b>待审核</b>" in opened and "企业WB00008" in opened
+
+
+async def test_the_work_list_refuses_strangers(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    await waiting(world, ["clean", "warned"])
+    await group.send("/queue")
+    number, markup = group.keyboards()[-1]
+    for button in (markup.inline_keyboard[0][0], markup.inline_keyboard[-1][0]):  # open, filter
+        for stranger in (world.person(999, "路人", group=GROUP), world.person(999, "路人")):
+            said = texts(await stranger.press_data(number, button.callback_data or ""))
+            assert said == ["无权限"]
+    other = await official(world, "county", "210212", 502, "旅顺口区的人")
+    said = texts(await other.send("/queue"))[-1]
+    assert "待审核：0 份" in said and "暂时没有" in said
+    elsewhere = world.person(501, "王科长", group=-5550001)  # a group never bound
+    assert "只在与我的私聊或本局已绑定的审核群" in texts(await elsewhere.send("/queue"))[0]
