@@ -239,10 +239,10 @@ async def on_card(
 async def _close_card(query: CallbackQuery, bot: Bot) -> None:
     """The decided card loses its buttons, so nobody presses them again."""
     if query.message is not None:
-        await _strip(bot, query.message.chat.id, query.message.message_id)
+        await strip_buttons(bot, query.message.chat.id, query.message.message_id)
 
 
-async def _strip(bot: Bot, chat_id: int, message_id: int) -> None:
+async def strip_buttons(bot: Bot, chat_id: int, message_id: int) -> None:
     # An old message may no longer be editable; the card's round protects it anyway.
     with suppress(TelegramAPIError):
         await bot.edit_message_reply_markup(
@@ -455,7 +455,7 @@ async def _confirm_return(
         return
     assert official is not None
     if data.get("card_message"):
-        await _strip(bot, chat_id, int(data["card_message"]))
+        await strip_buttons(bot, chat_id, int(data["card_message"]))
     await bot.send_message(
         chat_id,
         render(

@@ -14,6 +14,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.filters import PRIVATE
@@ -22,8 +23,9 @@ from bot.notifier import local
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES
-from handlers.review import forms_may_show, send_form
+from handlers.review import forms_may_show, send_form, strip_buttons
 from services import officials, workbench
+from services.notifier import Notifier
 from services.workbench import Show
 from storage.models import Contact, Official
 from storage.repositories import Store
@@ -37,6 +39,14 @@ class QueuePress(CallbackData, prefix="q"):
     show: Show
     page: Number
     open: Number = 0
+
+
+class BulkPress(CallbackData, prefix="b"):
+    """通过全部无问题表单: ask (the preview), go (its confirmation) or cancel; the preview's
+    number tells the current preview from an older one."""
+
+    act: str
+    preview: Number = 0
 
 
 # ---- the welcome -----------------------------------------------------------------------------
@@ -156,6 +166,8 @@ async def _work_list(
         for s in (Show.WARNED, Show.COPIED, Show.AGAIN, Show.CLEAN, Show.ALL)
     ]
     rows += [filters[:3], filters[3:]]
+    if tally[Show.CLEAN]:
+        rows.append([_bulk(phrase("approve_clean", count=tally[Show.CLEAN]), "ask")])
     text = fitted(
         "queue",
         bureau=_bureau(catalog, official),
@@ -176,9 +188,116 @@ def _button(text: str, show: Show, page: int, open_id: int = 0) -> InlineKeyboar
     )
 
 
+def _bulk(text: str, act: str, preview: int = 0) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=BulkPress(act=act, preview=preview).pack())
+
+
+# ---- approving the clean forms together ------------------------------------------------------
+
+
+async def on_bulk(
+    query: CallbackQuery,
+    callback_data: BulkPress,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+) -> None:
+    if query.message is None:
+        await query.answer(phrase("stale"))
+        return
+    chat = query.message.chat
+    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
+    if isinstance(official, str):
+        await query.answer(phrase(official), show_alert=official != "no_permission")
+        return
+    if callback_data.act == "ask":
+        await _preview(query, bot, state, store, catalog, official)
+        return
+    data = await state.get_data()
+    previewed = data.get("bulk") or []
+    if (
+        callback_data.act not in ("go", "cancel")
+        or callback_data.preview != data.get("bulk_preview")
+        or not previewed
+    ):
+        await query.answer(phrase("stale"))
+        return
+    await state.update_data(bulk=[])  # a second press confirms nothing
+    await query.answer()
+    await strip_buttons(bot, chat.id, query.message.message_id)
+    if callback_data.act == "cancel":
+        await bot.send_message(chat.id, render("bulk_cancelled"))
+        return
+    cleared = await workbench.approve_clean(
+        store, catalog, official, [workbench.Previewed(*p) for p in previewed], notifier
+    )
+    await bot.send_message(
+        chat.id,
+        fitted(
+            "bulk_done",
+            official=official,
+            approved=cleared.approved,
+            left_out=cleared.left_out,
+            next_level=_above(catalog, official),
+        ),
+    )
+
+
+async def _preview(
+    query: CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    store: Store,
+    catalog: Catalog,
+    official: Official,
+) -> None:
+    forms = await workbench.clean(store, official)
+    await store.release()
+    if not forms:
+        await query.answer(phrase("nothing_clean"), show_alert=True)
+        return
+    await query.answer()
+    preview = int((await state.get_data()).get("bulk_preview") or 0) + 1
+    await state.update_data(
+        bulk=[[f.submission_id, f.round, f.name] for f in forms], bulk_preview=preview
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _bulk(phrase("approve_clean_go", count=len(forms)), "go", preview),
+                _bulk(phrase("cancel_return"), "cancel", preview),
+            ]
+        ]
+    )
+    await bot.send_message(
+        query.message.chat.id,  # type: ignore[union-attr]
+        fitted(
+            "bulk_preview",
+            bureau=_bureau(catalog, official),
+            names=[f.name for f in forms],
+            next_level=_above(catalog, official),
+        ),
+        reply_markup=markup,
+    )
+
+
+def _above(catalog: Catalog, official: Official) -> str:
+    """The bureau an approval sends the forms to ("" from the province: they are reported)."""
+    regions = catalog.campaign.regions
+    if official.level == "county":
+        city = regions.counties[official.region_code].city_code
+        return officials.jurisdiction_name(regions, "city", city)
+    if official.level == "city":
+        return officials.jurisdiction_name(regions, "province", regions.code)
+    return ""
+
+
 def router() -> Router:
     r = Router(name="workbench")
     r.message.register(official_welcome, CommandStart(), PRIVATE, official_at_start)
     r.message.register(cmd_queue, Command("queue"))
     r.callback_query.register(on_queue, QueuePress.filter())
+    r.callback_query.register(on_bulk, BulkPress.filter())
     return r

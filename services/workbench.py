@@ -4,6 +4,7 @@ a bureau with thousands waiting gets its page at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select, true
 
 from domain.catalog import Catalog
-from domain.review import WAITING
+from domain.review import WAITING, waiting_level
 from services import officials, review
+from services.notifier import Notifier
 from storage.models import Enterprise, Official, Submission
 from storage.repositories import Store
 
@@ -31,6 +33,13 @@ class Show(StrEnum):
 _CLEAN = and_(
     Submission.warnings == 0, func.coalesce(Submission.copies, 0) == 0, Submission.changed.is_(None)
 )
+
+
+def _is_clean(submission: Submission) -> bool:
+    """The Python twin of _CLEAN, for a form read again before it is approved."""
+    return (submission.warnings, submission.copies or 0, submission.changed) == (0, 0, None)
+
+
 _CONDITIONS: dict[Show, ColumnElement[bool]] = {
     Show.ALL: true(),
     Show.WARNED: Submission.warnings > 0,
@@ -120,3 +129,61 @@ async def page(store: Store, official: Official, show: Show, number: int, size: 
         Line(i, name, warnings or 0, copies or 0, changed, at)
         for i, name, warnings, copies, changed, at in (await store.session.execute(query)).all()
     ]
+
+
+# ---- approving the clean forms together ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Previewed:
+    """A clean form as the preview showed it: its round tells whether it changed since."""
+
+    submission_id: int
+    round: int
+    name: str
+
+
+async def clean(store: Store, official: Official) -> list[Previewed]:
+    """Every form at the official's level and jurisdiction with no fired weak rule, no
+    copy-paste flag and no change since the level below approved it: the longest waiting first."""
+    rows = await store.session.execute(
+        select(Submission.id, Submission.round, Enterprise.name)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(_waiting(official), _CLEAN)
+        .order_by(Submission.status_at, Submission.id)
+    )
+    return [Previewed(i, r, name) for i, r, name in rows.all()]
+
+
+@dataclass(slots=True)
+class Cleared:
+    approved: list[str]  # the enterprises' names
+    left_out: list[str]  # changed between the preview and the confirmation
+
+
+async def approve_clean(
+    store: Store,
+    catalog: Catalog,
+    official: Official,
+    previewed: Sequence[Previewed],
+    notifier: Notifier,
+) -> Cleared:
+    """Each form of the preview approved on its own as a single 通过 is (audit entry, the next
+    level's card, the contacts' notice), unless it changed since the preview: another round,
+    another level, or no longer clean."""
+    cleared = Cleared([], [])
+    for form in previewed:
+        submission = await store.submissions.get(form.submission_id)
+        if (
+            submission is None
+            or submission.round != form.round
+            or waiting_level(submission.status) != official.level
+            or not _is_clean(submission)
+        ):
+            cleared.left_out.append(form.name)
+            continue
+        card = await review.current_card(store, submission, official.level)
+        assert card is not None
+        decision = await review.approve(store, catalog, official, card.id, notifier)
+        (cleared.approved if decision.outcome == "done" else cleared.left_out).append(form.name)
+    return cleared

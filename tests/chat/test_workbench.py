@@ -3,10 +3,21 @@ list, approving the clean forms together, the forms waiting on the enterprise, t
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.offline import OfflineChat, texts
+from bot.texts import phrase
+from storage.models import AuditEntry, Submission
 from tests.chat.conftest import World, official
-from tests.chat.test_review import GROUP, bureaus, last_text, status, submitted_form
-from tests.factories import waiting_forms
+from tests.chat.test_review import (
+    GROUP,
+    bureaus,
+    last_text,
+    send_back,
+    status,
+    submitted_form,
+)
+from tests.factories import numbered_code, waiting_forms
 
 
 async def test_an_official_is_welcomed_as_an_official(world: World) -> None:
@@ -74,7 +85,7 @@ async def test_the_work_list_puts_first_what_needs_a_look(world: World) -> None:
     assert "企业WB00008</b>\n　✏️ 重新提交，改了 2 项 · 转入本级于" in said
     assert "企业WB00000</b>\n　✅ 无问题 · 转入本级于" in said
     assert labels(county)[:2] == ["1. 企业WB00010", "2. 企业WB00011"]
-    assert labels(county)[-5:] == [
+    assert labels(county)[-6:-1] == [
         "⚠️ 有预警 3",
         "🔁 数据雷同 2",
         "✏️ 重新提交 2",
@@ -92,7 +103,7 @@ async def test_the_work_list_puts_first_what_needs_a_look(world: World) -> None:
         "3. 企业WB00014",
     ]
     said = texts(await county.press("无问题"))[-1]
-    assert "无问题 8 份" in said and "预警" not in said.split("\n\n", 1)[1].split("无问题 8")[0]
+    assert "无问题 8 份" in said and "项预警" not in said and said.count("✅ 无问题 ·") == 8
     said = texts(await county.press("重新提交"))[-1]
     assert "重新提交 2 份" in said and "企业WB00008" in said and "企业WB00000" not in said
     opened = texts(await county.press("1. 企业WB00008"))[-1]
@@ -113,3 +124,51 @@ async def test_the_work_list_refuses_strangers(world: World) -> None:
     assert "待审核：0 份" in said and "暂时没有" in said
     elsewhere = world.person(501, "王科长", group=-5550001)  # a group never bound
     assert "只在与我的私聊或本局已绑定的审核群" in texts(await elsewhere.send("/queue"))[0]
+
+
+async def test_a_county_clears_its_clean_forms_in_one_confirmation(world: World) -> None:
+    county, group, city, _ = await bureaus(world)
+    kinds = ["clean"] * 40 + ["warned", "copied", "again"] + ["clean"] * 2
+    ids = await waiting(world, kinds, contacts_from=20_000)
+    await group.send("/queue")
+    assert labels(group)[-1] == "✅ 通过全部无问题表单（42）"
+    preview = texts(await group.press("通过全部无问题表单"))[-1]
+    assert "共 <b>42</b> 份" in preview and "· 企业WB00000\n" in preview and "…等 42 份" in preview
+    assert "转大连市科技局审核" in preview
+    # meanwhile one of them is returned by a colleague, and a stranger presses 确认
+    number, markup = group.keyboards()[-1]
+    go = markup.inline_keyboard[0][0].callback_data or ""
+    for stranger in (world.person(999, "路人", group=GROUP), world.person(502, "路人")):
+        assert texts(await stranger.press_data(number, go)) == ["无权限"]
+    await county.send("/form " + numbered_code(1, "WB"))
+    await send_back(county, [("创新投入", "2025年度研发费用")], ["请核对"])
+
+    said = texts(await group.press("确认通过 42 份"))[-1]
+    assert "王科长 已通过 <b>41</b> 份无问题表单，已转大连市科技局审核" in said
+    assert "有 1 份在预览后有变化" in said and "· 企业WB00001" in said
+    assert texts(await group.press_data(number, go)) == [phrase("stale")]  # pressed again
+    async with world.sessions() as session:
+        statuses = dict((await session.execute(select(Submission.id, Submission.status))).all())
+        approved = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "review.approved"))
+        ).all()
+    assert [statuses[i] for i in ids].count("city_review") == 41
+    assert statuses[ids[1]] == "returned" and statuses[ids[40]] == "submitted"
+    assert len(approved) == 41 and {e.detail["by_name"] for e in approved} == {"王科长"}
+    # each as a single 通过: the city's card, and the contact's notice through the queue
+    assert "已转大连市科技局审核" in last_text(world, 20_000)
+    cards = [t for t in texts(world.bot.session.sent_to(601)) if "下级已通过" in t]  # type: ignore[attr-defined]
+    assert len(cards) == 41
+    said = texts(await city.send("/queue"))[-1]
+    assert "待审核：41 份" in said
+    said = texts(await group.send("/queue"))[-1]
+    assert "待审核：3 份" in said and "通过全部无问题表单" not in str(labels(group))
+
+
+async def test_a_cancelled_preview_approves_nothing(world: World) -> None:
+    county = await official(world, "county", "210211", 501, "王科长")
+    await waiting(world, ["clean"] * 3)
+    await county.send("/queue")
+    await county.press("通过全部无问题表单")
+    assert texts(await county.press("取消"))[-1] == "已取消，没有通过任何表单。"
+    assert "待审核：3 份" in texts(await county.send("/queue"))[-1]
