@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from aiogram.filters.callback_data import CallbackData
@@ -169,6 +170,9 @@ class TelegramNotifier:
         self.outbox = outbox
         self.catalog = catalog
         self.private_alerts = private_alerts
+
+    def together(self) -> AbstractAsyncContextManager[None]:
+        return self.outbox.together()
 
     async def _send(
         self,

@@ -134,6 +134,9 @@ async def page(store: Store, official: Official, show: Show, number: int, size: 
 # ---- approving the clean forms together ------------------------------------------------------
 
 
+BATCH = 200  # forms approved in one transaction
+
+
 @dataclass(frozen=True, slots=True)
 class Previewed:
     """A clean form as the preview showed it: its round tells whether it changed since."""
@@ -170,20 +173,30 @@ async def approve_clean(
 ) -> Cleared:
     """Each form of the preview approved on its own as a single 通过 is (audit entry, the next
     level's card, the contacts' notice), unless it changed since the preview: another round,
-    another level, or no longer clean."""
+    another level, no longer clean, or no longer the official's. A few hundred at a time, each
+    batch a transaction of its own."""
     cleared = Cleared([], [])
-    for form in previewed:
-        submission = await store.submissions.get(form.submission_id)
-        if (
-            submission is None
-            or submission.round != form.round
-            or waiting_level(submission.status) != official.level
-            or not _is_clean(submission)
-        ):
-            cleared.left_out.append(form.name)
-            continue
-        card = await review.current_card(store, submission, official.level)
-        assert card is not None
-        decision = await review.approve(store, catalog, official, card.id, notifier)
-        (cleared.approved if decision.outcome == "done" else cleared.left_out).append(form.name)
+    scope = officials.jurisdiction(official)
+    for start in range(0, len(previewed), BATCH):
+        batch = previewed[start : start + BATCH]
+        rows = await store.session.execute(
+            select(Submission, Enterprise)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(Submission.id.in_([f.submission_id for f in batch]))
+            .execution_options(populate_existing=True)
+        )
+        found = {s.id: (s, e) for s, e in rows.all()}
+        ready = {
+            f.submission_id: review.Decision("done", None, *found[f.submission_id])
+            for f in batch
+            if f.submission_id in found
+            and found[f.submission_id][0].round == f.round
+            and waiting_level(found[f.submission_id][0].status) == official.level
+            and _is_clean(found[f.submission_id][0])
+            and scope.covers(found[f.submission_id][1].region_code)
+        }
+        done = await review.approve_many(store, catalog, official, list(ready.values()), notifier)
+        approved = {d.submission.id for d in done if d.submission}
+        for f in batch:
+            (cleared.approved if f.submission_id in approved else cleared.left_out).append(f.name)
     return cleared
