@@ -210,6 +210,7 @@ class TelegramNotifier:
         enterprise: Enterprise,
         level: str,
         notes: Sequence[ReviewNote],
+        waited: int | None = None,
     ) -> None:
         rows = [
             (
@@ -226,6 +227,7 @@ class TelegramNotifier:
             bureau=bureau(self.catalog, level, enterprise.region_code or ""),
             notes=rows,
             when=when,
+            waited=waited,
         )
         markup = InlineKeyboardMarkup(
             inline_keyboard=[

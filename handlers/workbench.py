@@ -23,6 +23,7 @@ from bot.notifier import local
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES
+from handlers import review as review_handlers
 from handlers.review import forms_may_show, send_form, strip_buttons
 from services import officials, workbench
 from services.notifier import Notifier
@@ -39,6 +40,14 @@ class QueuePress(CallbackData, prefix="q"):
     show: Show
     page: Number
     open: Number = 0
+
+
+class WaitPress(CallbackData, prefix="e"):
+    """The forms waiting on their enterprise: a page, and a form to remind the contacts of
+    (催办; 0: show the page)."""
+
+    page: Number
+    nudge: Number = 0
 
 
 class BulkPress(CallbackData, prefix="b"):
@@ -168,6 +177,7 @@ async def _work_list(
     rows += [filters[:3], filters[3:]]
     if tally[Show.CLEAN]:
         rows.append([_bulk(phrase("approve_clean", count=tally[Show.CLEAN]), "ask")])
+    rows.append([_wait(phrase("waiting_on_enterprise"), 0)])
     text = fitted(
         "queue",
         bureau=_bureau(catalog, official),
@@ -294,10 +304,90 @@ def _above(catalog: Catalog, official: Official) -> str:
     return ""
 
 
+# ---- waiting on the enterprise ---------------------------------------------------------------
+
+
+def _wait(text: str, page: int, nudge: int = 0) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=WaitPress(page=page, nudge=nudge).pack())
+
+
+async def on_wait(
+    query: CallbackQuery,
+    callback_data: WaitPress,
+    bot: Bot,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+) -> None:
+    if query.message is None:
+        await query.answer(phrase("stale"))
+        return
+    chat = query.message.chat
+    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
+    if isinstance(official, str):
+        await query.answer(phrase(official), show_alert=official != "no_permission")
+        return
+    today = review_handlers.today(catalog)
+    if callback_data.nudge:
+        done = await workbench.nudge(store, catalog, official, callback_data.nudge, today, notifier)
+        await query.answer(phrase("nudged", outcome=done), show_alert=done != "done")
+    else:
+        await query.answer()
+    items, total = await workbench.returned(store, official, callback_data.page, PAGE)
+    await store.release()
+    pages = max(1, -(-total // PAGE))
+    number = callback_data.page
+    zone = catalog.campaign.zone
+    rows = [
+        [
+            _wait(
+                phrase(
+                    "nudge",
+                    number=number * PAGE + i + 1,
+                    enterprise=item.name,
+                    done=item.nudged_on == today,
+                ),
+                number,
+                item.submission_id,
+            )
+        ]
+        for i, item in enumerate(items)
+    ]
+    turn = [_wait(phrase("page_prev"), number - 1)] if number > 0 else []
+    if number + 1 < pages:
+        turn.append(_wait(phrase("page_next"), number + 1))
+    rows += [turn] if turn else []
+    rows.append([_button(phrase("back_to_queue"), Show.ALL, 0)])
+    text = fitted(
+        "waiting",
+        bureau=_bureau(catalog, official),
+        total=total,
+        page=number,
+        pages=pages,
+        size=PAGE,
+        items=[
+            {
+                "name": item.name,
+                "returned": local(catalog, item.returned_at),
+                "days": workbench.waited(item.returned_at, today, zone),
+                "nudged": item.nudged_on.strftime("%m月%d日") if item.nudged_on else "",
+                "today": item.nudged_on == today,
+            }
+            for item in items
+        ],
+    )
+    markup = InlineKeyboardMarkup(inline_keyboard=rows)
+    with suppress(TelegramBadRequest):  # nothing changed on the page
+        await bot.edit_message_text(
+            text, chat_id=chat.id, message_id=query.message.message_id, reply_markup=markup
+        )
+
+
 def router() -> Router:
     r = Router(name="workbench")
     r.message.register(official_welcome, CommandStart(), PRIVATE, official_at_start)
     r.message.register(cmd_queue, Command("queue"))
     r.callback_query.register(on_queue, QueuePress.filter())
     r.callback_query.register(on_bulk, BulkPress.filter())
+    r.callback_query.register(on_wait, WaitPress.filter())
     return r

@@ -33,8 +33,10 @@ class Notifier(Protocol):
         enterprise: Enterprise,
         level: str,
         notes: Sequence[ReviewNote],
+        waited: int | None = None,
     ) -> None:
-        """The enterprise's contacts: their form came back with comments on named fields."""
+        """The enterprise's contacts: their form came back with comments on named fields (or,
+        `waited` days later, the bureau reminds them of it: 催办)."""
 
     async def registration_card(self, chat_ids: Sequence[int], card: RegistrationView) -> None:
         """A self-registration waits for the county bureau's confirmation."""

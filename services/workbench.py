@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true, update
 
 from domain.catalog import Catalog
-from domain.review import WAITING, waiting_level
+from domain.review import RETURNED, WAITING, waiting_level
 from services import officials, review
 from services.notifier import Notifier
-from storage.models import Enterprise, Official, Submission
+from storage.models import Contact, Enterprise, Official, Submission
 from storage.repositories import Store
 
 
@@ -200,3 +200,106 @@ async def approve_clean(
         for f in batch:
             (cleared.approved if f.submission_id in approved else cleared.left_out).append(f.name)
     return cleared
+
+
+# ---- waiting on the enterprise ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """A form the official's level returned, not yet resubmitted."""
+
+    submission_id: int
+    name: str
+    returned_at: datetime | None
+    nudged_on: date | None
+
+
+def _returned_by(official: Official) -> ColumnElement[bool]:
+    return and_(
+        Submission.status == RETURNED,
+        Submission.returned_level == official.level,
+        officials.within(officials.jurisdiction(official)),
+    )
+
+
+async def returned(
+    store: Store, official: Official, number: int, size: int
+) -> tuple[list[Returned], int]:
+    """A page of the forms waiting on their enterprise, the longest waiting first; the total."""
+    base = (
+        select(Submission.id, Enterprise.name, Submission.status_at, Submission.nudged_on)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(_returned_by(official))
+    )
+    total = await store.session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = await store.session.execute(
+        base.order_by(Submission.status_at, Submission.id).offset(number * size).limit(size)
+    )
+    return [Returned(*row) for row in rows.all()], int(total or 0)
+
+
+Nudge = Literal["done", "already", "gone"]
+
+
+async def nudge(
+    store: Store,
+    catalog: Catalog,
+    official: Official,
+    submission_id: int,
+    today: date,
+    notifier: Notifier,
+) -> Nudge:
+    """催办: the contacts reminded of the return and its comments, at most once a day per form
+    whoever presses and on whichever instance (the day is set only where it is not today's)."""
+    row = (
+        await store.session.execute(
+            select(Submission, Enterprise)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(Submission.id == submission_id, _returned_by(official))
+        )
+    ).first()
+    if row is None:
+        return "gone"
+    submission, enterprise = row
+    claimed = await store.session.execute(
+        update(Submission)
+        .where(
+            Submission.id == submission.id,
+            Submission.round == submission.round,
+            or_(Submission.nudged_on.is_(None), Submission.nudged_on < today),
+        )
+        .values(nudged_on=today)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await store.rollback()
+        return "already"
+    await store.audit.record(
+        "review.nudged",
+        official.telegram_user_id,
+        enterprise_id=enterprise.id,
+        submission_id=submission.id,
+        level=official.level,
+        by_name=official.display_name,
+    )
+    await store.commit()
+    contacts = list(
+        (
+            await store.session.scalars(
+                select(Contact.telegram_user_id).where(
+                    Contact.enterprise_id == enterprise.id, Contact.status == "active"
+                )
+            )
+        ).all()
+    )
+    notes = await review.last_notes(store, submission)
+    await store.release()
+    days = waited(submission.status_at, today, catalog.campaign.zone)
+    await notifier.form_returned(contacts, enterprise, official.level, notes, waited=days)
+    return "done"
+
+
+def waited(since: datetime | None, today: date, zone: tzinfo) -> int:
+    """Whole days from a moment to today, by the campaign's calendar."""
+    return (today - since.astimezone(zone).date()).days if since else 0

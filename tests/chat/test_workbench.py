@@ -3,6 +3,9 @@ list, approving the clean forms together, the forms waiting on the enterprise, t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
 from bot.offline import OfflineChat, texts
@@ -85,7 +88,7 @@ async def test_the_work_list_puts_first_what_needs_a_look(world: World) -> None:
     assert "企业WB00008</b>\n　✏️ 重新提交，改了 2 项 · 转入本级于" in said
     assert "企业WB00000</b>\n　✅ 无问题 · 转入本级于" in said
     assert labels(county)[:2] == ["1. 企业WB00010", "2. 企业WB00011"]
-    assert labels(county)[-6:-1] == [
+    assert labels(county)[-7:-2] == [
         "⚠️ 有预警 3",
         "🔁 数据雷同 2",
         "✏️ 重新提交 2",
@@ -97,7 +100,7 @@ async def test_the_work_list_puts_first_what_needs_a_look(world: World) -> None:
     assert "（第 2/2 页）" in said and "11. <b>企业WB00003</b>" in said
     said = texts(await county.press("有预警"))[-1]
     assert "待审核：15 份 · 有预警 3 份" in said and "第 1/" not in said
-    assert [x for x in labels(county) if "企业" in x] == [
+    assert [x for x in labels(county) if "企业W" in x] == [
         "1. 企业WB00012",
         "2. 企业WB00013",
         "3. 企业WB00014",
@@ -131,7 +134,7 @@ async def test_a_county_clears_its_clean_forms_in_one_confirmation(world: World)
     kinds = ["clean"] * 40 + ["warned", "copied", "again"] + ["clean"] * 2
     ids = await waiting(world, kinds, contacts_from=20_000)
     await group.send("/queue")
-    assert labels(group)[-1] == "✅ 通过全部无问题表单（42）"
+    assert labels(group)[-2] == "✅ 通过全部无问题表单（42）"
     preview = texts(await group.press("通过全部无问题表单"))[-1]
     assert "共 <b>42</b> 份" in preview and "· 企业WB00000\n" in preview and "…等 42 份" in preview
     assert "转大连市科技局审核" in preview
@@ -172,3 +175,46 @@ async def test_a_cancelled_preview_approves_nothing(world: World) -> None:
     await county.press("通过全部无问题表单")
     assert texts(await county.press("取消"))[-1] == "已取消，没有通过任何表单。"
     assert "待审核：3 份" in texts(await county.send("/queue"))[-1]
+
+
+async def test_the_enterprise_is_reminded_once_a_day(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    county, group, _, _ = await bureaus(world)
+    await submitted_form(world)
+    await send_back(group, [("创新投入", "2025年度研发费用")], ["与加计扣除额不符"])
+    await county.send("/queue")
+    said = texts(await county.press("等待企业修改"))[-1]
+    assert "退回后等待企业修改：1 份" in said and "大连海创智能装备有限公司" in said
+    assert "已等 0 天" in said
+    said = texts(await county.press("催办 1."))
+    assert said[0] == "已提醒该企业的联系人。" and "今天已催办" in said[-1]
+    reminders = [t for t in texts(world.bot.session.sent_to(1001)) if "⏰" in t]  # type: ignore[attr-defined]
+    assert len(reminders) == 1 and "与加计扣除额不符" in reminders[0]
+    assert "已等待 0 天，尚未重新提交" in reminders[0]
+
+    # again today: by the same official, a colleague, another instance — nothing is sent
+    data = county.keyboards()[-1][1].inline_keyboard[0][0].callback_data or ""
+    colleague = await official(world, "county", "210211", 503, "刘干事")
+    world.restart()
+    for presser in (county, colleague, world.person(501, "王科长", group=GROUP)):
+        said = texts(await presser.press_data(county.keyboards()[-1][0], data))
+        assert said[0] == "今天已经催办过这份表单，明天可以再催办。"
+    stranger = world.person(999, "路人", group=GROUP)
+    assert texts(await stranger.press_data(county.keyboards()[-1][0], data)) == ["无权限"]
+    city = await official(world, "city", "210200", 602, "市里的人")
+    assert texts(await city.press_data(1, data))[0] == "这份表单已重新提交，或不在您的范围内。"
+    assert len([t for t in texts(world.bot.session.sent_to(1001)) if "⏰" in t]) == 1  # type: ignore[attr-defined]
+
+    import handlers.review
+
+    tomorrow = handlers.review.today(world.catalog) + timedelta(days=1)
+    monkeypatch.setattr(handlers.review, "today", lambda catalog: tomorrow)
+    said = texts(await county.press_data(county.keyboards()[-1][0], data))
+    assert said[0] == "已提醒该企业的联系人。" and "已等 1 天" in said[-1]
+    assert len([t for t in texts(world.bot.session.sent_to(1001)) if "⏰" in t]) == 2  # type: ignore[attr-defined]
+    async with world.sessions() as session:
+        nudges = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "review.nudged"))
+        ).all()
+    assert [e.detail["by_name"] for e in nudges] == ["王科长", "王科长"]
