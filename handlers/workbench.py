@@ -24,6 +24,7 @@ from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES
 from handlers import review as review_handlers
+from handlers.overview import send_workbook
 from handlers.review import forms_may_show, send_form, strip_buttons
 from services import officials, workbench
 from services.notifier import Notifier
@@ -48,6 +49,10 @@ class WaitPress(CallbackData, prefix="e"):
 
     page: Number
     nudge: Number = 0
+
+
+class QueueSheet(CallbackData, prefix="qx"):
+    """导出: the XLSX of the forms waiting at the presser's level in their jurisdiction."""
 
 
 class BulkPress(CallbackData, prefix="b"):
@@ -178,6 +183,9 @@ async def _work_list(
     if tally[Show.CLEAN]:
         rows.append([_bulk(phrase("approve_clean", count=tally[Show.CLEAN]), "ask")])
     rows.append([_wait(phrase("waiting_on_enterprise"), 0)])
+    if tally[Show.ALL]:
+        sheet = QueueSheet().pack()
+        rows.append([InlineKeyboardButton(text=phrase("queue_sheet"), callback_data=sheet)])
     text = fitted(
         "queue",
         bureau=_bureau(catalog, official),
@@ -200,6 +208,21 @@ def _button(text: str, show: Show, page: int, open_id: int = 0) -> InlineKeyboar
 
 def _bulk(text: str, act: str, preview: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=BulkPress(act=act, preview=preview).pack())
+
+
+async def on_queue_sheet(query: CallbackQuery, bot: Bot, store: Store, catalog: Catalog) -> None:
+    """The queue as the export's workbook: every waiting form with the export's columns."""
+    if query.message is None:
+        await query.answer(phrase("stale"))
+        return
+    chat = query.message.chat
+    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
+    if isinstance(official, str):
+        await query.answer(phrase(official), show_alert=official != "no_permission")
+        return
+    await query.answer()
+    scope = officials.jurisdiction(official)
+    await send_workbook(bot, chat.id, store, catalog, scope, scope.level)
 
 
 # ---- approving the clean forms together ------------------------------------------------------
@@ -390,4 +413,5 @@ def router() -> Router:
     r.callback_query.register(on_queue, QueuePress.filter())
     r.callback_query.register(on_bulk, BulkPress.filter())
     r.callback_query.register(on_wait, WaitPress.filter())
+    r.callback_query.register(on_queue_sheet, QueueSheet.filter())
     return r
