@@ -16,6 +16,7 @@ from bot.texts import phrase
 from handlers.workbench import QueueSheet
 from storage.models import AuditEntry, Submission
 from tests.chat.conftest import World, official
+from tests.chat.test_export import submitted_with_a_confirmed_warning
 from tests.chat.test_review import (
     GROUP,
     bureaus,
@@ -250,3 +251,29 @@ async def test_the_bureau_downloads_its_queue(world: World) -> None:
     stranger = world.person(999, "路人", group=GROUP)
     data = QueueSheet().pack()
     assert texts(await stranger.press_data(group.keyboards()[-1][0], data)) == ["无权限"]
+
+
+async def test_a_confirmed_warning_puts_a_form_first(world: World) -> None:
+    county = await official(world, "county", "210211", 501, "王科长")
+    await waiting(world, ["clean"] * 3)
+    await submitted_with_a_confirmed_warning(world)
+    said = texts(await county.send("/queue"))[-1]
+    assert "1. <b>大连海创智能装备有限公司</b>\n　⚠️ 1 项预警 · 转入本级于" in said
+    assert "✅ 通过全部无问题表单（3）" in labels(county)
+
+
+async def test_what_a_form_is_marked_with_follows_it_up_the_levels(world: World) -> None:
+    county, group, city, _ = await bureaus(world)
+    person = await submitted_form(world)
+    assert "✅ 无问题" in texts(await county.send("/queue"))[-1]
+    await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
+    await person.press("开始修改")
+    await person.send("380")
+    await person.press("签署承诺书并提交")
+    await person.press("内容无误")
+    await person.press("我已阅读并同意")
+    said = texts(await county.send("/queue"))[-1]
+    assert "✏️ 重新提交，改了 1 项" in said and "通过全部无问题表单" not in str(labels(county))
+    await group.press("通过")
+    said = texts(await city.send("/queue"))[-1]
+    assert "✅ 无问题" in said and "✅ 通过全部无问题表单（1）" in labels(city)
