@@ -7,7 +7,7 @@ python main.py chat [--demo] [--as ROLE]    the same bot in the terminal, no tok
 python main.py db upgrade                   apply pending database migrations
 python main.py invite enterprises [--region CODE] [--out links.csv] [--unbound]
                                             every enterprise's one-time link, for the bureaus
-python main.py invite official|group LEVEL CODE   a reviewer's link, a review group's code
+python main.py invite official|group LEVEL [CODE] a reviewer's link, a review group's code
 python main.py invite coordinator|admin           a coordinator's or an admin's link
 python main.py import FILE [--dry-run] [--format table|json]   add or refresh enterprises
 python main.py status [PLACE] [--by city|county] [--format table|json]   progress per place
@@ -223,7 +223,9 @@ def _in_database(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T
 def invite(
     kind: Annotated[str, typer.Argument(help="enterprises, official, group, coordinator or admin")],
     level: Annotated[str, typer.Argument(help="county, city or province")] = "province",
-    code: Annotated[str, typer.Argument(help="the county, city or province code")] = "",
+    code: Annotated[
+        str, typer.Argument(help="the county or city code (the province needs none)")
+    ] = "",
     days: Annotated[int, typer.Option(help="days the code stays valid")] = 14,
     region: Annotated[
         str | None, typer.Option(help="enterprises: only those of this county, city")
@@ -243,6 +245,7 @@ def invite(
         raise _fail("kind 应为 enterprises、official、group、coordinator 或 admin")
     settings, catalog = _settings_and_catalog(None)
     regions = catalog.campaign.regions
+    code = officials.code_or_province(regions, level, code)
     if kind == "enterprises":
         try:
             where = officials.jurisdiction_of(regions, region) if region else None

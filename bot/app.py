@@ -35,6 +35,7 @@ from handlers import (
     redelivered,
     review,
     start,
+    workbench,
 )
 from reminders.progress import ProgressReporter
 from reminders.sender import Clock, Limits, Sender
@@ -71,6 +72,7 @@ def dispatcher(
     dp.include_routers(
         redelivered.router(),
         review.router(),
+        workbench.router(),
         overview.router(),
         admin.router(),
         broadcast.router(),

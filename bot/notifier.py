@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from aiogram.filters.callback_data import CallbackData
@@ -14,7 +15,7 @@ from bot.outbox import Outbox
 from bot.texts import fitted, phrase, render, shown
 from domain import formatting
 from domain.catalog import Catalog
-from domain.review import LEVELS
+from domain.review import LEVEL_NAMES, LEVELS
 from domain.text import same
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
@@ -43,11 +44,14 @@ class Resume(CallbackData, prefix="resume"):
     """开始修改 on a return notice: back into the form."""
 
 
-def card_markup(card_id: int, registration: bool = False) -> InlineKeyboardMarkup:
+def card_markup(
+    card_id: int, registration: bool = False, details: bool = True
+) -> InlineKeyboardMarkup:
+    """The card's buttons; `details=False` under the details themselves, which end with them."""
     acts = (
         (("yes", "accept"), ("no", "refuse"))
         if registration
-        else (("ok", "approve"), ("back", "send_back"), ("info", "details"))
+        else (("ok", "approve"), ("back", "send_back"), ("info", "details"))[: 3 if details else 2]
     )
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -105,6 +109,9 @@ def card_text(catalog: Catalog, view: CardView) -> str:
         figures=figures,
         changes=changes,
         notes=notes,
+        first=local(catalog, view.first_submitted),
+        arrived=local(catalog, view.submission.status_at),
+        approvals=[(LEVEL_NAMES[a.level], a.by, local(catalog, a.at)) for a in view.approvals],
     )
 
 
@@ -164,6 +171,9 @@ class TelegramNotifier:
         self.catalog = catalog
         self.private_alerts = private_alerts
 
+    def together(self) -> AbstractAsyncContextManager[None]:
+        return self.outbox.together()
+
     async def _send(
         self,
         chat_ids: Sequence[int],
@@ -200,6 +210,7 @@ class TelegramNotifier:
         enterprise: Enterprise,
         level: str,
         notes: Sequence[ReviewNote],
+        waited: int | None = None,
     ) -> None:
         rows = [
             (
@@ -216,6 +227,7 @@ class TelegramNotifier:
             bureau=bureau(self.catalog, level, enterprise.region_code or ""),
             notes=rows,
             when=when,
+            waited=waited,
         )
         markup = InlineKeyboardMarkup(
             inline_keyboard=[

@@ -229,7 +229,6 @@ async def cmd_export(
     catalog: Catalog,
 ) -> None:
     """/export [地区] [全部|已提交|已上报] → XLSX; /export <统一社会信用代码> → the form as HTML."""
-    regions = catalog.campaign.regions
     which: Which = "all"
     place: str | None = None
     for word in (command.args or "").split()[:3]:
@@ -243,21 +242,28 @@ async def cmd_export(
     chosen = await narrowed(message, scope, catalog, place, "export")
     if chosen is None:
         return
-    scope = chosen
-    year = catalog.campaign.year
+    await send_workbook(bot, message.chat.id, store, catalog, chosen, which)
+
+
+async def send_workbook(
+    bot: Bot, chat_id: int, store: Store, catalog: Catalog, scope: Jurisdiction, which: Which
+) -> None:
+    """The XLSX of the scope's forms (`which` of them), or why there is none."""
     records = await exports.forms(store, catalog, scope, which)
-    name = officials.place_name(regions, scope)
+    name = officials.place_name(catalog.campaign.regions, scope)
     if not records:
-        await message.answer(render("export_empty", place=name, which=exports.WHICH_NAMES[which]))
+        await bot.send_message(
+            chat_id, render("export_empty", place=name, which=exports.WHICH_NAMES[which])
+        )
         return
-    trail = await exports.audit_trail(store, scope, which, year)
+    trail = await exports.audit_trail(store, scope, which, catalog.campaign.year)
     names = await exports.people(store)
     data = await asyncio.to_thread(
         exports.workbook, catalog, records, trail, names, catalog.campaign.zone
     )
     today = now().astimezone(catalog.campaign.zone)
     await bot.send_document(
-        message.chat.id,
+        chat_id,
         BufferedInputFile(data, filename=exports.export_name(name, which, today)),
         caption=render(
             "export_caption", place=name, which=exports.WHICH_NAMES[which], count=len(records)

@@ -14,14 +14,13 @@ from datetime import date, timedelta
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import CallbackQuery, Message, User
 
 from bot import screens
 from bot.filters import GROUP, TEXT
-from bot.keyboards import Keys, Number, Press
+from bot.keyboards import Keys, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
 from bot.texts import fitted, paged, phrase, render
 from domain.catalog import SECTIONS, Catalog
@@ -33,8 +32,6 @@ from services.people import TelegramUser
 from storage.models import Contact, Official, ReviewCard, Submission, now
 from storage.repositories import Store
 
-QUEUE_PAGE = 10
-
 
 class Returning(StatesGroup):
     pick = State()
@@ -44,11 +41,6 @@ class Returning(StatesGroup):
 
 class Refusing(StatesGroup):
     reason = State()
-
-
-class QueuePress(CallbackData, prefix="q"):
-    page: Number
-    open: Number = 0  # a submission id to open, or 0 to turn the page
 
 
 def today(catalog: Catalog) -> date:
@@ -106,6 +98,8 @@ async def cmd_invite(
     parts = (command.args or "").split()
     if parts in (["coordinator"], ["admin"]):
         parts += ["province", ""]
+    if len(parts) == 2 and parts[1] == "province":
+        parts.append(catalog.campaign.regions.code)
     if len(parts) != 3 or parts[0] not in ("official", "group", "coordinator", "admin"):
         await message.answer(render("input_problem", problem=phrase("invite_usage")))
         return
@@ -220,8 +214,14 @@ async def on_card(
         changes, notes = return_details(catalog, view)
         if notes:
             details += paged("card_details", changes=changes, notes=notes)
-        for page in details:
+        *pages, last = details
+        for page in pages:
             await bot.send_message(query.message.chat.id, page)  # type: ignore[union-attr]
+        await bot.send_message(
+            query.message.chat.id,  # type: ignore[union-attr]
+            last,
+            reply_markup=card_markup(card_id, details=False),
+        )
     elif act == "back":
         await state.set_state(Returning.pick)
         await state.set_data(
@@ -239,10 +239,10 @@ async def on_card(
 async def _close_card(query: CallbackQuery, bot: Bot) -> None:
     """The decided card loses its buttons, so nobody presses them again."""
     if query.message is not None:
-        await _strip(bot, query.message.chat.id, query.message.message_id)
+        await strip_buttons(bot, query.message.chat.id, query.message.message_id)
 
 
-async def _strip(bot: Bot, chat_id: int, message_id: int) -> None:
+async def strip_buttons(bot: Bot, chat_id: int, message_id: int) -> None:
     # An old message may no longer be editable; the card's round protects it anyway.
     with suppress(TelegramAPIError):
         await bot.edit_message_reply_markup(
@@ -455,7 +455,7 @@ async def _confirm_return(
         return
     assert official is not None
     if data.get("card_message"):
-        await _strip(bot, chat_id, int(data["card_message"]))
+        await strip_buttons(bot, chat_id, int(data["card_message"]))
     await bot.send_message(
         chat_id,
         render(
@@ -569,78 +569,10 @@ async def _registration_done(
 # ---- queues and look-ups ---------------------------------------------------------------------
 
 
-async def _forms_may_show(store: Store, official: Official, chat_id: int, chat_type: str) -> bool:
+async def forms_may_show(store: Store, official: Official, chat_id: int, chat_type: str) -> bool:
     """Forms are listed and opened in private or in the official's own bureau group, never in
     a group of others (one never bound, or another bureau's)."""
     return chat_type == "private" or await officials.is_bureau_group(store, official, chat_id)
-
-
-async def cmd_queue(message: Message, bot: Bot, store: Store, catalog: Catalog) -> None:
-    official = await _official(store, message.from_user)
-    if official is None:
-        await message.answer(render("no_permission"))
-        return
-    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
-        await message.answer(phrase("forms_not_here"))
-        return
-    await _send_queue(bot, message.chat.id, store, catalog, official, 0)
-
-
-async def _send_queue(
-    bot: Bot, chat_id: int, store: Store, catalog: Catalog, official: Official, page: int
-) -> None:
-    items, total = await review.queue(store, official, page, QUEUE_PAGE)
-    pages = max(1, -(-total // QUEUE_PAGE))
-    rows = [
-        [
-            _queue_button(
-                f"{i + 1 + page * QUEUE_PAGE}. {item.enterprise.name}", page, item.submission.id
-            )
-        ]
-        for i, item in enumerate(items)
-    ]
-    turn = [_queue_button(phrase("page_prev"), page - 1)] if page > 0 else []
-    if page + 1 < pages:
-        turn.append(_queue_button(phrase("page_next"), page + 1))
-    if turn:
-        rows.append(turn)
-    name = officials.jurisdiction_name(
-        catalog.campaign.regions, official.level, official.region_code
-    )
-    listed = [
-        {"enterprise": i.enterprise, "since": local(catalog, i.submission.status_at)} for i in items
-    ]
-    await bot.send_message(
-        chat_id,
-        render(
-            "queue", bureau=name, total=total, page=page, pages=pages, size=QUEUE_PAGE, items=listed
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
-    )
-
-
-def _queue_button(text: str, page: int, submission_id: int = 0) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=text, callback_data=QueuePress(page=page, open=submission_id).pack()
-    )
-
-
-async def on_queue(
-    query: CallbackQuery, callback_data: QueuePress, bot: Bot, store: Store, catalog: Catalog
-) -> None:
-    official = await _official(store, query.from_user)
-    if official is None or query.message is None:
-        await query.answer(phrase("no_permission"))
-        return
-    if not await _forms_may_show(store, official, query.message.chat.id, query.message.chat.type):
-        await query.answer(phrase("forms_not_here"), show_alert=True)
-        return
-    await query.answer()
-    if not callback_data.open:
-        await _send_queue(bot, query.message.chat.id, store, catalog, official, callback_data.page)
-        return
-    submission = await store.submissions.get(callback_data.open)
-    await _send_form(bot, query.message.chat.id, store, catalog, official, submission)
 
 
 async def cmd_form(
@@ -650,7 +582,7 @@ async def cmd_form(
     if official is None:
         await message.answer(render("no_permission"))
         return
-    if not await _forms_may_show(store, official, message.chat.id, message.chat.type):
+    if not await forms_may_show(store, official, message.chat.id, message.chat.type):
         await message.answer(phrase("forms_not_here"))
         return
     code = (command.args or "").strip().upper()
@@ -658,10 +590,10 @@ async def cmd_form(
     if submission is None:
         await message.answer(render("form_not_found", code=code or "（空）"))
         return
-    await _send_form(bot, message.chat.id, store, catalog, official, submission)
+    await send_form(bot, message.chat.id, store, catalog, official, submission)
 
 
-async def _send_form(
+async def send_form(
     bot: Bot,
     chat_id: int,
     store: Store,
@@ -698,12 +630,10 @@ def router() -> Router:
     r = Router(name="review")
     r.message.register(bind_group, Command("bindgroup"), GROUP)
     r.message.register(cmd_invite, Command("invite"))
-    r.message.register(cmd_queue, Command("queue"))
     r.message.register(cmd_form, Command("form"))
     r.message.register(typed_comment, StateFilter(Returning.comment), TEXT)
     r.message.register(typed_reason, StateFilter(Refusing.reason), TEXT)
     r.callback_query.register(on_card, CardPress.filter())
-    r.callback_query.register(on_queue, QueuePress.filter())
     r.callback_query.register(
         on_return_press,
         Press.filter(),

@@ -27,7 +27,7 @@ from sqlalchemy import Select, select
 
 from domain import formatting
 from domain.catalog import Catalog, Field, Kind
-from domain.review import LEVEL_NAMES, Jurisdiction
+from domain.review import LEVEL_NAMES, WAITING, Jurisdiction
 from domain.rules import Finding
 from domain.scoring import BONUS_PARTS, INDICATORS
 from services import officials
@@ -50,11 +50,18 @@ from storage.repositories import Store, StoredAnswer
 if TYPE_CHECKING:
     from services.scores import Ranked
 
-Which = Literal["all", "submitted", "reported"]
-WHICH_NAMES: dict[str, str] = {"all": "全部", "submitted": "已提交", "reported": "已上报"}
+# Which forms: all, submitted at least once, reported, or a level's queue (waiting there).
+Which = Literal["all", "submitted", "reported", "county", "city", "province"]
+WHICH_NAMES: dict[str, str] = {
+    "all": "全部",
+    "submitted": "已提交",
+    "reported": "已上报",
+    **{level: f"待{name}级审核" for level, name in LEVEL_NAMES.items()},
+}
 _STATUSES: dict[str, tuple[str, ...]] = {
     "submitted": ("submitted", "city_review", "province_review", "returned", "reported"),
     "reported": ("reported",),
+    **{level: (status,) for level, status in WAITING.items()},
 }
 _UNREAD = datetime.min.replace(tzinfo=UTC)
 EXCEL_ROWS = 1_048_576  # a sheet's limit, header included

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from storage.models import Enterprise, ReviewNote
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 class Notifier(Protocol):
     private_alerts: bool  # cards to the officials' private chats too, not only their groups
+
+    def together(self) -> AbstractAsyncContextManager[None]:
+        """The notices given meanwhile are queued together at the end (one statement)."""
 
     async def review_card(self, chat_ids: Sequence[int], card: CardView) -> None:
         """A form is waiting at a level: its card, with 通过 / 退回 / 详情, to the bureau."""
@@ -29,8 +33,10 @@ class Notifier(Protocol):
         enterprise: Enterprise,
         level: str,
         notes: Sequence[ReviewNote],
+        waited: int | None = None,
     ) -> None:
-        """The enterprise's contacts: their form came back with comments on named fields."""
+        """The enterprise's contacts: their form came back with comments on named fields (or,
+        `waited` days later, the bureau reminds them of it: 催办)."""
 
     async def registration_card(self, chat_ids: Sequence[int], card: RegistrationView) -> None:
         """A self-registration waits for the county bureau's confirmation."""

@@ -55,6 +55,11 @@ def within(j: Jurisdiction) -> ColumnElement[bool]:
     return Enterprise.region_code.like(f"{j.code[: 4 if j.level == 'city' else 2]}%")
 
 
+def code_or_province(regions: RegionTable, level: str, code: str) -> str:
+    """The jurisdiction's code; the province needs none, there being one."""
+    return code or (regions.code if level == "province" else "")
+
+
 def check_jurisdiction(regions: RegionTable, level: str, code: str) -> Level:
     known = {
         "county": code in regions.counties,

@@ -13,12 +13,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from domain.catalog import Catalog
 from domain.review import (
+    LEVELS,
     REPORTED,
     RETURNED,
-    WAITING,
     ReviewError,
     after_approval,
     may_return,
@@ -31,6 +32,7 @@ from services import officials
 from services.notifier import Notifier
 from storage.codec import decode
 from storage.models import (
+    Answer,
     AuditEntry,
     Confirmation,
     Contact,
@@ -63,6 +65,15 @@ class CardView:
     # since the last return: the fields changed (field, old, new, as stored), and its comments
     changes: list[tuple[str, object, object]] = field(default_factory=list)
     notes: list[ReviewNote] = field(default_factory=list)
+    first_submitted: datetime | None = None
+    approvals: list[Approval] = field(default_factory=list)  # the levels below, lowest first
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    level: str
+    by: str
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -98,12 +109,13 @@ async def submitted(
         await store.session.execute(SimilarityKey.__table__.insert(), rows)
     submission.profile = mine.to_json()
     submission.similar = similar
-    store.session.add(submission)
-    card = await _open_card(store, submission, level)
-    await store.commit()
-    view = await card_view(store, catalog, card, "submitted")
+    view = await form_view(store, catalog, submission, level, reason="submitted")
     if view.changes:
         view.reason = "resubmitted"
+    reckon(view)
+    store.session.add(submission)
+    view.card_id = (await _open_card(store, submission, level)).id
+    await store.commit()
     chats = await officials.alert_chats(
         store, level, enterprise.region_code or "", notifier.private_alerts
     )
@@ -179,82 +191,159 @@ async def _open_card(store: Store, submission: Submission, level: str) -> Review
 async def card_view(store: Store, catalog: Catalog, card: ReviewCard, reason: str) -> CardView:
     submission = await store.submissions.get(card.submission_id or 0)
     assert submission is not None
-    enterprise = await store.enterprises.get(submission.enterprise_id)
-    assert enterprise is not None
-    answers = await store.submissions.answers(submission.id)
-    values = {
-        n: decode(catalog.by_name[n], a.value)
-        for n, a in answers.items()
-        if a.value is not None and n in catalog.by_name
-    }
-    confirmations = (
-        await store.session.scalars(
-            select(Confirmation).where(Confirmation.submission_id == submission.id)
+    return await form_view(store, catalog, submission, card.level, card.id, reason)
+
+
+async def form_view(
+    store: Store,
+    catalog: Catalog,
+    submission: Submission,
+    level: str,
+    card_id: int = 0,
+    reason: str = "opened",
+) -> CardView:
+    """What a card of `level` shows about the form as it stands."""
+    (view,) = await form_views(store, catalog, [submission], level, reason)
+    view.card_id = card_id
+    return view
+
+
+async def form_views(
+    store: Store, catalog: Catalog, submissions: Sequence[Submission], level: str, reason: str
+) -> list[CardView]:
+    """The cards of many forms at once: the same few queries for one form or for hundreds."""
+    ids = [s.id for s in submissions]
+    enterprises = {
+        e.id: e
+        for e in await store.session.scalars(
+            select(Enterprise).where(Enterprise.id.in_([s.enterprise_id for s in submissions]))
         )
-    ).all()
-    weak = [f for f in check_values(values, catalog) if f.severity is Severity.WEAK]
-    confirmed = [
-        f
-        for f in weak
-        if any(c.rule == f.rule and c.fields == ",".join(f.fields) for c in confirmations)
-    ]
-    return CardView(
-        card.id,
-        card.level,
-        reason,  # type: ignore[arg-type]
-        enterprise,
-        submission,
-        values,
-        set(answers),
-        confirmed,
-        list(submission.similar or []),
-        changes=await _changes_since_return(store, submission.id),
-        notes=await last_notes(store, submission),
+    }
+    answered: dict[int, set[str]] = {i: set() for i in ids}
+    values: dict[int, dict[str, object]] = {i: {} for i in ids}
+    for sid, name, value in await store.session.execute(
+        select(Answer.submission_id, Answer.field, Answer.value).where(
+            Answer.submission_id.in_(ids)
+        )
+    ):
+        answered[sid].add(name)
+        if value is not None and name in catalog.by_name:
+            values[sid][name] = decode(catalog.by_name[name], value)
+    confirmations: dict[int, set[tuple[str, str]]] = {i: set() for i in ids}
+    for sid, rule, fields in await store.session.execute(
+        select(Confirmation.submission_id, Confirmation.rule, Confirmation.fields).where(
+            Confirmation.submission_id.in_(ids)
+        )
+    ):
+        confirmations[sid].add((rule, fields))
+    entries = await _review_entries(store, ids)
+    notes = await _last_notes(store, ids)
+    views = []
+    for s in submissions:
+        weak = [f for f in check_values(values[s.id], catalog) if f.severity is Severity.WEAK]
+        mine = entries.get(s.id, [])
+        views.append(
+            CardView(
+                0,
+                level,
+                reason,  # type: ignore[arg-type]
+                enterprises[s.enterprise_id],
+                s,
+                values[s.id],
+                answered[s.id],
+                [f for f in weak if (f.rule, ",".join(f.fields)) in confirmations[s.id]],
+                list(s.similar or []),
+                changes=_changes_since_return(mine),
+                notes=notes.get(s.id, []),
+                first_submitted=next(
+                    (e.at for e in mine if e.action == "submission.submitted"), s.submitted_at
+                ),
+                approvals=_approvals(mine, s, level),
+            )
+        )
+    return views
+
+
+def reckon(view: CardView) -> None:
+    """Mark the form with what the workbench sorts by: the weak rules it fires (each confirmed
+    by the enterprise before it could submit), the copies flagged, and on a resubmission to
+    the level that returned it, the fields changed."""
+    submission = view.submission
+    submission.warnings = len(view.confirmed)
+    submission.copies = len(view.similar)
+    again = bool(view.notes) and submission.returned_level == view.level
+    submission.changed = len(view.changes) if again else None
+
+
+async def _review_entries(store: Store, ids: Sequence[int]) -> dict[int, list[AuditEntry]]:
+    """The forms' submissions, decisions and answers in the audit log, oldest first; answers
+    only since the form was last returned (what a card shows as changed)."""
+    earlier = aliased(AuditEntry)
+    last_return = (
+        select(func.max(earlier.id))
+        .where(
+            earlier.submission_id == AuditEntry.submission_id,
+            earlier.action == "review.returned",
+        )
+        .scalar_subquery()
     )
+    rows = await store.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.submission_id.in_(ids),
+            or_(
+                AuditEntry.action.in_(
+                    ("submission.submitted", "review.approved", "review.returned")
+                ),
+                and_(AuditEntry.action == "answer", AuditEntry.id > last_return),
+            ),
+        )
+        .order_by(AuditEntry.id)
+    )
+    found: dict[int, list[AuditEntry]] = {}
+    for entry in rows:
+        found.setdefault(entry.submission_id or 0, []).append(entry)
+    return found
+
+
+def _approvals(entries: Sequence[AuditEntry], submission: Submission, level: str) -> list[Approval]:
+    """Who approved the form at each level below `level` (every level of a reported form):
+    the latest approval of each, which a return to a higher level leaves standing."""
+    below = LEVELS if submission.status == REPORTED else LEVELS[: LEVELS.index(level)]  # type: ignore[arg-type]
+    latest = {str(e.detail.get("level")): e for e in entries if e.action == "review.approved"}
+    return [
+        Approval(lv, str(latest[lv].detail.get("by_name") or ""), latest[lv].at)
+        for lv in below
+        if lv in latest
+    ]
 
 
 async def last_notes(store: Store, submission: Submission) -> list[ReviewNote]:
     """The comments of the last return, if the form was ever returned."""
-    last_round = await store.session.scalar(
-        select(func.max(ReviewNote.round)).where(ReviewNote.submission_id == submission.id)
-    )
-    if last_round is None:
-        return []
-    return list(
-        (
-            await store.session.scalars(
-                select(ReviewNote)
-                .where(ReviewNote.submission_id == submission.id, ReviewNote.round == last_round)
-                .order_by(ReviewNote.id)
-            )
-        ).all()
-    )
+    return (await _last_notes(store, [submission.id])).get(submission.id, [])
 
 
-async def _changes_since_return(
-    store: Store, submission_id: int
-) -> list[tuple[str, object, object]]:
+async def _last_notes(store: Store, ids: Sequence[int]) -> dict[int, list[ReviewNote]]:
+    notes: dict[int, list[ReviewNote]] = {}
+    for note in await store.session.scalars(
+        select(ReviewNote).where(ReviewNote.submission_id.in_(ids)).order_by(ReviewNote.id)
+    ):
+        kept = notes.setdefault(note.submission_id, [])
+        if kept and kept[0].round != note.round:
+            kept.clear()  # a later return's comments replace an earlier one's
+        kept.append(note)
+    return notes
+
+
+def _changes_since_return(entries: Sequence[AuditEntry]) -> list[tuple[str, object, object]]:
     """The fields changed since the form was last returned: (field, old, new), oldest value kept."""
-    returned = await store.session.scalar(
-        select(func.max(AuditEntry.id)).where(
-            AuditEntry.submission_id == submission_id, AuditEntry.action == "review.returned"
-        )
-    )
+    returned = max((e.id for e in entries if e.action == "review.returned"), default=None)
     if returned is None:
         return []
-    entries = (
-        await store.session.scalars(
-            select(AuditEntry)
-            .where(
-                AuditEntry.submission_id == submission_id,
-                AuditEntry.action == "answer",
-                AuditEntry.id > returned,
-            )
-            .order_by(AuditEntry.id)
-        )
-    ).all()
     changed: dict[str, tuple[object, object]] = {}
     for entry in entries:
+        if entry.action != "answer":
+            continue
         name = str(entry.detail.get("field"))
         old = changed[name][0] if name in changed else entry.detail.get("old")
         changed[name] = (old, entry.detail.get("new"))
@@ -326,55 +415,126 @@ async def approve(
     decision = await _load(store, official, card_id)
     if decision.outcome != "done":
         return decision
-    assert official and decision.card and decision.submission and decision.enterprise
-    submission, level = decision.submission, decision.card.level
+    assert official and decision.card
+    if not await _record_approval(store, official, decision, decision.card.level):
+        await store.rollback()
+        assert decision.submission is not None
+        return Decision(
+            "moved",
+            decision.card,
+            decision.submission,
+            decision.enterprise,
+            *(await last_decision(store, decision.submission.id)),
+        )
+    await store.commit()
+    await _announce_approvals(store, catalog, [decision], decision.card.level, notifier)
+    return decision
+
+
+async def approve_many(
+    store: Store,
+    catalog: Catalog,
+    official: Official,
+    decisions: Sequence[Decision],
+    notifier: Notifier,
+) -> list[Decision]:
+    """Forms at the official's level, each approved as `approve` does (its move, its audit
+    entry, the next level's card, the contacts' notice), in one transaction and with the
+    notices queued together; those that moved on meanwhile are left out. The approved."""
+    done = [d for d in decisions if await _record_approval(store, official, d, official.level)]
+    await store.commit()
+    await _announce_approvals(store, catalog, done, official.level, notifier)
+    return done
+
+
+async def _record_approval(
+    store: Store, official: Official, decision: Decision, level: str
+) -> bool:
+    """The form moves up from `level` and the audit log says who, in the caller's
+    transaction; False when it is no longer there to approve (it moved on meanwhile)."""
+    submission, enterprise = decision.submission, decision.enterprise
+    assert submission is not None and enterprise is not None
     try:
         status = after_approval(submission.status, level)  # type: ignore[arg-type]
     except ReviewError:
-        return Decision(
-            "moved",
-            decision.card,
-            submission,
-            decision.enterprise,
-            *(await last_decision(store, submission.id)),
-        )
+        return False
     moved = await store.submissions.move(
-        submission, submission.status, status, round=submission.round + 1, status_at=now()
+        submission,
+        submission.status,
+        status,
+        round=submission.round + 1,
+        status_at=now(),
+        changed=None,  # it reaches the next level by approval
     )
-    if not moved:
-        await store.rollback()
-        return Decision(
-            "moved",
-            decision.card,
-            submission,
-            decision.enterprise,
-            *(await last_decision(store, submission.id)),
+    if moved:
+        await store.audit.record(
+            "review.approved",
+            official.telegram_user_id,
+            enterprise_id=enterprise.id,
+            submission_id=submission.id,
+            level=level,
+            status=status,
+            by_name=official.display_name,
         )
-    await store.audit.record(
-        "review.approved",
-        official.telegram_user_id,
-        enterprise_id=decision.enterprise.id,
-        submission_id=submission.id,
-        level=level,
-        status=status,
-        by_name=official.display_name,
-    )
-    await store.commit()
-    submission = await store.submissions.get(submission.id)
-    assert submission is not None
+    return moved
+
+
+async def _announce_approvals(
+    store: Store, catalog: Catalog, decisions: Sequence[Decision], level: str, notifier: Notifier
+) -> None:
+    """After approvals at `level` (committed): the next level's cards, and the contacts told."""
+    if not decisions:
+        return
+    ids = [d.submission.id for d in decisions if d.submission]
+    fresh = {
+        s.id: s
+        for s in await store.session.scalars(
+            select(Submission)
+            .where(Submission.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+    }
+    for d in decisions:
+        d.submission = fresh[d.submission.id]  # type: ignore[union-attr]
+    status = decisions[0].submission.status  # type: ignore[union-attr]
+    contacts: dict[int, list[int]] = {}
+    for enterprise_id, user_id in await store.session.execute(
+        select(Contact.enterprise_id, Contact.telegram_user_id).where(
+            Contact.enterprise_id.in_([d.enterprise.id for d in decisions if d.enterprise]),
+            Contact.status == "active",
+        )
+    ):
+        contacts.setdefault(enterprise_id, []).append(user_id)
     next_level = waiting_level(status)
-    contacts = await _contact_ids(store, decision.enterprise.id)
+    views: list[CardView] = []
+    chats: dict[str, list[int]] = {}
     if next_level is not None:
-        card = await _open_card(store, submission, next_level)
+        cards = [
+            ReviewCard(
+                submission_id=s.id, level=next_level, round=s.round, kind="form", created_at=now()
+            )
+            for s in fresh.values()
+        ]
+        store.session.add_all(cards)
         await store.commit()
-        view = await card_view(store, catalog, card, "approved_below")
-        chats = await officials.alert_chats(
-            store, next_level, decision.enterprise.region_code or "", notifier.private_alerts
-        )
-        await store.release()
-        await notifier.review_card(chats, view)
-    await notifier.form_progress(contacts, decision.enterprise, level, status)
-    return Decision("done", decision.card, submission, decision.enterprise)
+        by_submission = {c.submission_id: c.id for c in cards}
+        views = await form_views(store, catalog, list(fresh.values()), next_level, "approved_below")
+        for view in views:
+            view.card_id = by_submission[view.submission.id]
+            region = view.enterprise.region_code or ""
+            if region not in chats:
+                chats[region] = await officials.alert_chats(
+                    store, next_level, region, notifier.private_alerts
+                )
+    await store.release()
+    async with notifier.together():
+        for view in views:
+            await notifier.review_card(chats[view.enterprise.region_code or ""], view)
+        for d in decisions:
+            assert d.enterprise is not None
+            await notifier.form_progress(
+                contacts.get(d.enterprise.id, []), d.enterprise, level, status
+            )
 
 
 async def return_form(
@@ -455,38 +615,6 @@ async def _contact_ids(store: Store, enterprise_id: int) -> list[int]:
 
 
 # ---- queues and look-ups ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class QueueItem:
-    submission: Submission
-    enterprise: Enterprise
-
-
-async def queue(
-    store: Store, official: Official, page: int, size: int = 10
-) -> tuple[list[QueueItem], int]:
-    """Forms waiting at the official's level in their jurisdiction, oldest first; and the total."""
-    status = WAITING[official.level]  # type: ignore[index]
-    where = and_(Submission.status == status, officials.within(officials.jurisdiction(official)))
-    total = int(
-        await store.session.scalar(
-            select(func.count())
-            .select_from(Submission)
-            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-            .where(where)
-        )
-        or 0
-    )
-    rows = await store.session.execute(
-        select(Submission, Enterprise)
-        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-        .where(where)
-        .order_by(Submission.status_at, Submission.id)
-        .offset(page * size)
-        .limit(size)
-    )
-    return [QueueItem(s, e) for s, e in rows.all()], total
 
 
 async def current_card(store: Store, submission: Submission, viewer: str) -> ReviewCard | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -109,6 +109,14 @@ class Submission(Base):
     round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     similar: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the workbench sorts and filters by: the weak rules the form fires (None: not yet
+    # reckoned), the copies flagged, and on a resubmission to the level that returned it the
+    # fields changed (None: it came by approval, or first submission); the day the
+    # enterprise was last reminded to resubmit (催办, once a day).
+    warnings: Mapped[int | None]
+    copies: Mapped[int | None]
+    changed: Mapped[int | None]
+    nudged_on: Mapped[date | None]
 
 
 class Answer(Base):

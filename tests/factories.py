@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import uscc
 
 from domain import sme
 from domain.catalog import Catalog, Kind
 from domain.identifiers import organisation_check_digit
+from storage.codec import encode
+from storage.models import Answer, AuditEntry, Contact, Enterprise, Submission, now
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
@@ -149,3 +154,91 @@ def as_row(record: dict[str, object], catalog: Catalog, labels: bool = False) ->
             text = str(value)
         row[f.label if labels else f.key] = text
     return row
+
+
+async def waiting_forms(
+    session: AsyncSession,
+    catalog: Catalog,
+    kinds: Sequence[str],
+    series: str = "WB",
+    status: str = "submitted",
+    contacts_from: int = 0,
+) -> list[int]:
+    """Complete forms of 甘井子区 waiting in review (`status`), one per kind — "clean", "warned"
+    (a weak rule confirmed), "copied" (a copy-paste flag), "again" (resubmitted with two fields
+    changed) — the first the longest waiting, each with one bound contact (Telegram ids from
+    `contacts_from`) when that is given. Committed; the submission ids, in order."""
+    rng = random.Random(len(kinds))
+    at = now()
+    codes = [numbered_code(i, series) for i in range(len(kinds))]
+    records = []
+    for i, code in enumerate(codes):
+        record = typed_record(rng, catalog)
+        record.update(
+            credit_code=code, region_code="210211", enterprise_name=f"企业{series}{i:05d}"
+        )
+        records.append(record)
+    await session.execute(
+        insert(Enterprise),
+        [{"credit_code": r["credit_code"], "name": r["enterprise_name"], "region_code": "210211",
+          "status": "active", "preloaded": {}, "created_at": at} for r in records],
+    )  # fmt: skip
+    enterprises = dict(
+        (
+            await session.execute(
+                select(Enterprise.credit_code, Enterprise.id).where(
+                    Enterprise.credit_code.in_(codes)
+                )
+            )
+        ).all()
+    )
+    flags = {
+        "clean": (0, 0, None),
+        "warned": (1, 0, None),
+        "copied": (0, 1, None),
+        "again": (0, 0, 2),
+    }
+    await session.execute(
+        insert(Submission),
+        [{"enterprise_id": enterprises[code], "campaign": catalog.campaign.year, "status": status,
+          "submitted_at": at - timedelta(minutes=len(codes) - i),
+          "status_at": at - timedelta(minutes=len(codes) - i), "created_at": at, "round": 1,
+          "returned_level": "county" if kind == "again" else None,
+          "similar": [{"submission_id": 0, "enterprise": "某公司", "credit_code": codes[0],
+                       "reason": "13 项关键数据中 12 项相同"}] if kind == "copied" else [],
+          "warnings": flags[kind][0], "copies": flags[kind][1], "changed": flags[kind][2]}
+         for i, (code, kind) in enumerate(zip(codes, kinds, strict=True))],
+    )  # fmt: skip
+    submissions = dict(
+        (
+            await session.execute(
+                select(Submission.enterprise_id, Submission.id).where(
+                    Submission.enterprise_id.in_(list(enterprises.values()))
+                )
+            )
+        ).all()
+    )
+    ids = [submissions[enterprises[code]] for code in codes]
+    answers = [
+        {"submission_id": sid, "field": name, "value": encode(catalog.by_name[name], value),
+         "source": "typed", "confirmed": True, "answered_at": at, "answered_by": 1}
+        for sid, record in zip(ids, records, strict=True)
+        for name, value in record.items()
+    ]  # fmt: skip
+    for start in range(0, len(answers), 10_000):
+        await session.execute(insert(Answer), answers[start : start + 10_000])
+    await session.execute(
+        insert(AuditEntry),
+        [{"at": at - timedelta(minutes=len(codes) - i), "actor": 1, "enterprise_id": enterprises[c],
+          "submission_id": sid, "action": "submission.submitted", "detail": {}}
+         for i, (c, sid) in enumerate(zip(codes, ids, strict=True))],
+    )  # fmt: skip
+    if contacts_from:
+        await session.execute(
+            insert(Contact),
+            [{"telegram_user_id": contacts_from + i, "enterprise_id": enterprises[code],
+              "status": "active", "bound_via": "invitation", "display_name": f"联系人{i}",
+              "created_at": at} for i, code in enumerate(codes)],
+        )  # fmt: skip
+    await session.commit()
+    return ids

@@ -40,7 +40,8 @@ NUMBER = st.one_of(
     st.sampled_from([2**31 - 1, 2**31, 2**63, 10**23, -1, "²", "١", "1_0", "1.0", "+3", " 7"]),
 )
 FORGED_NUMBER = [
-    "c:{}:ok", "c:{}:back", "c:{}:info", "c:{}:yes", "c:{}:no", "q:{}:0", "q:0:{}", "p:{}:menu:",
+    "c:{}:ok", "c:{}:back", "c:{}:info", "c:{}:yes", "c:{}:no", "q:a:{}:0", "q:a:0:{}",
+    "p:{}:menu:",
 ]  # fmt: skip
 EVENT = st.one_of(
     st.tuples(st.just("text"), TEXT),
@@ -140,9 +141,10 @@ FORGED = [
     "c:99999999999999999999999:ok",  # beyond bigint: OverflowError on SQLite and PostgreSQL
     "c:3000000000:info",  # beyond PostgreSQL's integer: DataError there
     "c:-1:back",
-    "q:-1:0",  # a negative page: a negative OFFSET, refused by PostgreSQL
-    "q:99999999999999999999:0",  # a page whose OFFSET overflows bigint
-    "q:0:99999999999",
+    "q:a:-1:0",  # a negative page: a negative OFFSET, refused by PostgreSQL
+    "q:a:99999999999999999999:0",  # a page whose OFFSET overflows bigint
+    "q:a:0:99999999999",
+    "q:x:0:0",  # no such filter
     "c:0x10:ok",
 ]
 

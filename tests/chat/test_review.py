@@ -369,7 +369,7 @@ async def test_a_card_from_before_a_return_is_stale(world: World) -> None:
 async def test_the_queue_pages_oldest_first(world: World) -> None:
     from datetime import timedelta
 
-    from services import review
+    from services import workbench
     from services.officials import of_user
     from storage.models import Enterprise
     from storage.repositories import Store
@@ -399,10 +399,11 @@ async def test_the_queue_pages_oldest_first(world: World) -> None:
         store = Store(session)
         me = await of_user(store, 501)
         assert me is not None
-        first, total = await review.queue(store, me, 0)
-        second, _ = await review.queue(store, me, 1)
-    assert total == 12 and [i.enterprise.name for i in first][:2] == ["企业00", "企业01"]
-    assert [i.enterprise.name for i in second] == ["企业10", "企业11"]
+        await workbench.reckon_missing(store, world.catalog, me)
+        first = await workbench.page(store, me, workbench.Show.ALL, 0, 10)
+        second = await workbench.page(store, me, workbench.Show.ALL, 1, 10)
+    assert [i.name for i in first][:2] == ["企业00", "企业01"]
+    assert [i.name for i in second] == ["企业10", "企业11"]
     said = texts(await world.person(501).send("/queue"))
     assert "待审核：12 份（第 1/2 页" in said[0]
 

@@ -317,6 +317,8 @@ def test_invite_an_official_from_the_command_line(
     assert (
         code == 0 and "大连市科技局 审核人员链接" in out and "https://t.me/cxjf_bot?start=" in out
     )
+    code, out = run("invite", "official", "province")
+    assert code == 0 and "辽宁省科技厅 审核人员链接" in out
     code, out = run("invite", "group", "county", "210211")
     assert code == 0 and "/bindgroup " in out
     code, out = run("invite", "coordinator")
