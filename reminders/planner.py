@@ -211,7 +211,7 @@ async def _digest(
     countdown = kind.endswith("countdown")
     waiting = (
         await session.execute(
-            select(Submission.status, Enterprise.region_code)
+            select(Submission.status, Enterprise.region_code, Enterprise.credit_code)
             .join(Enterprise, Enterprise.id == Submission.enterprise_id)
             .where(
                 Submission.campaign == catalog.campaign.year,
@@ -219,14 +219,16 @@ async def _digest(
             )  # type: ignore[index]
         )
     ).all()
-    by_status: dict[str, list[str]] = defaultdict(list)
-    for status, region in waiting:
-        by_status[status].append(region or "")
+    lateness = await deadlines.Lateness.read(session, catalog)
+    by_status: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for status, region, code in waiting:
+        by_status[status].append((region or "", lateness.late(status, region, code)))
     officials = (await session.scalars(select(Official).where(Official.level.in_(levels)))).all()
     messages = []
     for official in officials:
         area = Jurisdiction(official.level, official.region_code)  # type: ignore[arg-type]
-        count = sum(1 for r in by_status[WAITING[official.level]] if area.covers(r))  # type: ignore[index]
+        mine = [late for r, late in by_status[WAITING[official.level]] if area.covers(r)]  # type: ignore[index]
+        count = len(mine)
         if not count:
             continue
         messages.append(
@@ -236,6 +238,7 @@ async def _digest(
                 render(
                     "reminder_digest",
                     count=count,
+                    overdue=sum(mine),
                     bureau=jurisdiction_name(
                         catalog.campaign.regions, official.level, official.region_code
                     ),

@@ -3,6 +3,7 @@ through the delivery queue) and read back for a form's window, the reminders and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -12,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import clock
 from domain.catalog import Catalog
-from domain.deadlines import Extension, Scope, extended_until, submission_window
+from domain.deadlines import Extension, Scope, extended_until, overdue, submission_window
 from domain.regions import RegionTable
-from domain.review import RETURNED
+from domain.review import RETURNED, waiting_level
 from services import overview
 from services.notifier import Notifier
 from services.officials import place_name
@@ -144,3 +145,32 @@ async def extend(
     await store.commit()
     told = sum(len(n.chat_ids) for n in news.values())
     return Extended(target, until, len(news), told)
+
+
+class Lateness:
+    """Which forms wait past their level's deadline today (逾期), given the extensions read
+    once: for the digests, the board and /queue's lines."""
+
+    def __init__(self, catalog: Catalog, extensions: list[Extension]) -> None:
+        self.campaign, self.extensions = catalog.campaign, extensions
+        self.today = clock.today(catalog.campaign.zone)
+
+    @classmethod
+    async def read(cls, session: AsyncSession, catalog: Catalog) -> Lateness:
+        return cls(catalog, await extensions(session, catalog.campaign.year))
+
+    def late(self, status: str, region_code: str | None, credit_code: str) -> bool:
+        level = waiting_level(status)
+        if level is None:
+            return False
+        extension = extended_until(self.extensions, region_code, credit_code)
+        return overdue(self.campaign, level, extension, self.today)
+
+
+async def overdue_ids(
+    session: AsyncSession, catalog: Catalog, forms: Iterable[tuple[Submission, Enterprise]]
+) -> set[int]:
+    """The submissions among `forms` waiting past their level's deadline today: what /queue
+    marks 逾期."""
+    lateness = await Lateness.read(session, catalog)
+    return {s.id for s, e in forms if lateness.late(s.status, e.region_code, e.credit_code)}

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from bot.offline import OfflineChat, texts
 from domain import clock
 from reminders import planner
-from storage.models import AuditEntry, Submission
+from services import deadlines
+from storage.models import AuditEntry, Enterprise, Submission
 from tests.chat.conftest import World, official
 from tests.chat.helpers import fill
 from tests.chat.test_journey import PRELOADED, bound
+from tests.chat.test_review import submitted_form
 from tests.conftest import CLEAN
 from tests.factories import numbered_code
 
@@ -131,3 +133,25 @@ async def planned(world: World, moment: datetime) -> list[tuple[int, str]]:
         assert day is not None
         messages = await planner.plan(session, world.catalog, day, "cxjf_bot")
     return sorted((m.chat_id, m.text) for m in messages if ":countdown:" in m.key)
+
+
+async def test_a_review_waiting_past_its_window_is_overdue(world: World) -> None:
+    county = await official(world, "county", "210211", 501, "王科长")
+    await submitted_form(world)
+    within = await digests(world, datetime(2026, 7, 3, 10, tzinfo=SHANGHAI))
+    assert "1</b> 份表单等待审核。" in within[501] and "逾期" not in within[501]
+    on(world, date(2026, 7, 7))  # the county's deadline was 5 July; reviews are not blocked
+    after = await digests(world, datetime(2026, 7, 7, 10, tzinfo=SHANGHAI))
+    assert "其中 <b>1</b> 份已<b>逾期</b>" in after[501]
+    async with world.sessions() as session:
+        forms = (await session.execute(select(Submission, Enterprise))).all()
+        assert await deadlines.overdue_ids(session, world.catalog, forms) == {forms[0][0].id}
+    assert county
+
+
+async def digests(world: World, moment: datetime) -> dict[int, str]:
+    async with world.sessions() as session:
+        day = planner.today(world.catalog, moment)
+        assert day is not None
+        messages = await planner.plan(session, world.catalog, day, "cxjf_bot")
+    return {m.chat_id: m.text for m in messages if ":local_digest:" in m.key}
