@@ -199,26 +199,26 @@ def extend(
     """Extend the submission deadline for the province, a city, a county or one enterprise; the
     contacts of the forms not yet submitted are told (sent by the running bot)."""
     from bot.texts import render as say
-    from services import deadlines
+    from services import extensions
 
     settings, catalog = _settings_and_catalog(campaign)
     try:
         day = date.fromisoformat(until)
     except ValueError:
         raise _fail("--until 应为日期，如 --until 2026-07-03") from None
-    refused = deadlines.refusal(catalog, day)
+    refused = extensions.refusal(catalog, day)
     if refused:
         raise _fail(say("extend_refused", refused=refused, until=day, campaign=catalog.campaign))
 
-    async def work(store: Store) -> deadlines.Extended:
-        targets = await deadlines.find_targets(store, catalog.campaign.regions, place)
+    async def work(store: Store) -> extensions.Extended:
+        targets = await extensions.find_targets(store, catalog.campaign.regions, place)
         if len(targets) != 1:
             raise _fail(f"没有找到“{place}”" if not targets else f"“{place}”对应多个地区，请用代码")
         return await _queueing(
             settings,
             catalog,
             store,
-            lambda n: deadlines.extend(store, catalog, targets[0], day, None, n),
+            lambda n: extensions.extend(store, catalog, targets[0], day, None, n),
         )
 
     done = _in_database(settings, work)
@@ -420,7 +420,7 @@ def status(
         raise _fail("--by 应为 city 或 county")
 
     async def work(store: Store) -> overview.Overview:
-        return await overview.tally(store, regions, catalog.campaign.year, scope, by)  # type: ignore[arg-type]
+        return await overview.board(store, catalog, scope, by)  # type: ignore[arg-type]
 
     view = _in_database(settings, work)
     if format is Format.json:

@@ -16,7 +16,7 @@ from domain import formatting
 from domain.catalog import Catalog
 from domain.review import LEVELS
 from domain.text import same
-from services.deadlines import ExtensionNews
+from services.extensions import ExtensionNews
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
 from services.scores import SHOWN as SCORES_SHOWN

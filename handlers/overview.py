@@ -24,7 +24,7 @@ from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
-from services import deadlines, exports, officials, overview, scores
+from services import exports, extensions, officials, overview, scores
 from services.exports import Which
 from services.notifier import Notifier
 from storage.models import now
@@ -76,7 +76,7 @@ async def cmd_status(
     place = await narrowed(message, scope, catalog, command.args, "status")
     if place is None:
         return
-    result = await overview.tally(store, catalog.campaign.regions, catalog.campaign.year, place)
+    result = await overview.board(store, catalog, place)
     await message.answer(
         render(
             "overview",
@@ -158,20 +158,20 @@ async def cmd_extend(
     except ValueError:
         await message.answer(render("extend_usage"))
         return
-    refused = deadlines.refusal(catalog, until)
+    refused = extensions.refusal(catalog, until)
     if refused:
         await message.answer(
             render("extend_refused", refused=refused, until=until, campaign=catalog.campaign)
         )
         return
     text = " ".join(words)
-    targets = await deadlines.find_targets(store, catalog.campaign.regions, text)
+    targets = await extensions.find_targets(store, catalog.campaign.regions, text)
     if len(targets) != 1:
         names = [t.name for t in targets]
         await message.answer(render("place_unknown", text=text, names=names, command="extend"))
         return
     user = message.from_user.id if message.from_user else None
-    done = await deadlines.extend(store, catalog, targets[0], until, user, notifier)
+    done = await extensions.extend(store, catalog, targets[0], until, user, notifier)
     await message.answer(render("extend_done", done=done))
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from storage.models import Enterprise, ReviewNote
 
 if TYPE_CHECKING:
-    from services.deadlines import ExtensionNews
+    from services.extensions import ExtensionNews
     from services.review import CardView, RegistrationView
     from services.scores import BureauSummary, ScoreNews
 

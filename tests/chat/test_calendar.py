@@ -155,3 +155,15 @@ async def digests(world: World, moment: datetime) -> dict[int, str]:
         assert day is not None
         messages = await planner.plan(session, world.catalog, day, "cxjf_bot")
     return {m.chat_id: m.text for m in messages if ":local_digest:" in m.key}
+
+
+async def test_the_board_shows_where_forms_wait_and_for_how_long(world: World) -> None:
+    province = await official(world, "province", "210000", 701, "赵处长")
+    await submitted_form(world)  # on 22 June, to the county
+    on(world, date(2026, 7, 7))  # two days past the county's deadline
+    board = texts(await province.send("/status"))[-1]
+    assert "⏳ 等待审核：区县 1 · 市 0 · 省 0，最久已等 15 天，<b>逾期 1 份</b>" in board
+    assert "大连市：1/0/0 · 15 天 · <b>逾期 1</b>" in board
+    assert "沈阳市：" not in board.split("<b>审核</b>")[1]  # only the places where forms wait
+    board = texts(await province.send("/status 甘井子区"))[-1]
+    assert "最久已等 15 天，<b>逾期 1 份</b>" in board

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from domain.catalog import Catalog
@@ -338,6 +339,13 @@ def test_status_from_the_command_line(imported: Path) -> None:
     assert code == 0 and "大连市 · 2026 年填报进度" in out and "甘井子区" in out and "0.0%" in out
     code, out = run("status", "--by", "county", "--format", "json")
     assert len(json.loads(out)["rows"]) == 100  # every county-level unit of the province
+    assert json.loads(out)["total"]["waiting"] == {"county": 0, "city": 0, "province": 0}
+    for args in (["status"], ["status", "--by", "county"], ["status", "大连"]):
+        result = CliRunner(env={"COLUMNS": "80"}).invoke(app, args)
+        lines = result.output.splitlines()
+        assert max(map(cell_len, lines)) <= 80 and "审核进度" in result.output
+        assert any(line.split()[-1:] == ["0.0%"] for line in lines)  # the rate, unbroken
+        assert "未开始" in result.output and "最久等待" in result.output
     result = runner.invoke(app, ["status", "火星"])
     assert result.exit_code == 2 and "没有找到地区“火星”" in result.stderr
 
