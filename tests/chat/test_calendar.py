@@ -144,7 +144,13 @@ async def test_a_review_waiting_past_its_window_is_overdue(world: World) -> None
     after = await digests(world, datetime(2026, 7, 7, 10, tzinfo=SHANGHAI))
     assert "其中 <b>1</b> 份已<b>逾期</b>" in after[501]
     async with world.sessions() as session:
-        forms = (await session.execute(select(Submission, Enterprise))).all()
+        forms = (
+            await session.execute(
+                select(Submission, Enterprise).join(
+                    Enterprise, Enterprise.id == Submission.enterprise_id
+                )
+            )
+        ).all()
         assert await deadlines.overdue_ids(session, world.catalog, forms) == {forms[0][0].id}
     assert county
 
