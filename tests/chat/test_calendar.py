@@ -48,16 +48,16 @@ async def test_a_submission_after_the_deadline_is_refused(world: World) -> None:
     await fill(world, person, CLEAN)
     on(world, date(2026, 6, 27))  # the day after the collection closed
     said = texts(await person.send("/start"))
-    assert "信息征集已于 6月26日截止，表单不能再提交" in said[0]
+    assert "信息征集已于6月26日截止，表单不能再提交" in said[0]
     assert "请联系大连市甘井子区科技局" in said[0]
-    assert "已于 6月26日截止" in said[-1] and "签署承诺书并提交" not in labels(person)
+    assert "已于6月26日截止" in said[-1] and "签署承诺书并提交" not in labels(person)
     on(world, date(2026, 6, 26))  # a screen from the last day, pressed a day late
     await person.send("/start")
     await person.press("签署承诺书并提交")
     await person.press("内容无误")
     on(world, date(2026, 6, 27))
     said = texts(await person.press("我已阅读并同意"))
-    assert "已于 6月26日截止" in said[-1] and await status(world) == "draft"
+    assert "已于6月26日截止" in said[-1] and await status(world) == "draft"
 
 
 async def test_before_the_window_answers_are_kept_and_submission_waits(world: World) -> None:
@@ -65,7 +65,7 @@ async def test_before_the_window_answers_are_kept_and_submission_waits(world: Wo
     _, person = await bound(world)
     await fill(world, person, CLEAN)
     said = texts(await person.send("/start"))
-    assert "表单 6月13日起可以提交，截止 6月26日。现在填写的内容都会保存" in said[0]
+    assert "表单6月13日起可以提交，截止6月26日。现在填写的内容都会保存" in said[0]
     assert "全部就绪" not in said[-1] and "6月13日起可以提交" in said[-1]
     on(world, date(2026, 6, 13))
     said = texts(await person.send("/start"))
@@ -84,18 +84,18 @@ async def test_refused_after_the_deadline_then_accepted_after_extend(world: Worl
     county = await official(world, "county", "210211", 501, "王科长")
     assert "无权限" in texts(await county.send("/extend 甘井子区 2026-07-03"))[-1]
     said = texts(await province.send("/extend 甘井子区 2026-06-28"))
-    assert "延期日期 6月28日 已经过去" in said[-1]
+    assert "延期日期6月28日已经过去" in said[-1]
     said = texts(await province.send("/extend 2026-07-03 甘井子区"))
     assert "用法：/extend" in said[-1]
     said = texts(await province.send(f"/extend {CLEAN['credit_code']} 2026-07-03"))
-    assert "大连海创智能装备有限公司的填报截止日期已延至 7月3日（已记录）" in said[-1]
+    assert "大连海创智能装备有限公司的填报截止日期已延至7月3日（已记录）" in said[-1]
     assert "已通知 1 家尚未提交企业的 1 位联系人" in said[-1]
     told = texts(world.bot.session.sent_to(1001))  # type: ignore[attr-defined]
-    assert "填报截止日期已延至 <b>7月3日</b>。请在此前完成填报并提交" in told[-1]
+    assert "填报截止日期已延至<b>7月3日</b>。请在此前完成填报并提交" in told[-1]
     assert not [t for t in texts(world.bot.session.sent_to(1002)) if "延至" in t]  # type: ignore[attr-defined]
 
     said = texts(await person.send("/start"))
-    assert "提交截止日期已延至 <b>7月3日</b>" in said[-1] and "全部就绪" in said[-1]
+    assert "提交截止日期已延至<b>7月3日</b>" in said[-1] and "全部就绪" in said[-1]
     await person.press("签署承诺书并提交")
     await person.press("内容无误")
     said = texts(await person.press("我已阅读并同意"))
