@@ -21,7 +21,7 @@ from services.officials import place_name
 from storage.models import Contact, DeadlineExtension, Enterprise, Submission
 from storage.repositories import Store
 
-Refused = Literal["unknown", "ambiguous", "past", "early"]
+Refused = Literal["past", "early"]
 
 
 @dataclass(frozen=True, slots=True)
