@@ -27,7 +27,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -37,6 +37,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from cli import render
+from domain import clock
 from domain.campaign import CampaignError
 from domain.catalog import Catalog
 from domain.regions import RegionTable
@@ -44,6 +45,7 @@ from domain.review import Jurisdiction
 from domain.scoring import score_cohort
 from domain.validation import Report, check_record
 from services.imports import ImportReport
+from services.notifier import Notifier
 from services.record_files import RecordFile, RecordFileError, open_records, read_records
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade, upgrade_async
@@ -159,22 +161,14 @@ def score(
 
 def _score_run(campaign: int | None, format: Format) -> None:
     """Scores stored, enterprises' and bureaus' messages queued (sent by the running bot)."""
-    from bot.notifier import TelegramNotifier
-    from bot.outbox import Outbox
     from services import scores
-    from storage.db import update_session
 
     settings, catalog = _settings_and_catalog(campaign)
 
     async def work(store: Store) -> scores.RunReport:
-        notifier = TelegramNotifier(
-            Outbox(async_sessionmaker(store.session.bind)), catalog, settings.private_alerts
+        return await _queueing(
+            settings, catalog, store, lambda n: scores.run(store, catalog, n, None)
         )
-        token = update_session.set(store.session)  # queue the messages in the run's transaction
-        try:
-            return await scores.run(store, catalog, notifier, None)
-        finally:
-            update_session.reset(token)
 
     report = _in_database(settings, work)
     if format is Format.json:
@@ -190,12 +184,72 @@ def _score_run(campaign: int | None, format: Format) -> None:
     )
 
 
+async def _queueing(
+    settings: Settings, catalog: Catalog, store: Store, work: Callable[[Notifier], Awaitable[T]]
+) -> T:
+    """`work` with a notifier whose messages go into the store's own transaction (committed with
+    what they are about; the running bot sends them)."""
+    from bot.notifier import TelegramNotifier
+    from bot.outbox import Outbox
+    from storage.db import update_session
+
+    outbox = Outbox(async_sessionmaker(store.session.bind))
+    token = update_session.set(store.session)
+    try:
+        return await work(TelegramNotifier(outbox, catalog, settings.private_alerts))
+    finally:
+        update_session.reset(token)
+
+
+@app.command()
+def extend(
+    place: Annotated[
+        str | None,
+        typer.Argument(
+            help="a city or county (code or name), or a credit code (default: the province)"
+        ),
+    ] = None,
+    until: Annotated[str, typer.Option("--until", help="the new deadline, YYYY-MM-DD")] = "",
+    campaign: CampaignOption = None,
+) -> None:
+    """Extend the submission deadline for the province, a city, a county or one enterprise; the
+    contacts of the forms not yet submitted are told (sent by the running bot)."""
+    from bot.texts import render as say
+    from services import extensions
+
+    settings, catalog = _settings_and_catalog(campaign)
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        raise _fail("--until 应为日期，如 --until 2026-07-03") from None
+    refused = extensions.refusal(catalog, day)
+    if refused:
+        raise _fail(say("extend_refused", refused=refused, until=day, campaign=catalog.campaign))
+
+    async def work(store: Store) -> extensions.Extended:
+        targets = await extensions.find_targets(store, catalog.campaign.regions, place)
+        if len(targets) != 1:
+            raise _fail(f"没有找到“{place}”" if not targets else f"“{place}”对应多个地区，请用代码")
+        return await _queueing(
+            settings,
+            catalog,
+            store,
+            lambda n: extensions.extend(store, catalog, targets[0], day, None, n),
+        )
+
+    done = _in_database(settings, work)
+    typer.echo(say("extend_done", done=done))
+
+
 def _settings_and_catalog(campaign: int | None) -> tuple[Settings, Catalog]:
     settings = Settings()
     try:
-        return settings, settings.catalog(campaign)
+        catalog = settings.catalog(campaign)
     except CampaignError as exc:
         raise _fail(str(exc)) from None
+    if settings.today:
+        clock.pin(settings.today, catalog.campaign.zone)
+    return settings, catalog
 
 
 @db_app.command("upgrade")
@@ -390,7 +444,7 @@ def status(
         raise _fail("--by 应为 city 或 county")
 
     async def work(store: Store) -> overview.Overview:
-        return await overview.tally(store, regions, catalog.campaign.year, scope, by)  # type: ignore[arg-type]
+        return await overview.board(store, catalog, scope, by)  # type: ignore[arg-type]
 
     view = _in_database(settings, work)
     if format is Format.json:
@@ -446,7 +500,7 @@ def export(
         return
     count, data = _in_database(settings, workbook)
     name = place_name(regions, scope)
-    target = out or Path(exports.export_name(name, which, datetime.now(zone)))
+    target = out or Path(exports.export_name(name, which, clock.now().astimezone(zone)))
     target.write_bytes(data)
     typer.echo(f"已导出 {count:,} 家企业（{name} · {exports.WHICH_NAMES[which]}）到 {target}")
 
@@ -470,7 +524,7 @@ def chart(
     async def work(store: Store) -> bytes:
         view = await overview.tally(store, c.regions, c.year, scope)
         daily = await overview.daily_submissions(store, c.year, scope, c.zone)
-        return progress_png(view, daily, c, datetime.now(c.zone).date())
+        return progress_png(view, daily, c, clock.today(c.zone))
 
     out.write_bytes(_in_database(settings, work))
     typer.echo(f"已写入 {out}")
@@ -654,6 +708,9 @@ def chat(
     settings, catalog = _settings_and_catalog(campaign)
     console = Console()
     _log_to_file()
+    if demo:
+        day = cast.demo_day(catalog)
+        console.print(f"演示日期：{day.year}年{day.month}月{day.day}日（征集期内）。")
 
     async def talk() -> None:
         await upgrade_async(settings.database_url)

@@ -6,6 +6,7 @@ campaign settings carry the CXJF_ prefix.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     admin_ids: set[int] = Field(
         default_factory=set, validation_alias=AliasChoices("ADMIN_IDS", "CXJF_ADMIN_IDS")
     )  # Telegram user ids, as JSON: ADMIN_IDS=[123, 456]
+    today: date | None = None  # CXJF_TODAY: the calendar day the process starts on (trials)
     private_alerts: bool = True  # review cards to officials' private chats as well as groups
     # Several instances: conversation state in Redis; `run --webhook` behind a load balancer.
     redis_url: str | None = Field(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
-from matplotlib.dates import DateFormatter
+from matplotlib.dates import MO, DateFormatter, WeekdayLocator
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from domain.campaign import Campaign
 from services.overview import Overview
@@ -50,7 +51,7 @@ def cjk_font() -> str:
 def progress_png(view: Overview, daily: dict[date, int], campaign: Campaign, today: date) -> bytes:
     with rc_context({"font.family": [cjk_font()], "axes.unicode_minus": False}):
         figure = Figure(figsize=(10, 10.5), dpi=110, layout="constrained")
-        places, days = figure.subplots(2, 1, height_ratios=[max(len(view.rows), 4), 5])
+        places, days = figure.subplots(2, 1, height_ratios=[max(len(view.rows), 4), 7])
         _places(places, view)
         _days(days, daily, campaign, today)
         figure.suptitle(
@@ -73,46 +74,73 @@ def _places(ax: Axes, view: Overview) -> None:
     for y, r in enumerate(rows):
         if r.total:
             ax.text(left[y], y, f" {r.rate:.0%}", va="center", fontsize=9)
-    ax.set_title(f"按{'市' if view.by == 'city' else '区县'}：企业数与状态（右侧为提交率）")
+    ax.set_title(f"按{'市' if view.by == 'city' else '区县'}：企业数与状态（右侧为提交率）", pad=26)
     ax.set_xlabel("企业数（家）")
-    ax.legend(ncols=len(STACK), loc="lower right", fontsize=9, frameon=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # enterprises come whole
+    # Above the bars, under the title: never over a bar.
+    ax.legend(
+        ncols=len(STACK), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=9, frameon=False
+    )
     ax.margins(x=0.08)
     ax.spines[["top", "right"]].set_visible(False)
 
 
 def _days(ax: Axes, daily: dict[date, int], campaign: Campaign, today: date) -> None:
-    start = campaign.stage("collection").start
-    end = campaign.stage("province_review").end or start
-    first, last = min([start, *daily]), max([end, *daily])
+    """Submissions per day on an axis spanning the campaign's stages (named along the top),
+    the deadlines as dashed lines labelled each on a row of its own above the bars."""
+    stages = [s for s in campaign.stages if s.end is not None]
+    first, last = stages[0].start, max(s.end for s in stages if s.end)
     span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    counts = [daily.get(d, 0) for d in span]
-    ax.bar(span, counts, color="#42a5f5", label="当日首次提交（份）")
+    ax.bar(span, [daily.get(d, 0) for d in span], color="#42a5f5", label="当日首次提交（份）")
     total = ax.twinx()
-    shown = [d for d in span if d <= max(today, *daily)] if daily else []  # no line into the future
-    cumulative = list(accumulate(daily.get(d, 0) for d in shown))
+    before = sum(n for d, n in daily.items() if d < first)
+    shown = [d for d in span if d <= today]  # no line into the future
+    cumulative = list(accumulate((daily.get(d, 0) for d in shown), initial=before))[1:]
     total.plot(shown, cumulative, color="#2e7d32", linewidth=2, label="累计提交（份）")
-    total.set_ylim(bottom=0)
-    for key, label in DEADLINES:
-        deadline = campaign.stage(key).end
-        if deadline is not None:
-            ax.axvline(deadline, color="#c62828", linestyle="--", linewidth=1)
-            ax.annotate(
-                f"{label} {deadline:%m/%d}",
-                (deadline, 1),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                va="top",
-                ha="right",
-                fontsize=8,
-                color="#c62828",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-            )
+    for axis, top in ((ax, max(daily.values(), default=0)), (total, max(cumulative, default=0))):
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # forms come whole
+        axis.set_ylim(0, max(top, 1) * 1.5)  # the upper third for the deadlines' labels
+    deadlines = [(campaign.stage(key).end, label) for key, label in DEADLINES]
+    for row, (deadline, label) in enumerate(d for d in deadlines if d[0] is not None):
+        ax.axvline(deadline, color="#c62828", linestyle="--", linewidth=1)
+        ax.annotate(
+            f"{label} {deadline:%m/%d}",
+            (deadline, 0.95 - 0.08 * row),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="top",
+            ha="left",
+            fontsize=8,
+            color="#c62828",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+        )
     if first <= today <= last:
         ax.axvline(today, color="#555", linewidth=1)
-    ax.set_title("每日提交与截止日期")
+    ax.set_xlim(first - timedelta(days=1), last + timedelta(days=1))
+    ax.xaxis.set_major_locator(WeekdayLocator(byweekday=MO))
+    ax.xaxis.set_major_formatter(DateFormatter("%m/%d"))
+    names = ax.secondary_xaxis("top")
+    names.set_xticks(
+        [s.start + (s.end - s.start) / 2 for s in stages if s.end and s.end > s.start],
+        [s.name for s in stages if s.end and s.end > s.start],
+        fontsize=8,
+    )
+    names.tick_params(length=0)
+    half = timedelta(hours=12)  # a day's bar is centred on its date
+    for s in stages[1::2]:
+        ax.axvspan(s.start - half, s.end + half, color="#eceff1", zorder=0)  # every other stage
+    ax.set_title("每日提交与截止日期（上方为各阶段）")
     ax.set_ylabel("当日首次提交（份）")
     total.set_ylabel("累计提交（份）")
-    ax.xaxis.set_major_formatter(DateFormatter("%m/%d"))
     bars, lines = ax.get_legend_handles_labels(), total.get_legend_handles_labels()
-    ax.legend(bars[0] + lines[0], bars[1] + lines[1], loc="upper left", fontsize=9)
+    ax.legend(
+        bars[0] + lines[0],
+        bars[1] + lines[1],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        ncols=2,
+        fontsize=9,
+        frameon=False,
+    )
     ax.spines[["top"]].set_visible(False)

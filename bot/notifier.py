@@ -17,6 +17,7 @@ from domain import formatting
 from domain.catalog import Catalog
 from domain.review import LEVEL_NAMES, LEVELS
 from domain.text import same
+from services.extensions import ExtensionNews
 from services.officials import jurisdiction_name
 from services.review import CardView, RegistrationView
 from services.scores import SHOWN as SCORES_SHOWN
@@ -280,5 +281,25 @@ class TelegramNotifier:
             text, markup = score_summary(self.catalog, s.level, s.code, s.ranked)
             data = markup.model_dump(exclude_none=True)
             messages += [Outgoing(f"{s.key}:{chat}", chat, text, NEWS, data) for chat in s.chat_ids]
+        if messages:
+            await self.outbox.put(messages)
+
+    async def deadline_extended(self, news: Sequence[ExtensionNews]) -> None:
+        messages = [
+            Outgoing(
+                f"{n.key}:{chat}",
+                chat,
+                render(
+                    "extended",
+                    enterprise=n.enterprise,
+                    place=n.place,
+                    until=n.until,
+                    returned=n.returned,
+                ),
+                NEWS,
+            )
+            for n in news
+            for chat in n.chat_ids
+        ]
         if messages:
             await self.outbox.put(messages)

@@ -16,6 +16,7 @@ from bot.texts import fitted, money, phrase, render, shown
 from domain import formatting
 from domain.catalog import SECTIONS, Catalog, Field, Kind
 from domain.form import Step, next_step, previous_field, progress
+from domain.regions import Desk
 from domain.review import LEVEL_NAMES, WAITING
 from domain.rules import Finding, Severity
 from domain.scoring import Score
@@ -283,7 +284,8 @@ def summary(
         keys.row(
             keys.button(phrase("check_section", title=catalog.section(key).title), "check", key)
         )
-    if outstanding.ready:
+    open_now = draft.when == "open"
+    if outstanding.ready and open_now:
         keys.row(keys.button(phrase("sign"), "sign"))
     keys.row(keys.button(phrase("menu"), "menu"))
     text = fitted(
@@ -298,6 +300,8 @@ def summary(
         notes=[(_label(catalog, n), c) for n, c in draft.notes.items()],
         reopened=[catalog.by_name[n].label for n in outstanding.reopened],
         saved=saved,
+        window=window_notice(draft),
+        open_now=open_now,
     )
     return Screen(text, keys.markup())
 
@@ -319,6 +323,28 @@ def commitment_text(draft: Draft, signer: str, when: datetime) -> str:
         campaign=draft.catalog.campaign,
         signer=signer,
         day=when.astimezone(zone).strftime("%Y年%m月%d日"),
+    )
+
+
+def desk(draft: Draft) -> Desk | None:
+    """Whom the contact asks: their county bureau's desk, or else their city's."""
+    code = str(draft.values.get("region_code") or draft.enterprise.region_code)
+    return draft.catalog.campaign.regions.desk(code)
+
+
+def window_notice(draft: Draft) -> str:
+    """The form's submission window, said before anyone fills 60 fields to be refused: when it
+    opens, that it closed and whom to ask, or that it was extended; "" on the usual dates."""
+    when, window = draft.when, draft.window
+    if when == "open" and not window.extended:
+        return ""
+    return render(
+        "window",
+        when=when,
+        window=window,
+        returned=draft.returned,
+        desk=desk(draft),
+        county=county_name(draft),
     )
 
 
@@ -444,7 +470,6 @@ def status(draft: Draft, screen: int = 0) -> Screen:
     """Where the form stands. A submitted form's status is the contact's screen (`screen`):
     its one button shows the form as submitted."""
     catalog = draft.catalog
-    collection = catalog.campaign.stage("collection")
     keys = Keys(screen)
     if not draft.editable:
         keys.row(keys.button(phrase("view_form"), "view"))
@@ -456,7 +481,7 @@ def status(draft: Draft, screen: int = 0) -> Screen:
         progress=progress(catalog, draft.state, next_step(catalog, draft.state)),
         submitted_at=local_time(draft, draft.submission.submitted_at),
         reviewer=reviewer(draft) if draft.submission.status in WAITING.values() else "",
-        deadline=f"{collection.end:%Y年%m月%d日}" if collection.end else "",
+        deadline=f"{draft.window.closes:%Y年%m月%d日}",
     )
     return Screen(text, keys.markup() if keys.rows else None)
 

@@ -9,6 +9,7 @@ text, from the macros of `phrases.j2`. A message whose length depends on data fi
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -73,9 +74,15 @@ def _most(context: Context, items: Any) -> list[Any]:
     return list(items)[:count] if count is not None else list(items)
 
 
+def _day(day: date) -> str:
+    """`{{ deadline|day }}`: 6月26日."""
+    return f"{day.month}月{day.day}日"
+
+
 _html = Environment(autoescape=True, **_OPTIONS)
-_html.filters.update(clip=_clip, most=_most)
+_html.filters.update(clip=_clip, most=_most, day=_day)
 _plain = Environment(autoescape=False, **_OPTIONS)
+_plain.filters.update(day=_day)
 _phrases = _plain.get_template("phrases.j2").module  # type: ignore[attr-defined]
 _file_problems = _plain.get_template("file_problems.j2").module  # type: ignore[attr-defined]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain import clock
 from domain.catalog import Catalog
 from services import broadcasts, officials
 from services.enterprises import preload
@@ -23,6 +24,18 @@ from storage.repositories import Store
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo_enterprises.json"
 PHONE = "13800000001"  # what #0 shares without the demo
+
+
+def demo_day(catalog: Catalog) -> date:
+    """The demo walks the whole form whatever the date: outside the collection window (the real
+    date's or CXJF_TODAY's) its calendar starts on the window's first day."""
+    c = catalog.campaign
+    window = c.stage("collection")
+    day = clock.today(c.zone)
+    if not window.start <= day <= (window.end or window.start):
+        clock.pin(window.start, c.zone)
+        day = window.start
+    return day
 
 
 @dataclass(frozen=True, slots=True)

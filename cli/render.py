@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 
 from rich import box
+from rich.cells import cell_len as visible_width
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from domain.catalog import Catalog
+from domain.review import LEVELS
 from domain.scoring import Score
 from domain.validation import Report
 from services.imports import OUTCOMES, ImportReport, explain
@@ -205,24 +207,52 @@ def import_table(console: Console, file_name: str, report: ImportReport, dry_run
 def overview_json(view: Overview) -> dict[str, object]:
     def row(t: Tally) -> dict[str, object]:
         counts = {b: t.counts[b] for b in BUCKETS}
+        waiting = {level: t.waiting(level) for level in LEVELS}
         return {"code": t.code, "name": t.name, "total": t.total, "submitted": t.submitted,
-                "rate": round(t.rate, 4), "counts": counts}  # fmt: skip
+                "rate": round(t.rate, 4), "counts": counts, "waiting": waiting,
+                "oldest_wait_days": t.oldest, "overdue": t.overdue}  # fmt: skip
 
     return {"scope": view.scope_name, "by": view.by, "total": row(view.total),
             "rows": [row(t) for t in view.rows]}  # fmt: skip
 
 
 def overview_table(console: Console, view: Overview, year: int) -> None:
-    """One row per place, then the total: enterprises, each status, the submission rate."""
-    table = Table(
-        title=f"{view.scope_name} · {year} 年填报进度", box=box.SIMPLE_HEAD, padding=(0, 1)
-    )
-    table.add_column("市" if view.by == "city" else "区县", no_wrap=True)
-    for label in ("企业", *BUCKETS.values(), "提交率"):
-        table.add_column(label, justify="right", overflow="fold")
-    for t in [*view.rows, view.total]:
-        style = "bold" if t is view.total else None
-        cells = [f"{t.total:,}", *(f"{t.counts[b]:,}" for b in BUCKETS), f"{t.rate:.1%}"]
-        table.add_row("合计" if t is view.total else t.name, *cells, style=style)
-    console.print(table)
+    """Two tables that fit 80 columns, one row per place and the total: the forms by status
+    with the submission rate, then the review — waiting at each level, the longest wait, 逾期."""
+    place = "市" if view.by == "city" else "区县"
+    rows = [*view.rows, view.total]
+
+    def table(title: str, labels: tuple[str, ...], cells: Callable[[Tally], list[str]]) -> Table:
+        data = [cells(t) for t in rows]
+        widths = [
+            max(visible_width(label), *(visible_width(row[i]) for row in data))
+            for i, label in enumerate(labels)
+        ]
+        room = console.width - sum(w + 3 for w in widths) - 5  # padding, dividers, edges
+        grid = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
+        grid.add_column(place, no_wrap=True, overflow="ellipsis", max_width=max(room, 8))
+        for label, width in zip(labels, widths, strict=True):
+            grid.add_column(label, justify="right", no_wrap=True, min_width=width)
+        for t, row in zip(rows, data, strict=True):
+            name = "合计" if t is view.total else t.name
+            grid.add_row(name, *row, style="bold" if t is view.total else None)
+        return grid
+
+    def progress(t: Tally) -> list[str]:
+        reviewing = sum(t.waiting(level) for level in LEVELS)
+        counts = [t.counts[b] for b in ("not_started", "in_progress")]
+        counts += [reviewing, t.counts["returned"], t.counts["reported"]]
+        return [f"{t.total:,}", *(f"{n:,}" for n in counts), f"{t.rate:.1%}"]
+
+    def review(t: Tally) -> list[str]:
+        oldest = "—" if t.oldest is None else f"{t.oldest} 天"
+        return [*(f"{t.waiting(level):,}" for level in LEVELS), oldest, f"{t.overdue:,}"]
+
+    labels = ("企业", "未开始", "填报中", "审核中", "已退回", "已上报", "提交率")
+    console.print(table(f"{view.scope_name} · {year} 年填报进度", labels, progress))
     console.print("提交率：提交过（含已退回待修改）的企业 / 企业数。")
+    console.print()
+    labels = ("待区县", "待市级", "待省级", "最久等待", "逾期")
+    console.print(table(f"{view.scope_name} · 审核进度", labels, review))
+    console.print("待区县/市级/省级：在该级等待审核的表单；最久等待：其中等得最久的一份；")
+    console.print("逾期：过了该级审核截止日仍在等待。")

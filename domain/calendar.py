@@ -53,15 +53,16 @@ def _end(campaign: Campaign, kind: ReminderKind) -> date | None:
     return last.end
 
 
-def due_days(campaign: Campaign, name: str) -> set[date] | None:
-    """The days a `start` or `before_end` reminder is due; None for a daily one."""
+def due_days(campaign: Campaign, name: str, end: date | None = None) -> set[date] | None:
+    """The days a `start` or `before_end` reminder is due; None for a daily one. `end`: the
+    stage's last day as extended for the recipient (the countdown to an extended deadline)."""
     kind = campaign.reminders.kinds[name]
     stage = campaign.stage(kind.stage)
     if kind.on == "daily":
         return None
     if kind.on == "start":
         return {_earlier_working(campaign, stage.start, stage.start)}
-    end = stage.end or stage.start
+    end = end or stage.end or stage.start
     return {_earlier_working(campaign, end - timedelta(days=d), stage.start) for d in kind.days}
 
 
@@ -81,7 +82,7 @@ def due_on(campaign: Campaign, day: date) -> list[str]:
     return due
 
 
-def days_left(campaign: Campaign, stage_key: str, day: date) -> int:
-    """Whole days from `day` to the stage's last day (0 on the day itself)."""
+def days_left(campaign: Campaign, stage_key: str, day: date, end: date | None = None) -> int:
+    """Whole days from `day` to the stage's last day, or `end` (0 on the day itself)."""
     stage = campaign.stage(stage_key)
-    return ((stage.end or stage.start) - day).days
+    return ((end or stage.end or stage.start) - day).days

@@ -367,6 +367,8 @@ async def on_other(message: Message) -> None:
 
 
 async def cmd_start(message: Message, flow: Flow) -> None:
+    if flow.draft.editable and (notice := screens.window_notice(flow.draft)):
+        await message.answer(notice)
     await flow.resume()
 
 
@@ -400,9 +402,9 @@ async def on_resume(query: CallbackQuery, flow: Flow) -> None:
 
 async def cmd_help(message: Message, flow: Flow) -> None:
     draft = flow.draft
-    code = str(draft.values.get("region_code") or draft.enterprise.region_code)
-    desk = flow.catalog.campaign.regions.desk(code)
-    await message.answer(render("help", desk=desk, county=screens.county_name(draft)))
+    await message.answer(
+        render("help", desk=screens.desk(draft), county=screens.county_name(draft))
+    )
     await flow.resume()
 
 
@@ -603,7 +605,7 @@ async def _all_checked(flow: Flow, name: str) -> str:
 async def _sign(flow: Flow) -> str:
     """签署承诺书并提交: every value once more, section by section, then who signs. What the
     contact is shown here is what the signature covers (`signed`)."""
-    if not flow.draft.outstanding().ready:
+    if not flow.draft.outstanding().ready or flow.draft.when != "open":
         await flow.summary()
         return ""
     signed = form.data_hash(flow.draft.enterprise.credit_code, flow.draft.answers)
@@ -670,8 +672,8 @@ async def _submit(flow: Flow, query: CallbackQuery) -> str:
         flow.draft = await form.open_draft(flow.store, flow.contact, flow.catalog)
         await flow.summary()
         return ""
-    if refused == "not_ready":
-        await flow.summary()
+    if refused in ("not_ready", "not_yet", "closed"):
+        await flow.summary()  # which says when the form may be submitted, and whom to ask
         return ""
     if refused == "locked":
         return phrase("locked")

@@ -10,6 +10,7 @@ this router only from admins and officials.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, Router
@@ -23,7 +24,7 @@ from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
-from services import exports, officials, overview, scores
+from services import exports, extensions, officials, overview, scores
 from services.exports import Which
 from services.notifier import Notifier
 from storage.models import now
@@ -75,7 +76,7 @@ async def cmd_status(
     place = await narrowed(message, scope, catalog, command.args, "status")
     if place is None:
         return
-    result = await overview.tally(store, catalog.campaign.regions, catalog.campaign.year, place)
+    result = await overview.board(store, catalog, place)
     await message.answer(
         render(
             "overview",
@@ -135,6 +136,43 @@ async def cmd_score(
         return
     text, markup = score_summary(catalog, place.level, place.code, ranked)
     await message.answer(text, reply_markup=markup)
+
+
+async def cmd_extend(
+    message: Message,
+    command: CommandObject,
+    scope: Jurisdiction,
+    store: Store,
+    catalog: Catalog,
+    notifier: Notifier,
+    is_admin: bool,
+) -> None:
+    """/extend [地区|信用代码] 日期: the province moves the submission deadline for itself, a
+    city, a county or one enterprise (admins and province officials)."""
+    if not (is_admin or scope.level == "province"):
+        await message.answer(render("no_permission"))
+        return
+    *words, last = (command.args or "").split() or [""]
+    try:
+        until = date.fromisoformat(last)
+    except ValueError:
+        await message.answer(render("extend_usage"))
+        return
+    refused = extensions.refusal(catalog, until)
+    if refused:
+        await message.answer(
+            render("extend_refused", refused=refused, until=until, campaign=catalog.campaign)
+        )
+        return
+    text = " ".join(words)
+    targets = await extensions.find_targets(store, catalog.campaign.regions, text)
+    if len(targets) != 1:
+        names = [t.name for t in targets]
+        await message.answer(render("place_unknown", text=text, names=names, command="extend"))
+        return
+    user = message.from_user.id if message.from_user else None
+    done = await extensions.extend(store, catalog, targets[0], until, user, notifier)
+    await message.answer(render("extend_done", done=done))
 
 
 async def on_score_sheet(
@@ -293,7 +331,8 @@ def router() -> Router:
     r.message.register(cmd_export, Command("export"), viewer)
     r.message.register(cmd_chart, Command("chart"), viewer)
     r.message.register(cmd_score, Command("score"), viewer)
+    r.message.register(cmd_extend, Command("extend"), viewer)
     r.message.register(cmd_help, Command("help"), viewer)
-    r.message.register(refuse, Command("find", "export", "chart", "score"))
+    r.message.register(refuse, Command("find", "export", "chart", "score", "extend"))
     r.callback_query.register(on_score_sheet, ScoreSheet.filter())
     return r

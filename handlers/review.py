@@ -23,13 +23,14 @@ from bot.filters import GROUP, TEXT
 from bot.keyboards import Keys, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
 from bot.texts import fitted, paged, phrase, render
+from domain import clock
 from domain.catalog import SECTIONS, Catalog
 from domain.review import LEVELS, may_return
 from domain.text import visible
 from services import officials, review
 from services.notifier import Notifier
 from services.people import TelegramUser
-from storage.models import Contact, Official, ReviewCard, Submission, now
+from storage.models import Contact, Official, ReviewCard, Submission
 from storage.repositories import Store
 
 
@@ -44,7 +45,7 @@ class Refusing(StatesGroup):
 
 
 def today(catalog: Catalog) -> date:
-    return now().astimezone(catalog.campaign.zone).date()
+    return clock.today(catalog.campaign.zone)
 
 
 # ---- binding ---------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import render
-from domain.calendar import days_left, due_on, local, sending_now
+from domain.calendar import days_left, due_days, due_on, local, sending_now
 from domain.catalog import Catalog
+from domain.deadlines import extended_until, submission_window
 from domain.review import WAITING, Jurisdiction
+from services import deadlines
 from services.form import SUBMITTED
 from services.officials import jurisdiction_name
 from storage.models import Answer, Contact, Enterprise, Official, Submission
@@ -31,9 +33,22 @@ async def plan(
 ) -> list[Outgoing]:
     """Every reminder due on `day`."""
     messages: list[Outgoing] = []
-    for kind in due_on(catalog.campaign, day):
+    for kind in due_on(catalog.campaign, day) + await _extended_countdown(session, catalog, day):
         messages += await _BUILDERS[kind](session, catalog, day, kind, bot_username)
     return messages
+
+
+async def _extended_countdown(session: AsyncSession, catalog: Catalog, day: date) -> list[str]:
+    """The countdown on the days it is not due by the campaign's dates but may be due to the
+    contacts of an extended deadline (the builder picks each contact's own days)."""
+    campaign = catalog.campaign
+    kind = campaign.reminders.kinds.get("countdown")
+    if kind is None or not kind.enabled or "countdown" in due_on(campaign, day):
+        return []
+    latest = max(
+        (e.until for e in await deadlines.extensions(session, campaign.year)), default=None
+    )
+    return ["countdown"] if latest and campaign.stage(kind.stage).start <= day <= latest else []
 
 
 async def drop_resolved(session: AsyncSession, campaign: int) -> None:
@@ -103,11 +118,18 @@ async def _countdown(
         session, catalog.campaign.year, or_(Submission.id.is_(None), Submission.status == "draft")
     )
     progress = await _progress(session, catalog, [s.id for _, _, s in pending if s])
-    left = days_left(catalog.campaign, "collection", day)
+    extensions = await deadlines.extensions(session, catalog.campaign.year)
     required = len(catalog.required_names)
     asked = sum(1 for f in catalog.fields if not f.follows)  # as the form counts, before 榜单
     messages = []
     for user, enterprise, submission in pending:
+        end = submission_window(
+            catalog.campaign,
+            False,
+            extended_until(extensions, enterprise.region_code, enterprise.credit_code),
+        ).closes
+        if day not in (due_days(catalog.campaign, kind, end) or ()):
+            continue  # not one of the days before this contact's deadline
         done, answered_required = progress.get(submission.id if submission else 0, (0, 0))
         messages.append(
             Outgoing(
@@ -116,8 +138,8 @@ async def _countdown(
                 render(
                     "reminder_countdown",
                     enterprise=enterprise.name,
-                    days_left=left,
-                    deadline=_deadline(catalog, "collection"),
+                    days_left=days_left(catalog.campaign, "collection", day, end),
+                    deadline=end,
                     percent=100 * done // asked,
                     missing=required - answered_required,
                 ),
@@ -189,7 +211,7 @@ async def _digest(
     countdown = kind.endswith("countdown")
     waiting = (
         await session.execute(
-            select(Submission.status, Enterprise.region_code)
+            select(Submission.status, Enterprise.region_code, Enterprise.credit_code)
             .join(Enterprise, Enterprise.id == Submission.enterprise_id)
             .where(
                 Submission.campaign == catalog.campaign.year,
@@ -197,14 +219,16 @@ async def _digest(
             )  # type: ignore[index]
         )
     ).all()
-    by_status: dict[str, list[str]] = defaultdict(list)
-    for status, region in waiting:
-        by_status[status].append(region or "")
+    lateness = await deadlines.Lateness.read(session, catalog)
+    by_status: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for status, region, code in waiting:
+        by_status[status].append((region or "", lateness.late(status, region, code)))
     officials = (await session.scalars(select(Official).where(Official.level.in_(levels)))).all()
     messages = []
     for official in officials:
         area = Jurisdiction(official.level, official.region_code)  # type: ignore[arg-type]
-        count = sum(1 for r in by_status[WAITING[official.level]] if area.covers(r))  # type: ignore[index]
+        mine = [late for r, late in by_status[WAITING[official.level]] if area.covers(r)]  # type: ignore[index]
+        count = len(mine)
         if not count:
             continue
         messages.append(
@@ -214,6 +238,7 @@ async def _digest(
                 render(
                     "reminder_digest",
                     count=count,
+                    overdue=sum(mine),
                     bureau=jurisdiction_name(
                         catalog.campaign.regions, official.level, official.region_code
                     ),

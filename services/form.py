@@ -11,14 +11,15 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
 
-from domain import units
+from domain import clock, units
 from domain.catalog import Catalog, Field
+from domain.deadlines import Where, Window, submission_window
 from domain.form import SKIP_WORDS, FormState
 from domain.parsing import InputError, parse_value
 from domain.review import RETURNED, WAITING, after_resubmission
@@ -26,7 +27,7 @@ from domain.rules import RULES_BY_ID, Finding, Severity
 from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.text import folded
 from domain.validation import check_values
-from services import review
+from services import deadlines, review
 from services.notifier import Notifier
 from storage.codec import decode, encode
 from storage.models import (
@@ -89,6 +90,7 @@ class Draft:
     answers: dict[str, StoredAnswer]
     confirmations: list[Confirmation]
     notes: dict[str, str] = field(default_factory=dict)  # a returned form's comments by field
+    extension: date | None = None  # the province's latest extension covering the enterprise
     values: dict[str, object] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +107,16 @@ class Draft:
     @property
     def returned(self) -> bool:
         return self.submission.status == RETURNED
+
+    @property
+    def window(self) -> Window:
+        """When this form may be submitted (a returned form: through the review stages)."""
+        return submission_window(self.catalog.campaign, self.returned, self.extension)
+
+    @property
+    def when(self) -> Where:
+        """Whether today is within the form's window, before it or after."""
+        return self.window.where(clock.today(self.catalog.campaign.zone))
 
     @property
     def reopened(self) -> frozenset[str] | None:
@@ -213,8 +225,9 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
         if submission.status == RETURNED
         else {}
     )
+    extension = await deadlines.extension_of(store.session, campaign, enterprise)
     await store.release()
-    return Draft(catalog, enterprise, submission, answers, confirmations, notes)
+    return Draft(catalog, enterprise, submission, answers, confirmations, notes, extension)
 
 
 def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
@@ -438,7 +451,7 @@ async def _cohort(store: Store, campaign: int, stage: str) -> list[tuple[int, li
     return rows
 
 
-Refusal = Literal["locked", "not_ready"]
+Refusal = Literal["locked", "not_ready", "not_yet", "closed"]
 
 
 async def last_editor(store: Store, submission_id: int, since: datetime | None) -> str:
@@ -474,7 +487,8 @@ async def submit(
     signed: tuple[str, datetime] | None = None,
     signer: str = "",
 ) -> Refusal | None:
-    """Sign the commitment and submit: the form locks and the officials are told. `signed`:
+    """Sign the commitment and submit: the form locks and the officials are told; only within
+    the form's window (`not_yet`, `closed` otherwise). `signed`:
     `data_hash` of the answers when the contact was shown the commitment, and when; the form
     is submitted only if its answers are still those (`FormChanged` if another contact of the
     enterprise, or an import, changed them meanwhile). `FormLocked` if the form moved on
@@ -482,6 +496,8 @@ async def submit(
     """
     if not draft.editable:
         return "locked"
+    if (when := draft.when) != "open":
+        return when
     if not draft.outstanding().ready:
         return "not_ready"
     await _hold(store, draft, exclusive=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from storage.models import Enterprise, ReviewNote
 
 if TYPE_CHECKING:
+    from services.extensions import ExtensionNews
     from services.review import CardView, RegistrationView
     from services.scores import BureauSummary, ScoreNews
 
@@ -52,3 +53,7 @@ class Notifier(Protocol):
     async def scores(self, news: Sequence[ScoreNews], summaries: Sequence[BureauSummary]) -> None:
         """A scoring run: each enterprise its estimate, each bureau its ranking. Queued in the
         caller's transaction (committed with it), keyed so a repeated run sends nothing twice."""
+
+    async def deadline_extended(self, news: Sequence[ExtensionNews]) -> None:
+        """The contacts of forms not yet submitted: the province moved their deadline. Queued
+        in the caller's transaction, keyed so each contact is told once per extension."""

@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Select, exists, func, or_, select
 
+from domain.catalog import Catalog
 from domain.regions import RegionTable
-from domain.review import Jurisdiction
+from domain.review import WAITING, Jurisdiction, Level
 from domain.text import visible
 from services import officials
+from services.deadlines import Lateness
 from storage.models import Answer, AuditEntry, Contact, Enterprise, Submission
 from storage.repositories import Store
 
@@ -44,6 +46,11 @@ class Tally:
     code: str
     name: str
     counts: Counter[str] = field(default_factory=Counter)
+    oldest: int | None = None  # days the longest-waiting form has waited at its level
+    overdue: int = 0  # forms waiting past their level's deadline (逾期)
+
+    def waiting(self, level: Level) -> int:
+        return self.counts[WAITING[level]]
 
     @property
     def total(self) -> int:
@@ -129,19 +136,64 @@ async def tally(
     total = Tally(scope.code, officials.place_name(regions, scope))
     for region_code, status, was_started, count in rows:
         name = bucket(status, bool(was_started))
-        key = (region_code or "")[: 6 if by == "county" else 4]
-        place = places.get(key) or places.setdefault(key, Tally(region_code or "", "未知地区"))
+        place = _place(places, region_code, by)
         place.counts[name] += count
         total.counts[name] += count
     await store.release()
     return Overview(scope, total.name, by, list(places.values()), total)
 
 
+def _key(region_code: str | None, by: GroupBy) -> str:
+    return (region_code or "")[: 6 if by == "county" else 4]
+
+
+def _place(places: dict[str, Tally], region_code: str | None, by: GroupBy) -> Tally:
+    key = _key(region_code, by)
+    return places.get(key) or places.setdefault(key, Tally(region_code or "", "未知地区"))
+
+
+async def board(
+    store: Store, catalog: Catalog, scope: Jurisdiction, by: GroupBy | None = None
+) -> Overview:
+    """/status and `status`: the tally per place with the review columns, so a level that is
+    behind shows at a glance."""
+    campaign = catalog.campaign
+    view = await tally(store, campaign.regions, campaign.year, scope, by)
+    await _waits(store, view, campaign.year, await Lateness.read(store.session, catalog))
+    return view
+
+
+async def _waits(store: Store, view: Overview, campaign: int, lateness: Lateness) -> None:
+    """Per place, the longest wait at a level and the forms past their level's deadline (what
+    is waiting at each level is in the counts already)."""
+    rows = await store.session.execute(
+        select(
+            Enterprise.region_code, Enterprise.credit_code, Submission.status, Submission.status_at
+        )
+        .join(Submission, Submission.enterprise_id == Enterprise.id)
+        .where(
+            Submission.campaign == campaign,
+            Submission.status.in_(list(WAITING.values())),
+            Enterprise.status == "active",
+            officials.within(view.scope),
+        )
+    )
+    places = {_key(t.code, view.by): t for t in view.rows}
+    zone = lateness.campaign.zone
+    for region, code, status, since in rows.all():
+        days = (lateness.today - since.astimezone(zone).date()).days if since else 0
+        late = lateness.late(status, region, code)
+        for tally in (_place(places, region, view.by), view.total):
+            tally.oldest = max(tally.oldest or 0, days)
+            tally.overdue += late
+    await store.release()
+
+
 def _places(regions: RegionTable, scope: Jurisdiction, by: GroupBy) -> dict[str, Tally]:
     """Every place of the scope, in the region table's order, even those with no enterprise."""
     if by == "city":
         cities = [c for c in regions.cities if scope.covers(c.code)]
-        return {c.code[:4]: Tally(c.code, c.name) for c in cities}
+        return {_key(c.code, by): Tally(c.code, c.name) for c in cities}
     counties = [c for c in regions.counties.values() if scope.covers(c.code)]
     return {
         c.code: Tally(c.code, c.name if scope.level != "province" else c.full_name)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -21,9 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from domain.clock import now as now  # the product's clock, where its callers find it
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -385,3 +384,19 @@ class ConversationState(Base):
     state: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+
+class DeadlineExtension(Base):
+    """The province moved the submission deadline for the whole province, a city, a county or
+    one enterprise (domain/deadlines.py); for each of those the newest row holds."""
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (Index("ix_deadline_extensions_campaign", "campaign"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(16))  # province, city, county, enterprise
+    code: Mapped[str] = mapped_column(String(18))  # a region code, or the credit code
+    until: Mapped[date] = mapped_column(Date)
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram user; None: the CLI
+    granted_at: Mapped[datetime] = mapped_column(default=now)

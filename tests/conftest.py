@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from domain import clock
 from domain.campaign import Campaign, load_campaign
 from domain.catalog import Catalog
 from domain.fields import build_catalog
@@ -24,6 +26,18 @@ def campaign() -> Campaign:
 @pytest.fixture(scope="session")
 def catalog(campaign: Campaign) -> Catalog:
     return build_catalog(campaign)
+
+
+COLLECTING = date(2026, 6, 22)  # a Monday inside the collection window (13–26 June)
+
+
+@pytest.fixture(autouse=True)
+def calendar_day(campaign: Campaign) -> Iterator[date]:
+    """Every test runs on a day of the collection window, as the campaign is meant to be used;
+    a test that needs another day pins it (`clock.pin`)."""
+    clock.pin(COLLECTING, campaign.zone)
+    yield COLLECTING
+    clock.pin(None, campaign.zone)
 
 
 CLEAN: dict[str, object] = {

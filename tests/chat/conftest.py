@@ -51,6 +51,7 @@ TABLES = (
     "submissions",
     "enterprises",
     "conversation_states",
+    "deadline_extensions",
 )
 
 

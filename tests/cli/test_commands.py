@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from domain.catalog import Catalog
@@ -382,6 +383,13 @@ def test_status_from_the_command_line(imported: Path) -> None:
     assert code == 0 and "大连市 · 2026 年填报进度" in out and "甘井子区" in out and "0.0%" in out
     code, out = run("status", "--by", "county", "--format", "json")
     assert len(json.loads(out)["rows"]) == 100  # every county-level unit of the province
+    assert json.loads(out)["total"]["waiting"] == {"county": 0, "city": 0, "province": 0}
+    for args in (["status"], ["status", "--by", "county"], ["status", "大连"]):
+        result = CliRunner(env={"COLUMNS": "80"}).invoke(app, args)
+        lines = result.output.splitlines()
+        assert max(map(cell_len, lines)) <= 80 and "审核进度" in result.output
+        assert any(line.split()[-1:] == ["0.0%"] for line in lines)  # the rate, unbroken
+        assert "未开始" in result.output and "最久等待" in result.output
     result = runner.invoke(app, ["status", "火星"])
     assert result.exit_code == 2 and "没有找到地区“火星”" in result.stderr
 
@@ -432,3 +440,17 @@ def test_the_scoring_run_from_the_command_line(
     assert code == 0 and "已计算 31 份已提交的表单，0 份结果有变化" in said
     result = runner.invoke(app, ["score"])
     assert result.exit_code == 2 and "请给出文件" in result.stderr
+
+
+def test_extend_from_the_command_line(imported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CXJF_TODAY", "2026-06-27")
+    code, out = run("extend", "--until", "2026-07-03")
+    assert code == 0 and "辽宁省的填报截止日期已延至7月3日（已记录）" in out
+    code, out = run("extend", "91210211MA0Y4LKX3G", "--until", "2026-07-10")
+    assert code == 0 and "大连海创智能装备有限公司的填报截止日期已延至7月10日" in out
+    result = runner.invoke(app, ["extend", "大连", "--until", "2026-06-20"])
+    assert result.exit_code == 2 and "延期日期6月20日已经过去" in result.stderr
+    result = runner.invoke(app, ["extend", "火星", "--until", "2026-07-03"])
+    assert result.exit_code == 2 and "没有找到“火星”" in result.stderr
+    result = runner.invoke(app, ["extend", "大连", "--until", "7月3日"])
+    assert result.exit_code == 2 and "--until 应为日期" in result.stderr

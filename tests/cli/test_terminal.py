@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 from bot.middlewares import Buckets
 from bot.offline import BOT_USER
 from cli import cast, terminal
+from domain import clock
 from domain.catalog import Catalog, Kind
 from main import app
 from storage.fsm import SqlStorage
@@ -137,6 +139,8 @@ async def test_a_newcomer_plays_the_contact_then_the_county_official(
         k: v for k, v in CLEAN.items() if catalog.by_name[k].prefill or k == "contact_mobile"
     }
     demo.write_text(json.dumps([as_row(preloaded, catalog)], ensure_ascii=False), "utf-8")
+    clock.pin(date(2026, 12, 24), catalog.campaign.zone)  # the demo works on any date
+    assert cast.demo_day(catalog) == date(2026, 6, 13)  # … inside the collection window
     people = await cast.demo_cast(sessions, catalog, CONTACT, demo)
     newcomer = Newcomer(sessions.kw["bind"], catalog)
 
@@ -172,7 +176,11 @@ async def test_a_newcomer_plays_the_contact_then_the_county_official(
 def test_ctrl_c_ends_the_chat_at_once(tmp_path: Path) -> None:
     """Ctrl-C at the prompt, the terminal still open: the chat says goodbye and ends, not
     waiting for Enter."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+        "CXJF_TODAY": "2026-12-24",
+    }
     process = subprocess.Popen(
         [sys.executable, "main.py", "chat", "--demo"],
         cwd=ROOT,
@@ -198,6 +206,7 @@ def test_ctrl_c_ends_the_chat_at_once(tmp_path: Path) -> None:
         reader.join()
     out = b"".join(chunks).decode()
     assert out.rstrip().endswith(terminal.BYE) and "Traceback" not in out
+    assert "演示日期：2026年6月13日（征集期内）" in out  # CXJF_TODAY is outside the window
 
 
 def test_who_to_be_is_checked_before_starting() -> None:

@@ -1,0 +1,61 @@
+"""The deadlines as the province extended them: read back for a form's window, the reminders'
+countdowns and 逾期 (services/extensions.py grants them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import clock
+from domain.catalog import Catalog
+from domain.deadlines import Extension, extended_until, overdue
+from domain.review import waiting_level
+from storage.models import DeadlineExtension, Enterprise, Submission
+
+
+async def extensions(session: AsyncSession, campaign: int) -> list[Extension]:
+    """Each place's and enterprise's latest extension (the newest word holds)."""
+    rows = await session.scalars(
+        select(DeadlineExtension)
+        .where(DeadlineExtension.campaign == campaign)
+        .order_by(DeadlineExtension.id)
+    )
+    latest = {(r.scope, r.code): Extension(r.scope, r.code, r.until) for r in rows}  # type: ignore[arg-type]
+    return list(latest.values())
+
+
+async def extension_of(session: AsyncSession, campaign: int, enterprise: Enterprise) -> date | None:
+    found = await extensions(session, campaign)
+    return extended_until(found, enterprise.region_code, enterprise.credit_code) if found else None
+
+
+class Lateness:
+    """Which forms wait past their level's deadline today (逾期), given the extensions read
+    once: for the digests, the board and /queue's lines."""
+
+    def __init__(self, catalog: Catalog, extensions: list[Extension]) -> None:
+        self.campaign, self.extensions = catalog.campaign, extensions
+        self.today = clock.today(catalog.campaign.zone)
+
+    @classmethod
+    async def read(cls, session: AsyncSession, catalog: Catalog) -> Lateness:
+        return cls(catalog, await extensions(session, catalog.campaign.year))
+
+    def late(self, status: str, region_code: str | None, credit_code: str) -> bool:
+        level = waiting_level(status)
+        if level is None:
+            return False
+        extension = extended_until(self.extensions, region_code, credit_code)
+        return overdue(self.campaign, level, extension, self.today)
+
+
+async def overdue_ids(
+    session: AsyncSession, catalog: Catalog, forms: Iterable[tuple[Submission, Enterprise]]
+) -> set[int]:
+    """The submissions among `forms` waiting past their level's deadline today: what /queue
+    marks 逾期."""
+    lateness = await Lateness.read(session, catalog)
+    return {s.id for s, e in forms if lateness.late(s.status, e.region_code, e.credit_code)}
