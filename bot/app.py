@@ -29,6 +29,7 @@ from handlers import (
     admin,
     broadcast,
     chats,
+    excel,
     fallback,
     form,
     overview,
@@ -75,6 +76,7 @@ def dispatcher(
         admin.router(),
         broadcast.router(),
         start.router(),
+        excel.router(),  # before the form's: a file is a workbook sent back
         form.router(),
         chats.router(),  # after the form's: a contact's message never waits for its filters
         fallback.router(),

@@ -273,6 +273,7 @@ def summary(
     if outstanding.ready:
         keys.row(keys.button(phrase("sign"), "sign"))
     keys.row(keys.button(phrase("menu"), "menu"))
+    keys.workbook()
     text = fitted(
         "summary",
         progress=progress(catalog, state, next_step(catalog, state)),
@@ -336,6 +337,7 @@ def menu(draft: Draft, screen: int) -> Screen:
         )
     keys.grid(buttons, width=1)
     keys.row(keys.button(phrase("to_summary"), "sum"))
+    keys.workbook()
     step = next_step(catalog, state)
     return Screen(render("menu", progress=progress(catalog, state, step)), keys.markup())
 
@@ -359,6 +361,7 @@ def returned_menu(draft: Draft, screen: int) -> Screen:
         width=1,
     )
     keys.row(keys.button(phrase("to_summary"), "sum"))
+    keys.workbook()
     rows = [(f.label, draft.notes.get(f.name, "")) for f in fields]
     return Screen(fitted("menu_returned", rows=rows), keys.markup())
 
