@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -40,6 +41,9 @@ GENERATED = FILL + 2  # hidden: the value as stored when the file was made (JSON
 HEADER_ROW = 3
 FORMAT = 1  # the stamp's layout; a later layout reads older files or refuses them by number
 
+MAX_FILE = 2 * 2**20  # bytes: a filled form is ~20 KiB; a larger file is not one of ours
+MAX_MEMBERS = 64  # files in the zip (ours has ~12; Excel and WPS add a few)
+MAX_UNZIPPED = 16 * 2**20  # bytes, all members together: a zip bomb stops here
 _STATUS_COLOURS = {"待核对": "FFF2CC", "未填": "FCE4D6", "退回": "FCE4D6"}
 _YELLOW = PatternFill("solid", fgColor="FFF9C4")
 _GREY = PatternFill("solid", fgColor="EDEDED")
@@ -47,6 +51,15 @@ _HEAD = PatternFill("solid", fgColor="DDEBF7")
 _THIN = Side(style="thin", color="BFBFBF")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+class WorkbookError(Exception):
+    """The file is not a workbook this bot can read. `reason` names why (for the message's
+    template): too_big, xls, not_xlsx, broken, bomb, not_ours, old_format."""
+
+    def __init__(self, reason: str, size: int = 0) -> None:
+        super().__init__(reason)
+        self.reason, self.size = reason, size
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,16 @@ class Stamp:
     version: str  # services.form.data_hash of the answers when the file was made
     generated_at: str
     readonly: bool = False  # a reviewer's copy: never applied
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """A workbook sent back: its stamp, what was filled (by field), what each field held when
+    the file was made (as stored)."""
+
+    stamp: Stamp
+    cells: dict[str, object]
+    generated: dict[str, object]
 
 
 def status_of(answer: StoredAnswer | None, changeable: Collection[str] | None, name: str) -> str:
@@ -339,3 +362,93 @@ def _stamp(book: Workbook, stamp: Stamp) -> None:
         sheet.cell(row, 1, key)
         _put(sheet.cell(row, 2), value)
     sheet.protection.sheet = True
+
+
+# ---- reading it back -------------------------------------------------------------------------
+
+
+def read(content: bytes, catalog: Catalog) -> Filled:
+    """A workbook sent back, read within bounds; `WorkbookError` if it cannot be ours."""
+    if len(content) > MAX_FILE:
+        raise WorkbookError("too_big", len(content))
+    _check_zip(content)
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            if SHEET not in book.sheetnames or STAMP not in book.sheetnames:
+                raise WorkbookError("not_ours")
+            stamp = _read_stamp(book[STAMP])
+            cells, generated = _read_rows(book[SHEET], catalog)
+        finally:
+            book.close()
+    except WorkbookError:
+        raise
+    except Exception as exc:  # a hostile file breaks openpyxl and lxml in many ways
+        raise WorkbookError("broken") from exc
+    return Filled(stamp, cells, generated)
+
+
+def _check_zip(content: bytes) -> None:
+    """An XLSX is a zip: refuse anything else (a renamed CSV, an old .xls) and a zip that would
+    unpack to more than any filled form could, before openpyxl inflates anything."""
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        old = content.startswith(b"\xd0\xcf\x11\xe0")  # the old binary .xls
+        raise WorkbookError("xls" if old else "not_xlsx")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise WorkbookError("broken") from exc
+    if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED:
+        raise WorkbookError("bomb")
+
+
+def _read_stamp(sheet: Any) -> Stamp:
+    found: dict[str, object] = {}
+    for row in sheet.iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
+        if row and isinstance(row[0], str):
+            found[row[0]] = row[1] if len(row) > 1 else None
+    try:
+        if int(str(found["format"])) != FORMAT:
+            raise WorkbookError("old_format")
+        return Stamp(
+            credit_code=str(found["credit_code"]),
+            campaign=int(str(found["campaign"])),
+            submission=int(str(found["submission"])),
+            round=int(str(found["round"])),
+            version=str(found["version"]),
+            generated_at=str(found["generated_at"]),
+            readonly=bool(int(str(found.get("readonly") or 0))),
+        )
+    except (KeyError, ValueError) as exc:
+        raise WorkbookError("not_ours") from exc
+
+
+def _read_rows(sheet: Any, catalog: Catalog) -> tuple[dict[str, object], dict[str, object]]:
+    """What was filled per field, found by the hidden key (rows may have been sorted), and the
+    value each field had when the file was made."""
+    cells: dict[str, object] = {}
+    generated: dict[str, object] = {}
+    last = HEADER_ROW + 2 * len(catalog.fields) + 50  # room for rows a person inserted
+    for row in sheet.iter_rows(
+        min_row=HEADER_ROW + 1, max_row=last, max_col=GENERATED, values_only=True
+    ):
+        if len(row) < GENERATED or not isinstance(row[KEY - 1], str):
+            continue
+        f = catalog.by_key.get(row[KEY - 1])
+        if f is None or f.name in generated:
+            continue
+        try:
+            generated[f.name] = json.loads(str(row[GENERATED - 1]))
+        except ValueError as exc:
+            raise WorkbookError("not_ours") from exc
+        value = row[FILL - 1]
+        if isinstance(value, datetime) and f.kind is not Kind.DATE:
+            value = value.date().isoformat()  # Excel turned “2018-5-20” typed elsewhere into a date
+        if isinstance(value, str) and not value.strip():
+            value = None
+        if value is not None:
+            cells[f.name] = value.date() if isinstance(value, datetime) else value
+    if not generated:
+        raise WorkbookError("not_ours")
+    return cells, generated
