@@ -219,5 +219,6 @@ COMMANDS = [
     BotCommand(command="start", description="开始或继续填报"),
     BotCommand(command="menu", description="菜单：跳到任意部分或项目"),
     BotCommand(command="status", description="填报状态"),
+    BotCommand(command="excel", description="用 Excel 填写：下载表格，填好发回"),
     BotCommand(command="help", description="使用说明"),
 ]

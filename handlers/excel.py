@@ -17,12 +17,16 @@ from bot import screens, workbooks
 from bot.filters import PRIVATE, Magic
 from bot.keyboards import WorkbookPress
 from bot.texts import fitted, render, shown
+from domain.catalog import Catalog
 from handlers.form import Flow, OpenFlow, bound
 from services import form, workbook, workbook_answers
+from services.exports import FormRecord
+from services.overview import BUCKETS
 from services.workbook import WorkbookError
 from services.workbook_answers import Applied
 from storage.codec import decode
 from storage.models import now
+from storage.repositories import Store
 
 
 async def send_workbook(flow: Flow) -> None:
@@ -40,8 +44,33 @@ async def send_workbook(flow: Flow) -> None:
             enterprise=draft.enterprise,
             readonly=not draft.editable,
             status=screens.STATUS_NAMES.get(draft.submission.status, ""),
+            reviewer=False,
             returned=len(draft.changeable or ()),
             when=screens.local_time(draft, now()),
+        ),
+    )
+
+
+async def send_reviewer_workbook(
+    message: Message, store: Store, catalog: Catalog, record: FormRecord
+) -> None:
+    """/export <信用代码>: beside the HTML page, the same workbook the contact fills, read-only."""
+    answers = await store.submissions.answers(record.submission.id) if record.submission else {}
+    await store.release()
+    data = await asyncio.to_thread(workbooks.reviewer_copy, catalog, record, answers)
+    zone = catalog.campaign.zone
+    await message.answer_document(
+        BufferedInputFile(
+            data, filename=workbooks.file_name(record.enterprise.name, catalog.campaign.year, True)
+        ),
+        caption=render(
+            "workbook_caption",
+            enterprise=record.enterprise,
+            readonly=True,
+            reviewer=True,
+            status=BUCKETS[record.status],
+            returned=0,
+            when=now().astimezone(zone).strftime("%m月%d日 %H:%M"),
         ),
     )
 

@@ -14,7 +14,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.offline import OfflineChat, texts
 from services.workbook import FILL, GENERATED, HEADER_ROW, KEY, SHEET, STAMP
 from tests.chat.conftest import World
-from tests.chat.test_journey import bound
+from tests.chat.test_journey import PRELOADED, bound
+from tests.chat.test_review import bureaus
 
 
 def sent_workbook(calls: list[TelegramMethod[Any]]) -> bytes:
@@ -98,3 +99,15 @@ async def test_menu_and_summary_offer_the_workbook(world: World) -> None:
     assert sent_workbook(await person.press("用 Excel 填写"))
     await person.press("提交前核对")
     assert sent_workbook(await person.press("用 Excel 填写"))
+
+
+async def test_an_official_gets_a_read_only_copy_of_a_form_not_started(world: World) -> None:
+    county, _, _, _ = await bureaus(world)
+    enterprise = await world.enterprise({k: v for k, v in PRELOADED.items() if k != "contact_name"})
+    calls = await county.send(f"/export {enterprise.credit_code}")
+    book = load_workbook(io.BytesIO(sent_workbook(calls)))
+    by_key = rows(book[SHEET])
+    assert by_key["rd_expense_2025"][5] == 350
+    assert by_key["rd_expense_2025"][6] == "省平台带入，待核对"
+    stamp = {r[0]: r[1] for r in book[STAMP].iter_rows(values_only=True)}
+    assert stamp["readonly"] == 1 and stamp["submission"] == 0
