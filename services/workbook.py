@@ -331,9 +331,10 @@ def _validate(
 
 def _guide(book: Workbook, text: str) -> None:
     sheet = book.create_sheet(GUIDE)
-    width = 90
+    width = 76  # fits a portrait A4 page as it is
     sheet.column_dimensions["A"].width = width
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     for row, line in enumerate(text.splitlines(), start=1):
         cell = sheet.cell(row, 1)
