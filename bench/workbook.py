@@ -19,30 +19,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from aiogram.methods import SendDocument
 from openpyxl import load_workbook
 
-from bench.answers import percentiles
+from bench.answers import invited, percentiles
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts
 from bot.outbox import Outbox
 from domain.catalog import Catalog, Kind
-from services.binding import issue_invitation
-from services.enterprises import preload
 from services.workbook import FILL, HEADER_ROW, KEY, SHEET
 from settings import Settings
-from storage.db import create_engine, session_factory, upgrade
-from storage.repositories import Store
 from tests.conftest import CLEAN
-from tests.factories import numbered_code
 
 
 def as_typed(catalog: Catalog, name: str, value: object) -> object:
@@ -90,22 +83,7 @@ def row(what: str, walls: list[float], cpus: list[float]) -> str:
 
 async def main(contacts: int) -> None:
     catalog = Settings().catalog()
-    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    preloaded = {n: v for n, v in CLEAN.items() if catalog.by_name[n].prefill}
-    tokens = []
-    async with sessions() as session:
-        store = Store(session)
-        for i in range(contacts):
-            answers = preloaded | {
-                "credit_code": numbered_code(i, "MA"),
-                "enterprise_name": f"基准企业{i}有限公司",
-            }
-            enterprise = await preload(store, catalog, answers)
-            tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
-        await store.commit()
+    engine, sessions, tokens = await invited(catalog, contacts)
     dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(Outbox(sessions), catalog))
     cells = {catalog.by_name[n].key: as_typed(catalog, n, v) for n, v in CLEAN.items()}
     wrong = {f.key: "见财务报表第三页" for f in catalog.fields}

@@ -149,7 +149,6 @@ def _report(flow: Flow, applied: Applied, file: str, generated: str) -> str:
     return fitted(
         "workbook_report",
         file=file,
-        stale=applied.stale,
         generated=generated,
         kept=[(label(n), said(n, chat), said(n, typed)) for n, chat, typed in applied.kept],
         taken=len(applied.taken),

@@ -233,8 +233,8 @@ async def test_an_older_file_never_overwrites_what_was_typed_in_chat_since(world
     await person.send("李娜")  # typed in chat after the file was made
     later = filled(data, {"contact_name": "张伟", "contact_email": "zhangwei@example.com"})
     said = texts(await person.send_document("旧的.xlsx", later))[0]
-    assert "表单在对话中又有改动" in said
-    assert "联系人姓名：对话中为 李娜，表格中为 张伟" in said
+    assert "以下 1 项又改过，以现在的为准" in said
+    assert "联系人姓名：现在为 李娜，表格中为 张伟" in said
     values = await values_of(world, "91210211MA0Y4LKX3G")
     assert values["contact_name"] == "李娜"  # kept
     assert values["contact_email"] == "zhangwei@example.com"  # unchanged since: taken
@@ -285,3 +285,13 @@ async def test_a_returned_form_takes_only_the_returned_fields(world: World) -> N
     values = await values_of(world, "91210211MA0Y4LKX3G")
     assert values["rd_expense"] == Decimal("400") and values["employees"] == 120
     assert "提交前请核对" in said[-1]  # nothing else is left
+
+
+async def test_the_same_file_twice_changes_nothing_the_second_time(world: World) -> None:
+    _, person = await bound(world)
+    data = filled(await download(person), {"contact_name": "张伟", "employees_2025": 130})
+    await person.send_document("a.xlsx", data)
+    entries = await audit_count(world)
+    said = texts(await person.send_document("a.xlsx", data))[0]
+    assert "采用 <b>0</b> 项，与已保存的相同 2 项" in said and "又改过" not in said
+    assert await audit_count(world) == entries
