@@ -35,11 +35,13 @@ from typing import Any
 from aiogram import Dispatcher, F, Router
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot
 from bot.outbox import Outbox
+from domain.catalog import Catalog
 from services.binding import issue_invitation
 from services.enterprises import preload
 from settings import Settings
@@ -125,8 +127,11 @@ async def at_rate(walkers: list[Walker], rate: float, seconds: float) -> tuple[f
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_ms: float) -> None:
-    catalog = Settings().catalog()
+async def invited(
+    catalog: Catalog, count: int
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], list[str]]:
+    """A new SQLite file with `count` enterprises (the pre-loaded values of CLEAN), each with an
+    invitation: (engine, sessions, invitation codes)."""
     url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
@@ -135,7 +140,7 @@ async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_
     tokens = []
     async with sessions() as session:
         store = Store(session)
-        for i in range(max(*counts, RATE_CONTACTS)):
+        for i in range(count):
             answers = preloaded | {
                 "credit_code": numbered_code(i, "MA"),
                 "enterprise_name": f"基准企业{i}有限公司",
@@ -143,6 +148,12 @@ async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_
             enterprise = await preload(store, catalog, answers)
             tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
         await store.commit()
+    return engine, sessions, tokens
+
+
+async def main(counts: list[int], cycles: int, rate: float, seconds: float, api_ms: float) -> None:
+    catalog = Settings().catalog()
+    engine, sessions, tokens = await invited(catalog, max(*counts, RATE_CONTACTS))
 
     # The bot's own Dispatcher without the per-person flood limit: a benchmark contact answers
     # far faster than any person may.

@@ -29,6 +29,7 @@ from handlers import (
     admin,
     broadcast,
     chats,
+    excel,
     fallback,
     form,
     overview,
@@ -77,6 +78,7 @@ def dispatcher(
         admin.router(),
         broadcast.router(),
         start.router(),
+        excel.router(),  # before the form's: a file is a workbook sent back
         form.router(),
         chats.router(),  # after the form's: a contact's message never waits for its filters
         fallback.router(),
@@ -219,5 +221,6 @@ COMMANDS = [
     BotCommand(command="start", description="开始或继续填报"),
     BotCommand(command="menu", description="菜单：跳到任意部分或项目"),
     BotCommand(command="status", description="填报状态"),
+    BotCommand(command="excel", description="用 Excel 填写：下载表格，填好发回"),
     BotCommand(command="help", description="使用说明"),
 ]

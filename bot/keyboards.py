@@ -35,6 +35,15 @@ class Press(CallbackData, prefix="p"):
 _SEPARATOR = Press.__separator__
 
 
+class WorkbookPress(CallbackData, prefix="xl"):
+    """用 Excel 填写: no screen number, as sending the contact's workbook changes nothing and
+    works from any message (the welcome, the menu, the summary)."""
+
+
+def workbook_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=phrase("excel"), callback_data=WorkbookPress().pack())
+
+
 class Keys:
     """Builds the buttons of one screen.
 
@@ -69,6 +78,11 @@ class Keys:
         counties = [c for c in table.counties.values() if c.city_code == city]
         self.grid([self.button(c.name, "county", c.code) for c in counties], width=3)
         return self.row(self.button(phrase("other_city"), "city", ""))
+
+    def workbook(self) -> Keys:
+        """A row with the button that sends the contact's workbook."""
+        self.rows.append([workbook_button()])
+        return self
 
     def navigation(self, back: bool = True) -> Keys:
         buttons = [self.button(phrase("back"), "back")] if back else []

@@ -288,6 +288,7 @@ def summary(
     if outstanding.ready and open_now:
         keys.row(keys.button(phrase("sign"), "sign"))
     keys.row(keys.button(phrase("menu"), "menu"))
+    keys.workbook()
     text = fitted(
         "summary",
         progress=progress(catalog, state, next_step(catalog, state)),
@@ -375,6 +376,7 @@ def menu(draft: Draft, screen: int) -> Screen:
         )
     keys.grid(buttons, width=1)
     keys.row(keys.button(phrase("to_summary"), "sum"))
+    keys.workbook()
     step = next_step(catalog, state)
     return Screen(render("menu", progress=progress(catalog, state, step)), keys.markup())
 
@@ -398,6 +400,7 @@ def returned_menu(draft: Draft, screen: int) -> Screen:
         width=1,
     )
     keys.row(keys.button(phrase("to_summary"), "sum"))
+    keys.workbook()
     rows = [(f.label, draft.notes.get(f.name, "")) for f in fields]
     return Screen(fitted("menu_returned", rows=rows), keys.markup())
 

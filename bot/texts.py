@@ -92,6 +92,11 @@ def render(template: str, **context: Any) -> str:
     return _html.get_template(f"{template}.j2").render(**context).strip()
 
 
+def plain(template: str, **context: Any) -> str:
+    """Text for outside the chat (a workbook's instructions): nothing escaped."""
+    return _plain.get_template(f"{template}.j2").render(**context).strip()
+
+
 def fitted(template: str, **context: Any) -> str:
     """A message that fits Telegram: rendered in full if it fits, else with its clipped texts
     and lists shortened step by step (the screen says where the rest can be seen)."""

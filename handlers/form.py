@@ -24,6 +24,7 @@ from bot.filters import PRIVATE, TEXT
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
+from domain import units
 from domain.catalog import LISTED, Catalog, Field, Kind
 from domain.form import Step, before_section, next_step, previous_field
 from domain.parsing import InputError, parse_value
@@ -34,6 +35,7 @@ from storage.models import Contact, now
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
+CARRIED = ("units",)  # kept from screen to screen until used: a workbook's figures to ask about
 
 
 class Flow:
@@ -95,7 +97,14 @@ class Flow:
         number = int(self.data.get("screen", 0)) + 1
         screen: screens.Screen = build(number)
         before: list[screens.Screen] = pages(number) if pages else []
-        self.data = {"screen": number, "at": at, "back_to": self.data.get("back_to", ""), **keep}
+        carried = {k: self.data[k] for k in CARRIED if self.data.get(k)}
+        self.data = {
+            "screen": number,
+            "at": at,
+            "back_to": self.data.get("back_to", ""),
+            **carried,
+            **keep,
+        }
         if saved:
             self.data["saved"] = saved
         await self.state.set_data(self.data)
@@ -141,6 +150,8 @@ class Flow:
             await self.show(self.next(), saved)
 
     async def show(self, step: Step, saved: str = "", wrapped: str = "") -> None:
+        if step.kind == "summary" and await self.unit_question(saved):
+            return
         if step.kind == "summary":
             await self.summary(saved)
         elif step.kind == "preloaded":
@@ -151,6 +162,33 @@ class Flow:
             )
         else:
             await self.ask(step.field, saved=saved, wrapped=wrapped)
+
+    async def unit_question(self, saved: str) -> bool:
+        """A figure from a workbook that looks typed in 元, asked about before the summary,
+        one at a time, while it still looks so; False when none is left."""
+        pending = [
+            (name, corrected)
+            for name in self.data.get("units") or []
+            if (corrected := self.in_yuan(name)) is not None
+        ]
+        if not pending:
+            self.data.pop("units", None)
+            return False
+        name, corrected = pending[0]
+        self.data["units"] = [n for n, _ in pending[1:]]
+        await self.send(
+            lambda n: screens.in_yuan(self.draft, name, corrected, n),
+            {"kind": "unit", "field": name},
+            saved=saved,
+        )
+        return True
+
+    def in_yuan(self, name: str) -> Decimal | None:
+        """The figure in 万元 if the field's stored value was likely typed in 元."""
+        value = self.draft.values.get(name)
+        if not isinstance(value, Decimal) or not self.draft.may_change(name):
+            return None
+        return units.in_yuan(name, value, self.draft.values, self.catalog)
 
     async def ask(
         self,

@@ -24,6 +24,7 @@ from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
+from handlers.excel import send_reviewer_workbook
 from services import exports, extensions, officials, overview, scores
 from services.exports import Which
 from services.notifier import Notifier
@@ -321,6 +322,7 @@ async def _send_form_page(
         BufferedInputFile(page.encode(), filename=f"{record.enterprise.credit_code}-表单.html"),
         caption=render("form_page_caption", enterprise=record.enterprise),
     )
+    await send_reviewer_workbook(message, store, catalog, record)
 
 
 def router() -> Router:

@@ -11,7 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards
 from bot.filters import PRIVATE, TEXT, Magic
@@ -51,9 +51,10 @@ async def _welcome_bound(
     enterprise = await store.enterprises.get(contact.enterprise_id)
     await store.release()
     await state.clear()
+    await message.answer(render("bound", enterprise=enterprise), reply_markup=ReplyKeyboardRemove())
     await message.answer(
-        render("bound", enterprise=enterprise, total=len(catalog.fields)),
-        reply_markup=ReplyKeyboardRemove(),
+        render("bound_intro", total=len(catalog.fields)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[keyboards.workbook_button()]]),
     )
     assert message.from_user is not None
     flow = await Flow.open(

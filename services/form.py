@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -322,31 +322,55 @@ async def put(
     store: Store, draft: Draft, name: str, value: object, source: str, user_id: int
 ) -> None:
     """Store one field's value (None with source "skipped") and record the change."""
-    if not draft.may_change(name):
+    await put_many(store, draft, {name: value}, source, user_id)
+
+
+async def put_many(
+    store: Store,
+    draft: Draft,
+    values: Mapping[str, object],
+    source: str,
+    user_id: int,
+    checked: Sequence[str] = (),
+) -> None:
+    """Store several fields' values (None: skipped), each with its audit entry, and mark the
+    pre-loaded values `checked` as confirmed: all in one transaction, or nothing (`FormLocked`)."""
+    if not all(draft.may_change(name) for name in (*values, *checked)):
         raise FormLocked(draft.submission.status)
     await _hold(store, draft)
-    f: Field = draft.catalog.by_name[name]
-    old = draft.answers.get(name)
-    stored = encode(f, value)
-    if source == "typed" and old is not None and old.source == "preloaded" and old.value != stored:
-        source = "corrected"  # a pre-loaded value the contact changed
-    await store.submissions.put(draft.submission.id, name, stored, source, user_id)
-    await _audit(
-        store,
-        draft,
-        "answer",
-        user_id,
-        field=name,
-        old=None if old is None else old.value,
-        new=stored,
-        source=source,
-    )
+    written: dict[str, StoredAnswer] = {}
+    for name, value in values.items():
+        f: Field = draft.catalog.by_name[name]
+        old = draft.answers.get(name)
+        stored = encode(f, value)
+        changed = old is not None and old.source == "preloaded" and old.value != stored
+        # a pre-loaded value the contact changed is "corrected"; an empty one is "skipped"
+        kind = "corrected" if source == "typed" and changed else source
+        kind = "skipped" if value is None else kind
+        await store.submissions.put(draft.submission.id, name, stored, kind, user_id)
+        await _audit(
+            store,
+            draft,
+            "answer",
+            user_id,
+            field=name,
+            old=None if old is None else old.value,
+            new=stored,
+            source=kind,
+        )
+        written[name] = StoredAnswer(stored, kind, confirmed=True, answered_at=now())
+    if checked:
+        await store.submissions.confirm(draft.submission.id, checked, user_id)
+        await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))
     await store.commit()
-    draft.answers[name] = StoredAnswer(stored, source, confirmed=True, answered_at=now())
-    if value is None:
-        draft.values.pop(name, None)
-    else:
-        draft.values[name] = value
+    for name in checked:
+        draft.answers[name].confirmed = True
+    for name, answer in written.items():
+        draft.answers[name] = answer
+        if values[name] is None:
+            draft.values.pop(name, None)
+        else:
+            draft.values[name] = values[name]
 
 
 async def skip(store: Store, draft: Draft, name: str, user_id: int) -> bool:

@@ -124,8 +124,18 @@ async def test_one_form_as_a_page_with_its_commitment(world: World) -> None:
     world.restart(admins=frozenset({ADMIN}))
     async with world.sessions() as session:
         code = (await session.scalars(select(Enterprise.credit_code))).one()
-    sent = document(await world.person(ADMIN, "管理员").send(f"/export {code}"))
+    calls = await world.person(ADMIN, "管理员").send(f"/export {code}")
+    sent, beside = [c for c in calls if isinstance(c, SendDocument)]
     page = sent.document.data.decode()  # type: ignore[union-attr]
+    # beside the page, the workbook the contact fills, read-only: nothing open, no fill column
+    book = load_workbook(io.BytesIO(beside.document.data))  # type: ignore[union-attr]
+    sheet = book["填报表"]
+    assert sheet.protection.sheet and sheet.column_dimensions["H"].hidden
+    assert not sheet.data_validations.dataValidation
+    assert all(c.protection.locked for row in sheet.iter_rows() for c in row)
+    assert beside.caption and "Excel 只读副本" in beside.caption and "区县审核" in beside.caption
+    rows = {r[8]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert rows["rd_expense_2025"][5] == 350 and rows["contact_name"][5] == "张伟"
     assert sent.document.filename == f"{code}-表单.html"  # type: ignore[union-attr]
     assert "<h1>大连海创智能装备有限公司</h1>" in page and "状态：区县审核" in page
     assert "3. 创新投入" in page and "350 万元" in page

@@ -24,7 +24,7 @@ from storage.models import Answer
 from tests.chat.conftest import World, official
 from tests.chat.test_journey import bound
 
-COMMANDS = ["/start", "/menu", "/status", "/help", "/history", "/queue", "/form", "/find",
+COMMANDS = ["/start", "/menu", "/status", "/help", "/history", "/excel", "/queue", "/form", "/find",
             "/export", "/chart", "/score", "/score run", "/import", "/invite", "/broadcast",
             "/cancel", "/bindgroup", "/start x", "/form 91210211MA0Y4LKX4K"]  # fmt: skip
 TEXT = st.one_of(

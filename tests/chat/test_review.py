@@ -205,7 +205,7 @@ async def test_only_the_returned_fields_are_asked_and_changeable(world: World) -
     menu = texts(await person.press("菜单"))[-1]
     assert "只需修改下面 1 项" in menu and "2025年度研发费用：请核对" in menu
     labels = [b.text for row in person.keyboards()[-1][1].inline_keyboard for b in row]
-    assert labels == ["✏️ 2025年度研发费用", "🧾 提交前核对"]  # the rest is locked
+    assert labels == ["✏️ 2025年度研发费用", "🧾 提交前核对", "📥 用 Excel 填写"]  # the rest locked
     # an old menu's button into a field not returned changes nothing
     said = texts(
         await person.press_data(
