@@ -59,7 +59,7 @@ FIELDS: tuple[Field, ...] = (
         "统一社会信用代码",
         "basic",
         Kind.USCC,
-        example="91210211MA0Y4LKX3G",
+        example="91210211MA0Y4LKX4K",
         help="营业执照上的 18 位代码，字母为大写",
         prefill=True,
     ),

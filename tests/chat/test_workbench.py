@@ -61,7 +61,7 @@ async def test_one_card_wherever_it_is_opened(world: World) -> None:
     assert "转入本级于" in said[0]
     opened = texts(await city.press("1. 大连海创"))[-1]
     assert opened.split("\n", 1)[1] == pushed.split("\n", 1)[1]  # the heading says how it came
-    said = texts(await city.send("/form 91210211MA0Y4LKX3G"))
+    said = texts(await city.send("/form 91210211MA0Y4LKX4K"))
     assert said[-1] == opened
     details = texts(await city.press("详情"))
     labels = [b.text for row in city.keyboards()[-1][1].inline_keyboard for b in row]

@@ -25,7 +25,7 @@ from tests.chat.test_workbook import download, sent_workbook
 
 OTHER = {
     **PRELOADED,
-    "credit_code": "91210102MA0XKQ1R6P",
+    "credit_code": "91210102MA0XKQ1R4H",
     "enterprise_name": "沈阳新松测试有限公司",
 }
 
@@ -183,9 +183,9 @@ async def audit_count(world: World) -> int:
 
 async def unchanged_after(world: World, person: OfflineChat, name: str, data: bytes) -> str:
     """Send a file; assert nothing was written; what the bot said."""
-    before = (await audit_count(world), await values_of(world, "91210211MA0Y4LKX3G"))
+    before = (await audit_count(world), await values_of(world, "91210211MA0Y4LKX4K"))
     said = texts(await person.send_document(name, data))
-    assert before == (await audit_count(world), await values_of(world, "91210211MA0Y4LKX3G"))
+    assert before == (await audit_count(world), await values_of(world, "91210211MA0Y4LKX4K"))
     assert "表单没有任何改动" in said[-1]
     return said[-1]
 
@@ -203,8 +203,8 @@ async def test_hostile_files_get_reasons_and_change_nothing(world: World) -> Non
     _, other = await bound(world, OTHER, user_id=1002)
     theirs = filled(await download(other), {"contact_name": "李娜"})
     said = await unchanged_after(world, person, "x.xlsx", theirs)
-    assert "另一家企业（统一社会信用代码 91210102MA0XKQ1R6P）" in said
-    csv = "统一社会信用代码,企业名称\n91210211MA0Y4LKX3G,大连海创\n".encode()
+    assert "另一家企业（统一社会信用代码 91210102MA0XKQ1R4H）" in said
+    csv = "统一社会信用代码,企业名称\n91210211MA0Y4LKX4K,大连海创\n".encode()
     assert "改了扩展名的 CSV" in await unchanged_after(world, person, "form.xlsx", csv)
     old = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
     assert "旧版 Excel（.xls）" in await unchanged_after(world, person, "form.xls", old)
@@ -235,7 +235,7 @@ async def test_an_older_file_never_overwrites_what_was_typed_in_chat_since(world
     said = texts(await person.send_document("旧的.xlsx", later))[0]
     assert "以下 1 项又改过，以现在的为准" in said
     assert "联系人姓名：现在为 李娜，表格中为 张伟" in said
-    values = await values_of(world, "91210211MA0Y4LKX3G")
+    values = await values_of(world, "91210211MA0Y4LKX4K")
     assert values["contact_name"] == "李娜"  # kept
     assert values["contact_email"] == "zhangwei@example.com"  # unchanged since: taken
 
@@ -262,7 +262,7 @@ async def test_a_file_wrong_everywhere_is_reported_in_one_message(world: World) 
     count = len(world.catalog.fields)
     assert f"未采用 {count} 项" in said[0] and said[0].count("\n· ") == count
     assert len(said[0]) <= 4096 and "采用 <b>0</b> 项" in said[0]
-    values = await values_of(world, "91210211MA0Y4LKX3G")
+    values = await values_of(world, "91210211MA0Y4LKX4K")
     assert values == {k: v for k, v in PRELOADED.items() if world.catalog.by_name[k].prefill}
 
 
@@ -282,7 +282,7 @@ async def test_a_returned_form_takes_only_the_returned_fields(world: World) -> N
         )
     )
     assert "采用 <b>1</b> 项" in said[0] and "未被退回的 1 项不能修改" in said[0]
-    values = await values_of(world, "91210211MA0Y4LKX3G")
+    values = await values_of(world, "91210211MA0Y4LKX4K")
     assert values["rd_expense"] == Decimal("400") and values["employees"] == 120
     assert "提交前请核对" in said[-1]  # nothing else is left
 

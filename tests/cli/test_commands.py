@@ -446,7 +446,7 @@ def test_extend_from_the_command_line(imported: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("CXJF_TODAY", "2026-06-27")
     code, out = run("extend", "--until", "2026-07-03")
     assert code == 0 and "辽宁省的填报截止日期已延至7月3日（已记录）" in out
-    code, out = run("extend", "91210211MA0Y4LKX3G", "--until", "2026-07-10")
+    code, out = run("extend", "91210211MA0Y4LKX4K", "--until", "2026-07-10")
     assert code == 0 and "大连海创智能装备有限公司的填报截止日期已延至7月10日" in out
     result = runner.invoke(app, ["extend", "大连", "--until", "2026-06-20"])
     assert result.exit_code == 2 and "延期日期6月20日已经过去" in result.stderr
