@@ -97,6 +97,8 @@ async def on_document(message: Message, bot: Bot, flow: Flow) -> None:
     except WorkbookError as exc:
         await _refused(flow, exc.reason, size=exc.size)
         return
+    # read afresh: the download and the parsing gave other contacts of the enterprise time
+    flow.draft = await form.open_draft(flow.store, flow.contact, flow.catalog)
     try:
         applied = await workbook_answers.apply(flow.store, flow.draft, filled, flow.user_id)
     except form.FormLocked as locked:

@@ -376,7 +376,8 @@ def _detail(catalog: Catalog, entry: AuditEntry) -> str:
     if entry.action == "answer":
         f = catalog.by_name.get(str(d.get("field")))
         label = f.label_with_unit if f else d.get("field")
-        return f"{label}：{_shown(d.get('old'))} → {_shown(d.get('new'))}"
+        via = "（Excel 表格）" if d.get("source") == "excel" else ""
+        return f"{label}：{_shown(d.get('old'))} → {_shown(d.get('new'))}{via}"
     if entry.action.startswith("review."):
         said = f"{LEVEL_NAMES.get(str(d.get('level')), '')}级 {d.get('by_name', '')}".strip()
         if entry.action == "review.returned":

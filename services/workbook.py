@@ -87,10 +87,8 @@ class Filled:
 
 def status_of(answer: StoredAnswer | None, changeable: Collection[str] | None, name: str) -> str:
     """The state of a field in words, for the 状态 column."""
-    if changeable is not None and name not in changeable:
-        return "已锁定（未退回）"
     if changeable is not None:
-        return "退回，待修改"
+        return "退回，可修改" if name in changeable else "已锁定（未退回）"
     if answer is None:
         return "未填"
     if answer.source == "preloaded":
@@ -132,37 +130,9 @@ def build(
     _title(sheet, catalog, enterprise, generated, readonly)
     lists = _options(book, catalog)
     for row, f in enumerate(catalog.fields, start=HEADER_ROW + 1):
-        answer = answers.get(f.name)
         open_ = not readonly and (changeable is None or f.name in changeable)
-        status = status_of(answer, changeable, f.name)
-        note = (notes or {}).get(f.name)
-        help_text = f.help if f.example in f.help else f"{f.help}；例如 {f.example}".lstrip("；")
-        if note:
-            help_text = f"审核意见：{note}\n{help_text}"
-        value = decode(f, answer.value) if answer is not None else None
-        cells = (
-            catalog.section(f.section).title,
-            f.label,
-            f.unit,
-            "有条件" if f.required_with else ("是" if f.required else "否"),
-            help_text,
-            cell_value(catalog, f, value),
-            status,
-            None,
-            f.key,
-            json.dumps(answer.value if answer else None, ensure_ascii=False),
-        )
-        for column, content in enumerate(cells, start=1):
-            cell = sheet.cell(row, column)
-            _put(cell, content)
-            cell.alignment = _WRAP
-            cell.border = _BOX
-        _formats(sheet, row, f)
-        sheet.row_dimensions[row].height = _height(cells[: len(WIDTHS)], WIDTHS)
-        status_cell = sheet.cell(row, 7)
-        colour = next((c for word, c in _STATUS_COLOURS.items() if word in status), None)
-        if colour:
-            status_cell.fill = PatternFill("solid", fgColor=colour)
+        status = status_of(answers.get(f.name), changeable, f.name)
+        _row(sheet, row, catalog, f, answers.get(f.name), status, (notes or {}).get(f.name))
         fill = sheet.cell(row, FILL)
         if open_:
             fill.fill = _YELLOW
@@ -181,6 +151,45 @@ def build(
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _row(
+    sheet: Worksheet,
+    row: int,
+    catalog: Catalog,
+    f: Field,
+    answer: StoredAnswer | None,
+    status: str,
+    note: str | None,
+) -> None:
+    """One field's row: what it asks, its current value and state, and (hidden) its key and its
+    value as stored now, which the file is later reconciled against."""
+    help_text = f.help if f.example in f.help else f"{f.help}；例如 {f.example}".lstrip("；")
+    if note:
+        help_text = f"审核意见：{note}\n{help_text}"
+    value = decode(f, answer.value) if answer is not None else None
+    cells = (
+        catalog.section(f.section).title,
+        f.label,
+        f.unit,
+        "有条件" if f.required_with else ("是" if f.required else "否"),
+        help_text,
+        cell_value(catalog, f, value),
+        status,
+        None,
+        f.key,
+        json.dumps(answer.value if answer else None, ensure_ascii=False),
+    )
+    for column, content in enumerate(cells, start=1):
+        cell = sheet.cell(row, column)
+        _put(cell, content)
+        cell.alignment = _WRAP
+        cell.border = _BOX
+    _formats(sheet, row, f)
+    sheet.row_dimensions[row].height = _height(cells[: len(WIDTHS)], WIDTHS)
+    colour = next((c for word, c in _STATUS_COLOURS.items() if word in status), None)
+    if colour:
+        sheet.cell(row, 7).fill = PatternFill("solid", fgColor=colour)
 
 
 LINE = 15  # points: one line of the default 11-point font

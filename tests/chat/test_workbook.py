@@ -4,15 +4,19 @@ one row per field, dropdowns, number and date cells, protection, the hidden stam
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram.methods import SendDocument, TelegramMethod
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.offline import OfflineChat, texts
-from services.workbook import FILL, GENERATED, HEADER_ROW, KEY, SHEET, STAMP
+from services.workbook import FILL, GENERATED, HEADER_ROW, KEY, SHEET, STAMP, read
 from tests.chat.conftest import World
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus
@@ -111,3 +115,34 @@ async def test_an_official_gets_a_read_only_copy_of_a_form_not_started(world: Wo
     assert by_key["rd_expense_2025"][6] == "省平台带入，待核对"
     stamp = {r[0]: r[1] for r in book[STAMP].iter_rows(values_only=True)}
     assert stamp["readonly"] == 1 and stamp["submission"] == 0
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+async def test_a_workbook_saved_again_by_libreoffice_reads_back_the_same(
+    world: World, tmp_path: Path
+) -> None:
+    """Many clerks use LibreOffice or WPS: a file saved again keeps the stamp (veryHidden
+    becomes hidden), the hidden columns, the dropdowns and the protection."""
+    _, person = await bound(world)
+    data = await download(person)
+    original = tmp_path / "in.xlsx"
+    original.write_bytes(data)
+    converted = tmp_path / "out"
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(converted),
+            str(original),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    again = (converted / "in.xlsx").read_bytes()
+    assert read(again, world.catalog) == read(data, world.catalog)
+    sheet = load_workbook(io.BytesIO(again))[SHEET]
+    assert sheet.protection.sheet and len(sheet.data_validations.dataValidation) == 52

@@ -295,3 +295,13 @@ async def test_the_same_file_twice_changes_nothing_the_second_time(world: World)
     said = texts(await person.send_document("a.xlsx", data))[0]
     assert "采用 <b>0</b> 项，与已保存的相同 2 项" in said and "又改过" not in said
     assert await audit_count(world) == entries
+
+
+async def test_the_audit_trail_says_which_answers_came_by_workbook(world: World) -> None:
+    _, person = await bound(world)
+    await person.send_document("a.xlsx", filled(await download(person), {"contact_name": "张伟"}))
+    world.restart(admins=frozenset({42_000}))
+    calls = await world.person(42_000, "管理员").send("/export")
+    trail = load_workbook(io.BytesIO(sent_workbook(calls)))["审计记录"]
+    details = [row[5] for row in trail.iter_rows(min_row=2, values_only=True)]
+    assert "联系人姓名：（空） → 张伟（Excel 表格）" in details
