@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 _ROW, _CELL, _STRING, _TEXT = (f"{{{SHEET_MAIN_NS}}}{tag}" for tag in ("row", "c", "si", "t"))
 _RUN = 32_767 * 8  # bytes between two tags: Excel's longest cell, escaped (&amp; …)
 _LONG_RUN = re.compile(rb"[^<]{%d,}" % (_RUN + 1))
+_END_SEARCH = 22 + 65_535  # the zip's end record, and the comment that may follow it
 _DEPTH, _CHILDREN = 32, 1_000  # open elements; children an element keeps while open
 
 
@@ -55,13 +56,13 @@ def rows(path: Path, limits: Limits) -> Iterator[tuple[int, list[object]]]:
 
 
 def _check_sizes(path: Path, limits: Limits) -> None:
+    if _entries(path) > limits.parts:  # before zipfile builds an object per entry
+        raise RecordFileError("not_excel")
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise RecordFileError("not_excel") from exc
-    if len(parts) > limits.parts:
-        raise RecordFileError("not_excel")
     for part in parts:
         name = part.filename
         if name.lower().endswith("sharedstrings.xml"):
@@ -72,6 +73,15 @@ def _check_sizes(path: Path, limits: Limits) -> None:
             limit, problem = limits.part, "excel_part"
         if part.file_size > limit:
             raise RecordFileError(problem, size=_mib(part.file_size), limit=_mib(limit))
+
+
+def _entries(path: Path) -> int:
+    """The entries the zip's end record counts (0 if there is none: zipfile will say why)."""
+    with path.open("rb") as file:
+        file.seek(max(0, file.seek(0, 2) - _END_SEARCH))
+        tail = file.read()
+    at = tail.rfind(b"PK\x05\x06")
+    return int.from_bytes(tail[at + 10 : at + 12], "little") if at >= 0 else 0
 
 
 def _mib(size: int) -> str:
