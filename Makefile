@@ -27,6 +27,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.admin
 	$(PY) -m bench.workbench
 	$(PY) -m bench.workbook
+	$(PY) -m bench.uploads
 
 # A 2,000- and a 20,000-recipient broadcast at 25 messages/s: about 15 minutes.
 bench-broadcast: $(VENV)/.installed

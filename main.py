@@ -21,7 +21,6 @@ python main.py score --submitted              the scoring run: store, tell enter
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import logging
 import sys
@@ -348,7 +347,7 @@ def _invite_enterprises(
     out: Path,
     unbound: bool,
 ) -> None:
-    from services.binding import EnterpriseLink, invite_enterprises
+    from services.binding import EnterpriseLink, invite_enterprises, links_csv
 
     async def issue(store: Store) -> list[EnterpriseLink]:
         links = await invite_enterprises(store, where, valid_for, unbound)
@@ -356,37 +355,7 @@ def _invite_enterprises(
         return links
 
     links = _in_database(settings, issue)
-    counties = catalog.campaign.regions.counties
-    zone = catalog.campaign.zone
-    with out.open("w", encoding="utf-8-sig", newline="") as file:  # the BOM: Excel reads UTF-8
-        writer = csv.writer(file)
-        writer.writerow(
-            [
-                "统一社会信用代码",
-                "企业名称",
-                "所在市",
-                "所在区县",
-                "联系人手机",
-                "已绑定联系人",
-                "邀请链接",
-                "有效期至",
-            ]
-        )
-        for link in links:
-            e = link.enterprise
-            county = counties.get(e.region_code or "")
-            writer.writerow(
-                [
-                    e.credit_code,
-                    e.name,
-                    county.city_name if county else "",
-                    county.name if county else "",
-                    e.contact_mobile or "",
-                    link.contacts,
-                    _deep_link(settings, link.token),
-                    link.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                ]
-            )
+    out.write_bytes(links_csv(links, catalog, lambda token: _deep_link(settings, token)))
     if not settings.bot_username:
         Console(stderr=True).print("未设置 BOT_USERNAME：链接中的 <bot> 请换成机器人的用户名")
     typer.echo(f"已为 {len(links)} 家企业生成邀请链接（一次有效），写入 {out}")

@@ -6,8 +6,6 @@ Every command here answers "无权限" to anyone who is not an admin and changes
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import tempfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from bot.filters import NOT_COMMAND, PRIVATE, Magic
 from bot.texts import file_problem, phrase, render
 from domain.catalog import Catalog
 from domain.text import visible
+from services.cells import csv_bytes
 from services.imports import OUTCOMES, ImportReport, explain, import_records
 from services.record_files import TABLES, RecordFileError, open_records
 from storage.repositories import Store
@@ -115,15 +114,14 @@ def _shown_name(sent: str) -> str:
 
 
 def _problems_csv(report: ImportReport) -> bytes:
-    """The rows that need a look, as a CSV Excel opens (UTF-8 with a BOM)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["行", "统一社会信用代码", "企业名称", "结果", "说明"])
-    for r in report.rows:
-        said = explain(r)
-        if said:
-            writer.writerow([r.row, r.credit_code, r.name, OUTCOMES[r.outcome], said])
-    return out.getvalue().encode("utf-8-sig")
+    """The rows that need a look, as a CSV Excel opens."""
+    header = ["行", "统一社会信用代码", "企业名称", "结果", "说明"]
+    rows = (
+        [r.row, r.credit_code, r.name, OUTCOMES[r.outcome], said]
+        for r in report.rows
+        if (said := explain(r))
+    )
+    return csv_bytes([header, *rows])
 
 
 def router() -> Router:

@@ -8,6 +8,7 @@ A request still waiting yields to either of the others: the link or the number b
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -15,9 +16,11 @@ from typing import Literal
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from domain.catalog import Catalog
 from domain.identifiers import IdentifierError, read_mobile
 from domain.review import Jurisdiction
 from services import officials, review
+from services.cells import csv_bytes
 from services.notifier import Notifier
 from services.people import TelegramUser
 from storage.models import AuditEntry, Contact, Enterprise, Invitation, now
@@ -99,6 +102,31 @@ async def invite_enterprises(
         )
         await store.audit.record("invitations.issued", None, count=len(links))
     return links
+
+
+def links_csv(
+    links: list[EnterpriseLink], catalog: Catalog, deep_link: Callable[[str], str]
+) -> bytes:
+    """The links file (`invite enterprises --out links.csv`): one row per enterprise, for Excel."""
+    counties, zone = catalog.campaign.regions.counties, catalog.campaign.zone
+    header = ["统一社会信用代码", "企业名称", "所在市", "所在区县", "联系人手机", "已绑定联系人"]
+    rows: list[list[object]] = [[*header, "邀请链接", "有效期至"]]
+    for link in links:
+        e = link.enterprise
+        county = counties.get(e.region_code or "")
+        rows.append(
+            [
+                e.credit_code,
+                e.name,
+                county.city_name if county else "",
+                county.name if county else "",
+                e.contact_mobile or "",
+                link.contacts,
+                deep_link(link.token),
+                link.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return csv_bytes(rows)
 
 
 GUESSES = 5  # unknown codes one person may try …

@@ -31,6 +31,7 @@ from domain.review import LEVEL_NAMES, WAITING, Jurisdiction
 from domain.rules import Finding
 from domain.scoring import BONUS_PARTS, INDICATORS
 from services import officials
+from services.cells import formula_like
 from services.form import Draft, data_hash
 from services.overview import BUCKETS, bucket, with_form
 from storage.codec import decode
@@ -337,10 +338,11 @@ def _header(sheet: WriteOnlyWorksheet, headers: list[str], widths: list[int]) ->
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: object) -> object:
-    """Text is always text: a company name starting with "=" must not become a formula, and
-    control characters (which Excel refuses) are dropped. Other values go in as they are."""
+    """Text is always text: a company name that looks like a formula (`cells.formula_like`)
+    must not become one, and control characters (which Excel refuses) are dropped. Other values
+    go in as they are."""
     if not isinstance(value, str) or not (
-        value.startswith("=") or ILLEGAL_CHARACTERS_RE.search(value)
+        formula_like(value) or ILLEGAL_CHARACTERS_RE.search(value)
     ):
         return value
     cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -30,9 +31,10 @@ from services.bounds import Limits, RecordFileError
 
 log = logging.getLogger(__name__)
 
-_ROW, _CELL, _STRING = (f"{{{SHEET_MAIN_NS}}}{tag}" for tag in ("row", "c", "si"))
+_ROW, _CELL, _STRING, _TEXT = (f"{{{SHEET_MAIN_NS}}}{tag}" for tag in ("row", "c", "si", "t"))
 _RUN = 32_767 * 8  # bytes between two tags: Excel's longest cell, escaped (&amp; …)
 _LONG_RUN = re.compile(rb"[^<]{%d,}" % (_RUN + 1))
+_END_SEARCH = 22 + 65_535  # the zip's end record, and the comment that may follow it
 _DEPTH, _CHILDREN = 32, 1_000  # open elements; children an element keeps while open
 
 
@@ -54,13 +56,13 @@ def rows(path: Path, limits: Limits) -> Iterator[tuple[int, list[object]]]:
 
 
 def _check_sizes(path: Path, limits: Limits) -> None:
+    if _entries(path) > limits.parts:  # before zipfile builds an object per entry
+        raise RecordFileError("not_excel")
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise RecordFileError("not_excel") from exc
-    if len(parts) > limits.parts:
-        raise RecordFileError("not_excel")
     for part in parts:
         name = part.filename
         if name.lower().endswith("sharedstrings.xml"):
@@ -73,24 +75,57 @@ def _check_sizes(path: Path, limits: Limits) -> None:
             raise RecordFileError(problem, size=_mib(part.file_size), limit=_mib(limit))
 
 
+def _entries(path: Path) -> int:
+    """The entries the zip's end record counts (0 if there is none: zipfile will say why)."""
+    with path.open("rb") as file:
+        file.seek(max(0, file.seek(0, 2) - _END_SEARCH))
+        tail = file.read()
+    at = tail.rfind(b"PK\x05\x06")
+    return int.from_bytes(tail[at + 10 : at + 12], "little") if at >= 0 else 0
+
+
 def _mib(size: int) -> str:
     return f"{size / 2**20:,.0f}"
 
 
-def _strings(reader: ExcelReader) -> list[str]:
+def _strings(reader: ExcelReader) -> _Strings:
+    strings = _Strings()
     found = reader.package.find(SHARED_STRINGS)
-    if found is None:
-        return []
-    source = reader.archive.open(found.PartName[1:])
-    return [
-        Text.from_tree(element).content.replace("x005F_", "")  # as openpyxl reads them
-        for event, element in _elements(source, {_STRING})
-        if event == "end"
-    ]
+    if found is not None:
+        for event, element in _elements(reader.archive.open(found.PartName[1:]), {_STRING}):
+            if event == "end":
+                strings.append(_text(element).replace("x005F_", ""))  # as openpyxl reads it
+    return strings
+
+
+def _text(element: Element) -> str:
+    """A shared string's text: its one <t>, or (rich text) openpyxl's reading of its runs."""
+    if len(element) == 1 and element[0].tag == _TEXT:
+        return element[0].text or ""
+    return str(Text.from_tree(element).content)
+
+
+class _Strings:
+    """The shared strings as one UTF-8 buffer and where each ends: a million short strings
+    take their bytes and 4 bytes each, not the ~60 of a Python string each."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends = array("I")  # the part is at most a few dozen MiB
+
+    def append(self, text: str) -> None:
+        self.data += text.encode()
+        self.ends.append(len(self.data))
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0:
+            raise IndexError(index)
+        start = self.ends[index - 1] if index else 0
+        return self.data[start : self.ends[index]].decode()
 
 
 def _rows(
-    reader: ExcelReader, strings: list[str], limits: Limits
+    reader: ExcelReader, strings: _Strings, limits: Limits
 ) -> Iterator[tuple[int, list[object]]]:
     target = next(
         (

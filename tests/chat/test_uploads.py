@@ -78,6 +78,12 @@ HOSTILE = [
     ("not a zip", "名单.xlsx", b"PK\x03\x04 not a zip", "名单.xlsx：不是有效的 Excel 文件，请在"),
     ("a DTD", "名单.xlsx", sheet(lambda b: b"<!DOCTYPE worksheet>" + b), "不是有效的"),
     ("huge strings", "名单.xlsx", huge_strings(), "表格中的文字解压后 25 MB，超过 24 MB 上限"),
+    (
+        "2,000 parts",
+        "名单.xlsx",
+        rewritten(workbook([HEADER, *GOOD]), lambda n, b: b, *(f"x/{i}" for i in range(2000))),
+        "名单.xlsx：不是有效的 Excel 文件，请在",
+    ),
     ("a cell at XFD", "名单.xlsx", sheet(far_cell), "第 1 行有 16,384 列，最多 300 列"),
     ("nested JSON", "名单.json", b"[" * 100_000 + b"]" * 100_000, "请发送 CSV 或 XLSX 文件"),
     (
