@@ -179,7 +179,8 @@ async def _work_list(
         _button(phrase("queue_filter", show=s.value, count=tally[s], current=s is show), s, 0)
         for s in (Show.WARNED, Show.COPIED, Show.AGAIN, Show.CLEAN, Show.ALL)
     ]
-    rows += [filters[:3], filters[3:]]
+    if tally[Show.ALL]:
+        rows += [filters[:3], filters[3:]]
     if tally[Show.CLEAN]:
         rows.append([_bulk(phrase("approve_clean", count=tally[Show.CLEAN]), "ask")])
     rows.append([_wait(phrase("waiting_on_enterprise"), 0)])
