@@ -1,5 +1,5 @@
 """The officials' side: binding, group chats, cards (通过 / 退回 / 详情), returns with comments,
-queues, look-ups and self-registrations.
+/form and self-registrations (the work list is handlers/workbench.py).
 
 Anyone in a group can press a card's button; only an official of the card's level whose
 jurisdiction covers the enterprise gets anything done ("无权限" for everyone else, nothing
@@ -567,7 +567,7 @@ async def _registration_done(
     )
 
 
-# ---- queues and look-ups ---------------------------------------------------------------------
+# ---- look-ups ----------------------------------------------------------------------------
 
 
 async def forms_may_show(store: Store, official: Official, chat_id: int, chat_type: str) -> bool:

@@ -113,6 +113,19 @@ async def _may_list(store: Store, user_id: int, chat_id: int, chat_type: str) ->
     return official
 
 
+async def _presser(query: CallbackQuery, store: Store) -> Official | None:
+    """The official who pressed, if they may see forms here; else they are told why not."""
+    if query.message is None:
+        await query.answer(phrase("stale"))
+        return None
+    chat = query.message.chat
+    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
+    if isinstance(official, str):
+        await query.answer(phrase(official), show_alert=official != "no_permission")
+        return None
+    return official
+
+
 async def cmd_queue(message: Message, store: Store, catalog: Catalog) -> None:
     assert message.from_user is not None
     official = await _may_list(store, message.from_user.id, message.chat.id, message.chat.type)
@@ -128,14 +141,10 @@ async def cmd_queue(message: Message, store: Store, catalog: Catalog) -> None:
 async def on_queue(
     query: CallbackQuery, callback_data: QueuePress, bot: Bot, store: Store, catalog: Catalog
 ) -> None:
-    if query.message is None:
-        await query.answer(phrase("stale"))
+    official = await _presser(query, store)
+    if official is None or query.message is None:
         return
     chat = query.message.chat
-    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
-    if isinstance(official, str):
-        await query.answer(phrase(official), show_alert=official != "no_permission")
-        return
     await query.answer()
     if callback_data.open:
         submission = await store.submissions.get(callback_data.open)
@@ -179,7 +188,8 @@ async def _work_list(
         _button(phrase("queue_filter", show=s.value, count=tally[s], current=s is show), s, 0)
         for s in (Show.WARNED, Show.COPIED, Show.AGAIN, Show.CLEAN, Show.ALL)
     ]
-    rows += [filters[:3], filters[3:]]
+    if tally[Show.ALL]:
+        rows += [filters[:3], filters[3:]]
     if tally[Show.CLEAN]:
         rows.append([_bulk(phrase("approve_clean", count=tally[Show.CLEAN]), "ask")])
     rows.append([_wait(phrase("waiting_on_enterprise"), 0)])
@@ -212,14 +222,10 @@ def _bulk(text: str, act: str, preview: int = 0) -> InlineKeyboardButton:
 
 async def on_queue_sheet(query: CallbackQuery, bot: Bot, store: Store, catalog: Catalog) -> None:
     """The queue as the export's workbook: every waiting form with the export's columns."""
-    if query.message is None:
-        await query.answer(phrase("stale"))
+    official = await _presser(query, store)
+    if official is None or query.message is None:
         return
     chat = query.message.chat
-    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
-    if isinstance(official, str):
-        await query.answer(phrase(official), show_alert=official != "no_permission")
-        return
     await query.answer()
     scope = officials.jurisdiction(official)
     await send_workbook(bot, chat.id, store, catalog, scope, scope.level)
@@ -237,14 +243,10 @@ async def on_bulk(
     catalog: Catalog,
     notifier: Notifier,
 ) -> None:
-    if query.message is None:
-        await query.answer(phrase("stale"))
+    official = await _presser(query, store)
+    if official is None or query.message is None:
         return
     chat = query.message.chat
-    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
-    if isinstance(official, str):
-        await query.answer(phrase(official), show_alert=official != "no_permission")
-        return
     if callback_data.act == "ask":
         await _preview(query, bot, state, store, catalog, official)
         return
@@ -342,14 +344,10 @@ async def on_wait(
     catalog: Catalog,
     notifier: Notifier,
 ) -> None:
-    if query.message is None:
-        await query.answer(phrase("stale"))
+    official = await _presser(query, store)
+    if official is None or query.message is None:
         return
     chat = query.message.chat
-    official = await _may_list(store, query.from_user.id, chat.id, chat.type)
-    if isinstance(official, str):
-        await query.answer(phrase(official), show_alert=official != "no_permission")
-        return
     today = review_handlers.today(catalog)
     if callback_data.nudge:
         done = await workbench.nudge(store, catalog, official, callback_data.nudge, today, notifier)

@@ -614,7 +614,7 @@ async def _contact_ids(store: Store, enterprise_id: int) -> list[int]:
     return list(rows.all())
 
 
-# ---- queues and look-ups ----------------------------------------------------------------------
+# ---- look-ups -----------------------------------------------------------------------------
 
 
 async def current_card(store: Store, submission: Submission, viewer: str) -> ReviewCard | None:

@@ -1,6 +1,7 @@
 """The officials' workbench: the forms waiting at an official's level in their jurisdiction as a
 work list — what needs a look first, filtered, a page at a time — counted and listed in SQL so
-a bureau with thousands waiting gets its page at once."""
+a bureau with thousands waiting gets its page at once; the clean ones approved together; the
+forms waiting on their enterprise, and 催办."""
 
 from __future__ import annotations
 
@@ -84,17 +85,18 @@ def _waiting(official: Official) -> ColumnElement[bool]:
 
 async def reckon_missing(store: Store, catalog: Catalog, official: Official) -> None:
     """Forms submitted before the workbench existed get what it sorts by, once."""
-    rows = await store.session.scalars(
-        select(Submission)
-        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-        .where(_waiting(official), Submission.warnings.is_(None))
-    )
-    found = False
-    for submission in rows.all():
-        review.reckon(await review.form_view(store, catalog, submission, official.level))
-        found = True
-    if found:
-        await store.commit()
+    unmarked = (
+        await store.session.scalars(
+            select(Submission)
+            .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+            .where(_waiting(official), Submission.warnings.is_(None))
+        )
+    ).all()
+    if not unmarked:
+        return
+    for view in await review.form_views(store, catalog, unmarked, official.level, "opened"):
+        review.reckon(view)
+    await store.commit()
 
 
 async def tally(store: Store, official: Official) -> Tally:
