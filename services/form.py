@@ -225,7 +225,11 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
         if submission.status == RETURNED
         else {}
     )
-    extension = await deadlines.extension_of(store.session, campaign, enterprise)
+    extension = (  # a submitted form's window is moot: one statement fewer for it
+        await deadlines.extension_of(store.session, campaign, enterprise)
+        if submission.status in EDITABLE
+        else None
+    )
     await store.release()
     return Draft(catalog, enterprise, submission, answers, confirmations, notes, extension)
 
