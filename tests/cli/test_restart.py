@@ -134,7 +134,7 @@ def test_instances_serving_updates_only_leave_the_queue_to_the_worker(
         assert _stats(stand_in)["delivered"] == 0
         worker = _bot(database, stand_in, "work")
         try:
-            _until(lambda: _stats(stand_in)["delivered"] == 20, 30)
+            _until(lambda: _stats(stand_in)["delivered"] == 20, 90)  # a loaded CI starts slowly
         finally:
             worker.terminate()
             assert worker.wait(timeout=30) == 0
