@@ -66,25 +66,37 @@ def _from_json(path: Path, catalog: Catalog) -> RecordFile:
     if not isinstance(data, list):
         raise RecordFileError(f"{path.name}：应为记录数组（[{{…}}, {{…}}]），每条记录一个对象")
     records, ignored = [], _Ignored()
+    names: dict[str, str | None] = {}  # each key read once per file, not once per record
     for position, item in enumerate(data, start=1):
-        where = f"{path.name}：第 {position} 条记录"
         if not isinstance(item, dict):
-            raise RecordFileError(f'{where}不是对象（应为 {{"字段": 值, …}}）')
+            raise RecordFileError(f'{_where(path, position)}不是对象（应为 {{"字段": 值, …}}）')
         answers: dict[str, object] = {}
         for key, value in item.items():
-            name = _field_name(catalog, str(key), ignored)
+            try:
+                name = names[key]
+            except KeyError:
+                name = names[key] = _field_name(catalog, str(key), ignored)
             if name is None:
                 continue
             if name in answers:
-                raise RecordFileError(f"{where}：“{key}”与另一个键指向同一字段")
-            if isinstance(value, list):
-                if not all(isinstance(v, _SCALARS) for v in value):
-                    raise RecordFileError(f"{where}，“{key}”：列表中只能是文字或数字")
-            elif value is not None and not isinstance(value, _SCALARS):
-                raise RecordFileError(f"{where}，“{key}”：值应为文字、数字或列表")
+                raise RecordFileError(f"{_where(path, position)}：“{key}”与另一个键指向同一字段")
+            if type(value) is not str:  # most values are text: one test, not three
+                _check_value(path, position, key, value)
             answers[name] = value
         records.append(Record(position, answers))
     return RecordFile(records, ignored.columns)
+
+
+def _where(path: Path, position: int) -> str:
+    return f"{path.name}：第 {position} 条记录"
+
+
+def _check_value(path: Path, position: int, key: str, value: object) -> None:
+    if isinstance(value, list):
+        if not all(isinstance(v, _SCALARS) for v in value):
+            raise RecordFileError(f"{_where(path, position)}，“{key}”：列表中只能是文字或数字")
+    elif value is not None and not isinstance(value, _SCALARS):
+        raise RecordFileError(f"{_where(path, position)}，“{key}”：值应为文字、数字或列表")
 
 
 def _csv_rows(path: Path) -> Iterator[list[object]]:
