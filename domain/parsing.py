@@ -166,6 +166,8 @@ def _money(field: Field, catalog: Catalog) -> Reader:
 
 def _typed_money(field: Field, raw: str, hint: str) -> tuple[Decimal, str]:
     text = re.sub(r"\s+", "", folded(raw)).lstrip("¥").removeprefix("人民币")
+    if text in _NONE:  # "没有填 0", the questions say: 无 and 没有 are that 0
+        return Decimal(0), ""
     match = _NUMBER.fullmatch(text)
     if match is None:
         raise InputError(field, f"“{_shorten(raw)}”不是数字", hint)
