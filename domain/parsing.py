@@ -67,6 +67,7 @@ _NUMBER = re.compile(
     r"(?P<unit>万元|万|亿元|亿|千元|元)?"
 )
 _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # already as Decimal() reads it
+_PLAIN_WAN = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,4})?")  # … and to the 4 places kept
 _FOUR_PLACES = Decimal("0.0001")
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2})"
@@ -127,6 +128,10 @@ def _money(field: Field, catalog: Catalog) -> Reader:
             and raw.quantize(_FOUR_PLACES) == raw
         ):
             return raw
+        if type(raw) is str and _PLAIN_WAN.fullmatch(raw):  # most figures in a file
+            value = Decimal(raw)
+            if low <= value <= ceiling:
+                return value
         note = ""
         if type(raw) is str and len(raw) <= _NUMBER_LENGTH and _PLAIN.fullmatch(raw):
             value = Decimal(raw)
@@ -161,6 +166,8 @@ def _money(field: Field, catalog: Catalog) -> Reader:
 
 def _typed_money(field: Field, raw: str, hint: str) -> tuple[Decimal, str]:
     text = re.sub(r"\s+", "", folded(raw)).lstrip("¥").removeprefix("人民币")
+    if text in _NONE:  # "没有填 0", the questions say: 无 and 没有 are that 0
+        return Decimal(0), ""
     match = _NUMBER.fullmatch(text)
     if match is None:
         raise InputError(field, f"“{_shorten(raw)}”不是数字", hint)
@@ -416,10 +423,11 @@ def _identifier(
 ) -> Callable[[Field, Catalog], Reader]:
     def factory(field: Field, catalog: Catalog) -> Reader:
         def read(raw: object) -> object:
-            if _blank(field, raw):
-                return None
-            if not isinstance(raw, str | int) or isinstance(raw, bool):
-                raise InputError(field, "格式不正确")
+            if type(raw) is not str or not 0 < len(raw) <= _NUMBER_LENGTH or raw.isspace():
+                if _blank(field, raw):
+                    return None
+                if not isinstance(raw, str | int) or isinstance(raw, bool):
+                    raise InputError(field, "格式不正确")
             try:
                 return read_identifier(str(raw))
             except identifiers.IdentifierError as exc:

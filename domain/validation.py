@@ -22,6 +22,7 @@ _EVALUATED = tuple(
     for rule in RULES
     if rule.check is not None
 )
+_READ = frozenset().union(*(reads for reads, _, _ in _EVALUATED))
 
 
 @dataclass(slots=True)
@@ -59,12 +60,17 @@ def parse_answers(answers: Mapping[str, object], catalog: Catalog) -> Report:
     notes: dict[str, str] = {}
     plan = _plan(catalog)
     for name, raw in answers.items():
-        read, format_rule = plan[name]
-        try:
-            value = read(raw)
-        except InputError as exc:
-            findings.append(Finding(format_rule, Severity.STRONG, (name,), str(exc)))
-            continue
+        read, format_rule, known = plan[name]
+        text = known is not None and type(raw) is str
+        value = known.get(raw, _UNREAD) if text else _UNREAD  # type: ignore[union-attr]
+        if value is _UNREAD:
+            try:
+                value = read(raw)
+            except InputError as exc:
+                findings.append(Finding(format_rule, Severity.STRONG, (name,), str(exc)))
+                continue
+            if text and len(known) < _REMEMBERED:  # type: ignore[arg-type]
+                known[raw] = value  # type: ignore[index]
         if value is None:
             continue
         if type(value) is Noted:
@@ -73,11 +79,22 @@ def parse_answers(answers: Mapping[str, object], catalog: Catalog) -> Report:
     return Report(values, findings, notes)
 
 
+_UNREAD = object()
+# A file repeats most answers thousands of times (choices, dates, places, industries, small
+# counts, round figures): what a reader made of a text is remembered, per field (its values are
+# immutable; what it refuses is read again, to raise again). Long texts are each their own.
+_REMEMBERED = 4096  # answers per field
+
+
 @cache
-def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str]]:
-    """Per field: its reader and the rule a malformed answer breaks."""
+def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str, dict[str, object] | None]]:
+    """Per field: its reader, the rule a malformed answer breaks, what it has read."""
     return {
-        f.name: (reader_for(f, catalog), _FORMAT_RULES.get(f.kind, "E-input"))
+        f.name: (
+            reader_for(f, catalog),
+            _FORMAT_RULES.get(f.kind, "E-input"),
+            None if f.kind is Kind.TEXT else {},
+        )
         for f in catalog.fields
     }
 
@@ -85,9 +102,10 @@ def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str]]:
 def evaluate(values: Values, catalog: Catalog) -> list[Finding]:
     """Every rule whose inputs are all filled (or that works on what there is)."""
     findings: list[Finding] = []
-    filled = set(values)
+    filled = values.keys()
+    complete = filled >= _READ  # a whole record: no rule to skip
     for reads, check, rule in _EVALUATED:
-        if reads <= filled:
+        if complete or reads <= filled:
             result = check(values, catalog)
             if result is not None:
                 findings.extend(rule.findings(result))
@@ -98,8 +116,10 @@ def missing_required(
     values: Values, catalog: Catalog, skip: frozenset[str] = frozenset()
 ) -> list[Finding]:
     """E-required: required fields without an answer (those answered wrongly are in `skip`)."""
-    findings = []
     unanswered = catalog.required_names - values.keys() - skip
+    if not unanswered:
+        return []
+    findings = []
     for f in catalog.required_fields:
         if f.name not in unanswered:
             continue

@@ -97,23 +97,27 @@ def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) 
         raise RecordFileError("json_not_array")
     if len(data) > limits.rows:
         raise RecordFileError("too_many_rows", row=limits.rows + 1, limit=limits.rows)
+    names: dict[str, str | None] = {}  # each key read once per file, not once per record
     for position, item in enumerate(data, start=1):
         if not isinstance(item, dict):
             raise RecordFileError("json_not_object", record=position)
         answers: dict[str, object] = {}
         for key, value in item.items():
-            name = _field_name(catalog, str(key), ignored)
+            try:
+                name = names[key]
+            except KeyError:
+                name = names[key] = _field_name(catalog, str(key), ignored)
             if name is None:
                 continue
             if name in answers:
                 raise RecordFileError("json_same_field", record=position, key=key)
-            if isinstance(value, list):
-                if not all(isinstance(v, _SCALARS) for v in value):
-                    raise RecordFileError("json_list", record=position, key=key)
-            elif value is not None and not isinstance(value, _SCALARS):
-                raise RecordFileError("json_value", record=position, key=key)
-            for v in value if isinstance(value, list) else [value]:
-                _check_length(v, limits, position, key)
+            if type(value) is not str:  # most values are text: one test, not three
+                _check_value(value, position, key)
+            if type(value) is str:
+                _check_length(value, limits, position, key)
+            elif isinstance(value, list):
+                for v in value:
+                    _check_length(v, limits, position, key)
             answers[name] = value
         yield Record(position, answers)
 
@@ -226,6 +230,15 @@ def _within(
         title = header[index] if index < len(header) else None
         _check_length(cell, limits, number, title, index + 1)
     return cells
+
+
+def _check_value(value: object, record: int, key: str) -> None:
+    """A JSON value the form can read: text, a number, a list of those, or null."""
+    if isinstance(value, list):
+        if not all(isinstance(v, _SCALARS) for v in value):
+            raise RecordFileError("json_list", record=record, key=key)
+    elif value is not None and not isinstance(value, _SCALARS):
+        raise RecordFileError("json_value", record=record, key=key)
 
 
 def _check_length(

@@ -16,6 +16,7 @@ from domain.identifiers import (
     read_email,
     read_mobile,
     read_uscc,
+    uscc_check_digit,
 )
 from tests.factories import uscc_of
 
@@ -60,6 +61,7 @@ def test_check_digits_are_python_stdnums_and_gb_11714s(body: str) -> None:
     head = "91" + body[2:8].translate(str.maketrans("ABCDEFGHJKLMNPQRTUWXY", "0" * 21))
     code = uscc_of(head, body[8:])
     assert read_uscc(code) == code == uscc.validate(code)
+    assert uscc_check_digit(body + "0") == uscc.calc_check_digit(body + "0")
     wrong = next(c for c in "0123456789X" if c != code[16])
     other = code[:16] + wrong  # the organisation code's check broken, the USCC's made right
     with pytest.raises(IdentifierError, match="第 9–17 位（组织机构代码）的校验位不符"):

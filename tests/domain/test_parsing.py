@@ -46,6 +46,9 @@ def refused(catalog: Catalog, name: str, raw: object) -> str:
         (3500, "3500"),
         (3500.5, "3500.5"),
         (Decimal("3500.25"), "3500.25"),
+        ("无", "0"),
+        ("暂无", "0"),
+        ("没有", "0"),
     ],
 )
 def test_money_as_people_type_it(catalog: Catalog, typed: object, expected: str) -> None:
