@@ -143,9 +143,8 @@ def _encoding(path: Path) -> str:
     """UTF-8 (with or without the BOM Excel writes), UTF-16 with a BOM, or the GBK that Excel in
     China saves: decoded block by block, so the whole file is never held."""
     with path.open("rb") as file:
-        if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-        for encoding in ("utf-8-sig", "gb18030"):
+        utf16 = file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
             file.seek(0)
             decoder = codecs.getincrementaldecoder(encoding)()
             try:
