@@ -113,7 +113,10 @@ def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) 
             elif value is not None and not isinstance(value, _SCALARS):
                 raise RecordFileError("json_value", record=position, key=key)
             for v in value if isinstance(value, list) else [value]:
-                _check_length(v, limits, position, key)
+                if isinstance(v, str) and len(v) > limits.cell:
+                    raise RecordFileError(
+                        "json_too_long", record=position, key=key, length=len(v), limit=limits.cell
+                    )
             answers[name] = value
         yield Record(position, answers)
 
@@ -227,9 +230,7 @@ def _within(
     return cells
 
 
-def _check_length(
-    cell: object, limits: Limits, row: int, title: object, column: int | None = None
-) -> None:
+def _check_length(cell: object, limits: Limits, row: int, title: object, column: int) -> None:
     if isinstance(cell, str) and len(cell) > limits.cell:
         raise RecordFileError(
             "cell_too_long",
