@@ -53,11 +53,6 @@ class ImportReport:
     def counts(self) -> Counter[str]:
         return Counter(r.outcome for r in self.rows)
 
-    def __repr__(self) -> str:
-        # Short: Python 3.11's asyncio.run formats the main task, with its result, when it puts
-        # back the SIGINT handler; every row's repr was 65 MiB for a 20 MiB file.
-        return f"ImportReport({len(self.rows):,} rows)"
-
 
 @dataclass(slots=True)
 class _Row:

@@ -113,11 +113,11 @@ def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) 
                 raise RecordFileError("json_same_field", record=position, key=key)
             if type(value) is not str:  # most values are text: one test, not three
                 _check_value(value, position, key)
-            if type(value) is str:
-                _check_length(value, limits, position, key)
-            elif isinstance(value, list):
-                for v in value:
-                    _check_length(v, limits, position, key)
+            for v in value if isinstance(value, list) else (value,):
+                if isinstance(v, str) and len(v) > limits.cell:
+                    raise RecordFileError(
+                        "json_too_long", record=position, key=key, length=len(v), limit=limits.cell
+                    )
             answers[name] = value
         yield Record(position, answers)
 
@@ -147,9 +147,8 @@ def _encoding(path: Path) -> str:
     """UTF-8 (with or without the BOM Excel writes), UTF-16 with a BOM, or the GBK that Excel in
     China saves: decoded block by block, so the whole file is never held."""
     with path.open("rb") as file:
-        if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-        for encoding in ("utf-8-sig", "gb18030"):
+        utf16 = file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
             file.seek(0)
             decoder = codecs.getincrementaldecoder(encoding)()
             try:
@@ -241,9 +240,7 @@ def _check_value(value: object, record: int, key: str) -> None:
         raise RecordFileError("json_value", record=record, key=key)
 
 
-def _check_length(
-    cell: object, limits: Limits, row: int, title: object, column: int | None = None
-) -> None:
+def _check_length(cell: object, limits: Limits, row: int, title: object, column: int) -> None:
     if isinstance(cell, str) and len(cell) > limits.cell:
         raise RecordFileError(
             "cell_too_long",

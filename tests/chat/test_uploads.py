@@ -85,6 +85,7 @@ HOSTILE = [
         "名单.xlsx：不是有效的 Excel 文件，请在",
     ),
     ("a cell at XFD", "名单.xlsx", sheet(far_cell), "第 1 行有 16,384 列，最多 300 列"),
+    ("broken UTF-16", "名单.csv", utf16()[:-1], "名单.csv：无法识别文件编码"),
     ("nested JSON", "名单.json", b"[" * 100_000 + b"]" * 100_000, "请发送 CSV 或 XLSX 文件"),
     (
         "too many rows",

@@ -118,7 +118,7 @@ def test_gbk_csv_from_excel(tmp_path: Path) -> None:
         (
             "long.json",
             '[{"enterprise_name": "%s"}]' % ("长" * 2001),
-            "第 1 行（enterprise_name）有 2,001 字",
+            "第 1 条记录，“enterprise_name”有 2,001 字",
         ),
         ("wide.csv", "企业名称\n甲,乙\n", "第 2 行的单元格多于表头"),
         (
