@@ -17,7 +17,6 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
-from bot import charts
 from bot.documents import form_html
 from bot.filters import PRIVATE
 from bot.notifier import ScoreSheet, score_summary
@@ -100,6 +99,8 @@ async def cmd_chart(
     view = await overview.tally(store, campaign.regions, campaign.year, place)
     daily = await overview.daily_submissions(store, campaign.year, place, campaign.zone)
     today = now().astimezone(campaign.zone).date()
+    from bot import charts  # matplotlib, ~90 MiB, loaded by the first /chart, not by every bot
+
     png = await asyncio.to_thread(charts.progress_png, view, daily, campaign, today)
     await message.answer_photo(
         BufferedInputFile(png, filename="progress.png"),
