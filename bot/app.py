@@ -20,7 +20,7 @@ from aiogram.types import BotCommand, ErrorEvent
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares import LetGo, RedisBuckets, Services, Throttle, Unchanged
+from bot.middlewares import LetGo, RedisBuckets, Services, Throttle, Unchanged, WaitBriefly
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
 from bot.texts import render
@@ -214,6 +214,7 @@ def bot(token: str | None, api_base: str | None = None) -> Bot:
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
     bot.session.middleware(LetGo())
     bot.session.middleware(Unchanged())
+    bot.session.middleware(WaitBriefly())
     return bot
 
 

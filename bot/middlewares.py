@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
@@ -164,6 +164,28 @@ class Unchanged(BaseRequestMiddleware):
 
 
 _EDITS = (EditMessageText, EditMessageReplyMarkup, EditMessageCaption)
+
+
+class WaitBriefly(BaseRequestMiddleware):
+    """A reply Telegram asks to send a few seconds later (429 with a short `retry_after`) is
+    sent then, once: the person gets their confirmation instead of silence. Only inside an
+    update; the delivery queue paces itself (`reminders.sender`)."""
+
+    longest = 5  # seconds an update may wait; a longer flood wait fails as before
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as wait:
+            if _turn.get() is None or wait.retry_after > self.longest:
+                raise
+            await asyncio.sleep(wait.retry_after)
+            return await make_request(bot, method)
 
 
 class Buckets:

@@ -55,7 +55,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.middlewares import LetGo, Unchanged
+from bot.middlewares import LetGo, Unchanged, WaitBriefly
 from bot.telegram import Refused, check_markup, check_text
 
 BOT_USER = User(id=42, is_bot=True, first_name="创新积分助手", username="cxjf_bot")
@@ -134,7 +134,8 @@ class OfflineSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
-        self.calls.append(method)
+        if id(method) not in self.refused:  # a call sent again is recorded once
+            self.calls.append(method)
         chat_id = getattr(method, "chat_id", None)
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -166,6 +167,7 @@ class OfflineSession(BaseSession):
             body = {"ok": False, "error_code": refused.status, "description": refused.description}
             self.check_response(bot, method, refused.status, json.dumps(body))  # raises
         result = self._result(method)
+        self.refused.discard(id(method))  # sent again after a refusal (a 429 waited out)
         if isinstance(result, Message):
             self.message_ids[id(method)] = result.message_id
             self._remember(method, result, payload)
@@ -287,6 +289,7 @@ def offline_bot(on_call: Callable[[TelegramMethod[Any], Any], None] | None = Non
     bot._me = BOT_USER  # what aiogram's own MockedBot presets, so getMe is never called
     bot.session.middleware(LetGo())  # as the real bot's (bot.app.bot)
     bot.session.middleware(Unchanged())
+    bot.session.middleware(WaitBriefly())
     return bot
 
 

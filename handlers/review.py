@@ -19,7 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, User
 
 from bot import screens
-from bot.filters import GROUP, TEXT
+from bot.filters import GROUP, PRIVATE, TEXT
 from bot.keyboards import Keys, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
 from bot.texts import fitted, paged, phrase, render
@@ -65,6 +65,11 @@ async def bind_official(
         catalog.campaign.regions, result.official.level, result.official.region_code
     )
     await message.answer(render("official_bound", bureau=name))
+
+
+async def bind_group_here(message: Message) -> None:
+    """/bindgroup in a private chat: never read as a credit code or an answer."""
+    await message.answer(phrase("bindgroup_in_group"))
 
 
 async def bind_group(
@@ -630,6 +635,7 @@ async def send_form(
 def router() -> Router:
     r = Router(name="review")
     r.message.register(bind_group, Command("bindgroup"), GROUP)
+    r.message.register(bind_group_here, Command("bindgroup"), PRIVATE)
     r.message.register(cmd_invite, Command("invite"))
     r.message.register(cmd_form, Command("form"))
     r.message.register(typed_comment, StateFilter(Returning.comment), TEXT)

@@ -310,7 +310,7 @@ def router() -> Router:
     r.message.register(welcome, CommandStart(), unbound)
     r.message.register(typed_name, StateFilter(Binding.name), TEXT, unbound)
     r.message.register(typed_region, StateFilter(Binding.region), TEXT, unbound)
-    r.message.register(typed_code, TEXT, unbound)
+    r.message.register(typed_code, TEXT, ~F.text.startswith("/"), unbound)  # a command is no code
     r.message.register(welcome, unbound)
     r.callback_query.register(pressed_region, StateFilter(Binding.region), Press.filter(), unbound)
     return r

@@ -110,9 +110,9 @@ async def submitted(
     submission.profile = mine.to_json()
     submission.similar = similar
     view = await form_view(store, catalog, submission, level, reason="submitted")
-    if view.changes:
-        view.reason = "resubmitted"
     reckon(view)
+    if view.changes or submission.changed is not None:  # back at the level that returned it
+        view.reason = "resubmitted"
     store.session.add(submission)
     view.card_id = (await _open_card(store, submission, level)).id
     await store.commit()

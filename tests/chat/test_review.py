@@ -417,3 +417,31 @@ async def test_details_show_the_whole_form_by_section(world: World) -> None:
         and "三、<b>创新投入</b>" in said[2]
         and "2025年度研发费用：350 万元" in said[2]
     )
+
+
+async def test_bindgroup_in_private_says_where_it_belongs(world: World) -> None:
+    """Sent privately it is neither a credit code nor a way into an enterprise's form."""
+    county = await official(world, "county", "210211", 501, "王科长")
+    said = texts(await county.send(f"/bindgroup {await group_code(world, 'county', '210211')}"))
+    assert said == [
+        "/bindgroup 要在本局的审核群里发送：把机器人拉进审核群，在群里发送 /bindgroup 加绑定码。"
+    ]
+    stranger = world.person(909)
+    said = texts(await stranger.send("/bindgroup 12345"))
+    assert "统一社会信用代码" not in said[0] and "审核群" in said[0]
+    said = texts(await stranger.send("/nosuchcommand"))
+    assert "统一社会信用代码应为" not in said[0]
+
+
+async def test_a_resubmission_without_changes_is_called_one(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
+    await person.press("开始修改")
+    await person.send(str(CLEAN["rd_expense"]))  # checked: the same figure
+    await person.press("签署承诺书并提交")
+    await person.press("内容无误")
+    await person.press("我已阅读并同意")
+    card = last_text(world, GROUP)
+    assert card.startswith("🔁 <b>重新提交</b>")
+    assert "企业没有修改数据，按原样重新提交" in card and "上次退回意见" in card

@@ -100,15 +100,15 @@ async def test_the_webhook_applies_an_update_sent_twice_once(world: World) -> No
 
 
 async def test_a_reply_that_failed_after_the_answer_was_stored(world: World) -> None:
-    """The answer is stored; Telegram refuses the reply (5xx, 429, a timeout). The contact, told
-    nothing, types the answer again: it is not taken for the next question; they are told
+    """The answer is stored; Telegram refuses the reply (5xx, a long 429, a timeout). The contact,
+    told nothing, types the answer again: it is not taken for the next question; they are told
     what was saved and shown the question they missed."""
     _, person = await bound(world)
     await at_question(world, person, "is_private")
     for fault in (
         lambda: person.session.stage_error(502, "Bad Gateway", chat_id=person.chat.id),
         lambda: person.session.stage_error(
-            429, "Too Many Requests: retry after 3", retry_after=3, chat_id=person.chat.id
+            429, "Too Many Requests: retry after 30", retry_after=30, chat_id=person.chat.id
         ),
         lambda: person.session.stage_timeout(chat_id=person.chat.id),
     ):
@@ -122,6 +122,18 @@ async def test_a_reply_that_failed_after_the_answer_was_stored(world: World) -> 
         assert "是否建立党组织？" in said[-1]
         assert "has_party_org" not in await stored(world)
         await person.press("上一项")  # back to 是否为民营企业 for the next fault
+
+
+async def test_a_reply_asked_to_wait_a_second_is_sent_then(world: World) -> None:
+    """A short 429 on a reply: the update waits it out and sends the reply once."""
+    _, person = await bound(world)
+    await at_question(world, person, "is_private")
+    person.session.stage_error(
+        429, "Too Many Requests: retry after 1", retry_after=1, chat_id=person.chat.id
+    )
+    said = texts(await person.send("否"))
+    assert len(said) == 1 and "是否建立党组织？" in said[0]
+    assert (await stored(world))["is_private"].value is False
 
 
 async def test_text_typed_before_the_question_appeared_does_not_answer_it(world: World) -> None:
