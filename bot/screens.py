@@ -357,7 +357,7 @@ def county_name(draft: Draft) -> str:
 
 
 def menu(draft: Draft, screen: int) -> Screen:
-    if draft.returned:
+    if draft.changeable is not None:  # returned with fields named: only those
         return returned_menu(draft, screen)
     catalog = draft.catalog
     state = draft.state

@@ -13,7 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
-from bot import keyboards
+from bot import keyboards, screens
 from bot.filters import PRIVATE, TEXT, Magic
 from bot.keyboards import Keys, Press
 from bot.texts import phrase, render
@@ -51,15 +51,18 @@ async def _welcome_bound(
     enterprise = await store.enterprises.get(contact.enterprise_id)
     await store.release()
     await state.clear()
-    await message.answer(render("bound", enterprise=enterprise), reply_markup=ReplyKeyboardRemove())
-    await message.answer(
-        render("bound_intro", total=len(catalog.fields)),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[keyboards.workbook_button()]]),
-    )
     assert message.from_user is not None
     flow = await Flow.open(
         bot, message.chat.id, message.from_user.id, state, store, catalog, notifier, contact
     )
+    await message.answer(render("bound", enterprise=enterprise), reply_markup=ReplyKeyboardRemove())
+    if flow.draft.editable:  # a form already submitted has its status, not how to fill it in
+        await message.answer(
+            render("bound_intro", total=len(catalog.fields)),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[keyboards.workbook_button()]]),
+        )
+        if notice := screens.window_notice(flow.draft):  # closed, not yet open, or extended
+            await message.answer(notice)
     await flow.resume()
 
 

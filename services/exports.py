@@ -82,6 +82,9 @@ ACTIONS: dict[str, str] = {
     "submission.submitted": "签署承诺书并提交",
     "review.approved": "审核通过",
     "review.returned": "审核退回",
+    "review.nudged": "催办",
+    "unit.kept": "确认金额单位为万元",
+    "deadline.extended": "延长提交截止日期",
 }
 
 
@@ -379,7 +382,10 @@ def _detail(catalog: Catalog, entry: AuditEntry) -> str:
         f = catalog.by_name.get(str(d.get("field")))
         label = f.label_with_unit if f else d.get("field")
         via = "（Excel 表格）" if d.get("source") == "excel" else ""
-        return f"{label}：{_shown(d.get('old'))} → {_shown(d.get('new'))}{via}"
+        old, new = (_shown(catalog, f, d.get(k)) for k in ("old", "new"))
+        if d.get("source") == "skipped":
+            new = "（跳过）"
+        return f"{label}：{old} → {new}{via}"
     if entry.action.startswith("review."):
         said = f"{LEVEL_NAMES.get(str(d.get('level')), '')}级 {d.get('by_name', '')}".strip()
         if entry.action == "review.returned":
@@ -391,9 +397,12 @@ def _detail(catalog: Catalog, entry: AuditEntry) -> str:
     return ""
 
 
-def _shown(stored: object) -> str:
+def _shown(catalog: Catalog, f: Field | None, stored: object) -> str:
+    """A stored answer in the audit sheet: 是/否, choices, places in words, as on screen."""
     if stored is None:
         return "（空）"
+    if f is not None and (said := formatting.words(catalog, f, decode(f, stored))) is not None:
+        return said
     if isinstance(stored, list):
         return "、".join(map(str, stored))
     return str(stored)

@@ -132,13 +132,17 @@ class Draft:
 
     @property
     def changeable(self) -> frozenset[str] | None:
-        """A returned form's fields the reviewer reopened; None when any field may change."""
-        return frozenset(self.submission.reopened or ()) if self.returned else None
+        """A returned form's fields the reviewer reopened; None when any field may change: a
+        draft, or a form returned as a whole (comments on 整张表 only, no field named)."""
+        if not self.returned or not self.submission.reopened:
+            return None
+        return frozenset(self.submission.reopened)
 
     def may_change(self, name: str) -> bool:
-        """A draft changes freely; a returned form, only where the reviewer commented."""
+        """A draft changes freely; a returned form, only where the reviewer commented (all of it
+        when the comment was on the whole form)."""
         if self.returned:
-            return name in (self.changeable or ())
+            return self.changeable is None or name in self.changeable
         return self.editable
 
     @property

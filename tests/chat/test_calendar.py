@@ -60,6 +60,23 @@ async def test_a_submission_after_the_deadline_is_refused(world: World) -> None:
     assert "已于6月26日截止" in said[-1] and await status(world) == "draft"
 
 
+async def test_binding_after_the_deadline_says_so_at_once(world: World) -> None:
+    on(world, date(2026, 12, 6))
+    _, person = await bound(world)  # by the invitation link
+    said = texts(person.session.sent_to(person.chat.id))  # type: ignore[attr-defined]
+    assert any("信息征集已于6月26日截止，表单不能再提交" in text for text in said)
+
+
+async def test_binding_to_a_submitted_form_shows_where_it_stands(world: World) -> None:
+    await submitted_form(world)
+    second = world.person(1002)
+    await second.send("/start")
+    await second.share_contact("13812345678")
+    said = texts(second.session.sent_to(second.chat.id))  # type: ignore[attr-defined]
+    assert not any("用 Excel 填写" in text or "约 " in text for text in said)
+    assert "填报状态" in said[-1]
+
+
 async def test_before_the_window_answers_are_kept_and_submission_waits(world: World) -> None:
     on(world, date(2026, 6, 1))
     _, person = await bound(world)

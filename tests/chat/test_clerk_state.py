@@ -15,7 +15,7 @@ from tests.chat.helpers import screen
 from tests.chat.test_bad_input import at_question
 from tests.chat.test_binding import preloaded
 from tests.chat.test_journey import PRELOADED, bound, stored
-from tests.chat.test_review import bureaus, send_back, submitted_form
+from tests.chat.test_review import GROUP, bureaus, send_back, submitted_form
 
 
 def labels(person: OfflineChat) -> list[str]:
@@ -197,3 +197,27 @@ async def test_nothing_picked_names_a_way_on_that_exists(world: World) -> None:
     await person.press("融资需求类型")
     said = texts(await person.press("完成"))
     assert said == ["请至少选择一项；不需要请点“跳过”。"]
+
+
+async def test_a_form_returned_as_a_whole_may_change_anywhere(world: World) -> None:
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    await group.press("退回")
+    await group.press("整张表")
+    await group.press("选好了")
+    await group.send("与另一家企业数据高度雷同，请逐项核对")
+    await group.press("确认退回")
+    await person.press("开始修改")
+    menu = texts(await person.press("菜单"))[-1]
+    assert "已锁定" not in menu
+    await person.press("创新投入")
+    await person.press("2025年度研发费用")
+    said = texts(await person.send("380"))
+    assert "✅ 2025年度研发费用：380 万元（已记录）" in said[-1]
+    assert (await stored(world))["rd_expense"].value == "380"
+    await person.press("签署承诺书并提交")
+    await person.press("内容无误")
+    said = texts(await person.press("我已阅读并同意"))
+    assert "已提交" in said[-1]
+    card = texts(world.bot.session.sent_to(GROUP))[-1]  # type: ignore[attr-defined]
+    assert card.startswith("🔁 <b>重新提交</b>") and "350 万元 → <b>380 万元</b>" in card

@@ -109,6 +109,9 @@ async def test_the_workbook_matches_the_database_cell_by_cell(world: World, tmp_
     assert details["联系人绑定"] == "专属链接" and details["签署承诺书并提交"] == "提交至区县审核"
     assert details["确认提示无误"].startswith("W4 ")
     assert all("=" not in (d or "") and "_" not in (d or "") for _, d in trail)  # no stored keys
+    assert all("." not in action for action, _ in trail)  # every action in words
+    filled = [d for action, d in trail if action == "填写"]
+    assert "是否为民营企业：（空） → 是" in filled and not any("True" in d for d in filled)
     path = tmp_path / "export.xlsx"
     path.write_bytes(data)
     read = read_records(path, catalog)
