@@ -13,7 +13,7 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
@@ -27,7 +27,7 @@ from handlers.excel import send_reviewer_workbook
 from services import exports, extensions, officials, overview, scores
 from services.exports import Which
 from services.notifier import Notifier
-from storage.models import now
+from storage.models import Contact, now
 from storage.repositories import Store
 
 
@@ -39,6 +39,10 @@ async def scope_of(
         return Jurisdiction("province", catalog.campaign.regions.code)
     official = await officials.of_user(store, user.id) if user else None
     return officials.jurisdiction(official) if official else None
+
+
+async def no_form(message: Message, contact: Contact | None = None) -> bool:
+    return contact is None or contact.status != "active"
 
 
 async def viewer(
@@ -336,6 +340,8 @@ def router() -> Router:
     r.message.register(cmd_score, Command("score"), viewer)
     r.message.register(cmd_extend, Command("extend"), viewer)
     r.message.register(cmd_help, Command("help"), viewer)
+    # an admin's bare /start: their commands, not the enterprise welcome (a contact: the form)
+    r.message.register(cmd_help, F.text == "/start", no_form, viewer)
     r.message.register(refuse, Command("find", "export", "chart", "score", "extend"))
     r.callback_query.register(on_score_sheet, ScoreSheet.filter())
     return r

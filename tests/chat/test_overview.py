@@ -128,3 +128,9 @@ async def test_bad_places_and_searches_get_a_clear_reply(world: World) -> None:
     said = texts(await admin.send("/export 火星 已上报"))[0]
     assert "没有找到地区“火星”" in said and "/export 大连" in said
     assert "没有找到地区" in texts(await admin.send("/chart 100万元"))[0]
+
+
+async def test_an_admins_start_lists_their_commands(world: World) -> None:
+    world.restart(admins=frozenset({ADMIN}))
+    said = texts(await world.person(ADMIN, "管理员").send("/start"))
+    assert "/status" in said[0] and "分享手机号" not in said[0]
