@@ -313,6 +313,7 @@ async def _preview(
             bureau=_bureau(catalog, official),
             names=[f.name for f in forms],
             next_level=_above(catalog, official),
+            below=official.level != "county",
         ),
         reply_markup=markup,
     )
