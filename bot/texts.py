@@ -87,9 +87,13 @@ _phrases = _plain.get_template("phrases.j2").module  # type: ignore[attr-defined
 _file_problems = _plain.get_template("file_problems.j2").module  # type: ignore[attr-defined]
 
 
+_GAPS = re.compile(r"\n{3,}")
+
+
 def render(template: str, **context: Any) -> str:
-    """A message (HTML) from `templates/<template>.j2`."""
-    return _html.get_template(f"{template}.j2").render(**context).strip()
+    """A message (HTML) from `templates/<template>.j2`; parts left out by conditions never
+    leave more than one blank line in a row."""
+    return _GAPS.sub("\n\n", _html.get_template(f"{template}.j2").render(**context)).strip()
 
 
 def plain(template: str, **context: Any) -> str:
