@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
 from bot.documents import form_html
-from bot.filters import PRIVATE
+from bot.filters import PRIVATE, Magic
 from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
@@ -341,7 +341,7 @@ def router() -> Router:
     r.message.register(cmd_extend, Command("extend"), viewer)
     r.message.register(cmd_help, Command("help"), viewer)
     # an admin's bare /start: their commands, not the enterprise welcome (a contact: the form)
-    r.message.register(cmd_help, F.text == "/start", no_form, viewer)
+    r.message.register(cmd_help, Magic(F.text == "/start"), no_form, viewer)
     r.message.register(refuse, Command("find", "export", "chart", "score", "extend"))
     r.callback_query.register(on_score_sheet, ScoreSheet.filter())
     return r
