@@ -83,7 +83,9 @@ _ANSWERS = select(
 _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
-_AUDIT = insert(AuditEntry)
+_AUDIT = insert(AuditEntry.__table__)
+_HOLD = select(Submission.status, Submission.round).where(Submission.id == bindparam("id"))
+_HOLDS = {exclusive: _HOLD.with_for_update(read=not exclusive) for exclusive in (False, True)}
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
@@ -254,8 +256,7 @@ class Submissions:
         shared by writers of its answers, exclusive for a change of status, so an answer is
         never written into a form being submitted, and every instance sees the same order.
         SQLite runs one update at a time and needs no lock."""
-        query = select(Submission.status, Submission.round).where(Submission.id == submission_id)
-        row = (await self.session.execute(query.with_for_update(read=not exclusive))).first()
+        row = (await self.session.execute(_HOLDS[exclusive], {"id": submission_id})).first()
         return (row[0], row[1]) if row else None
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
