@@ -14,7 +14,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards
-from bot.filters import PRIVATE, TEXT, Magic
+from bot.filters import NOT_COMMAND, PRIVATE, TEXT, Magic
 from bot.keyboards import Keys, Press
 from bot.texts import phrase, render
 from domain.catalog import Catalog
@@ -310,7 +310,7 @@ def router() -> Router:
     r.message.register(welcome, CommandStart(), unbound)
     r.message.register(typed_name, StateFilter(Binding.name), TEXT, unbound)
     r.message.register(typed_region, StateFilter(Binding.region), TEXT, unbound)
-    r.message.register(typed_code, TEXT, ~F.text.startswith("/"), unbound)  # a command is no code
+    r.message.register(typed_code, TEXT, NOT_COMMAND, unbound)  # a command is no code
     r.message.register(welcome, unbound)
     r.callback_query.register(pressed_region, StateFilter(Binding.region), Press.filter(), unbound)
     return r
