@@ -23,6 +23,7 @@ from storage.models import (
     Contact,
     Delivery,
     Enterprise,
+    HandledUpdate,
     Invitation,
     Submission,
     now,
@@ -62,6 +63,9 @@ _SENDER_AND_CHAT = (
         Contact,
         select(literal(True))
         .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
+        .scalar_subquery(),
+        select(literal(True))
+        .where(HandledUpdate.update_id == bindparam("update_id"))
         .scalar_subquery(),
     )
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
@@ -139,12 +143,15 @@ class Contacts:
     async def by_user(self, user_id: int) -> Contact | None:
         return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
 
-    async def of_update(self, user_id: int, chat_id: int | None) -> tuple[Contact | None, bool]:
-        """Who sent an update, and whether its chat was inactive (`services.chats`): asked on
-        every update, so in one round trip."""
-        values = {"user_id": user_id, "chat_id": chat_id}
+    async def of_update(
+        self, user_id: int, chat_id: int | None, update_id: int | None
+    ) -> tuple[Contact | None, bool, bool]:
+        """Who sent an update, whether its chat was inactive (`services.chats`) and whether the
+        update was applied before (`storage.updates`): asked on every update, so in one round
+        trip."""
+        values = {"user_id": user_id, "chat_id": chat_id, "update_id": update_id}
         row = (await self.session.execute(_SENDER_AND_CHAT, values)).one()
-        return row[0], bool(row[1])
+        return row[0], bool(row[1]), bool(row[2])
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
