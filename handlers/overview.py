@@ -14,11 +14,11 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
 from bot.documents import form_html
-from bot.filters import PRIVATE
+from bot.filters import PRIVATE, Command
 from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog
