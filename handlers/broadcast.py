@@ -299,7 +299,8 @@ def router() -> Router:
     r.message.register(typed_text, StateFilter(Broadcasting.text), NOT_COMMAND)
     r.callback_query.register(
         on_press,
-        Press.filter(),
+        # the state first: every press in the form is a Press, read (validated) for nothing here
         StateFilter(Broadcasting.audience, Broadcasting.text, Broadcasting.confirm),
+        Press.filter(),
     )
     return r

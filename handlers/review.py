@@ -643,7 +643,8 @@ def router() -> Router:
     r.callback_query.register(on_card, CardPress.filter())
     r.callback_query.register(
         on_return_press,
-        Press.filter(),
+        # the state first: every press in the form is a Press, read (validated) for nothing here
         StateFilter(Returning.pick, Returning.comment, Returning.confirm),
+        Press.filter(),
     )
     return r
