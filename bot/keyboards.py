@@ -44,6 +44,11 @@ def workbook_button() -> InlineKeyboardButton:
     return InlineKeyboardButton(text=phrase("excel"), callback_data=WorkbookPress().pack())
 
 
+# A button's fifteen optional fields filled once: copying it with text and data is ten times
+# faster than `model_construct`, which looks up every default again.
+_BUTTON = InlineKeyboardButton.model_construct(text="", callback_data="")
+
+
 class Keys:
     """Builds the buttons of one screen.
 
@@ -59,7 +64,7 @@ class Keys:
         arg = str(arg)
         assert _SEPARATOR not in act + arg, "an action or argument holding the separator"
         data = _SEPARATOR.join((Press.__prefix__, str(self.screen), act, arg))  # Press.pack()
-        return InlineKeyboardButton.model_construct(text=text, callback_data=data)
+        return _BUTTON.model_copy(update={"text": text, "callback_data": data})
 
     def row(self, *buttons: InlineKeyboardButton) -> Keys:
         if buttons:

@@ -83,19 +83,25 @@ class Services(BaseMiddleware):
             turn = Turn(self.turns)
             tokens = _turn.set(turn), update_session.set(session)
             try:
-                if isinstance(event, Update):
-                    if await updates.applied(session, event.update_id):
-                        data["redelivered"] = True
-                    else:
-                        updates.applying(session, event.update_id)
                 store = Store(session)
                 user: User | None = data.get("event_from_user")
+                update_id = event.update_id if isinstance(event, Update) else None
+                chat: Chat | None = data.get("event_chat")
+                contact, inactive, applied = await self._sender(store, user, chat, update_id)
+                if applied:
+                    data["redelivered"] = True
+                elif update_id is not None:
+                    updates.applying(session, update_id)
                 data["store"] = store
                 data["catalog"] = self.catalog
                 data["notifier"] = self.notifier
                 data["admins"] = self.admins
                 data["is_admin"] = user is not None and await self.admins.has(store, user.id)
-                data["contact"] = await self._sender(store, event, user, data.get("event_chat"))
+                if inactive and chat and not (isinstance(event, Update) and event.my_chat_member):
+                    with updates.aside(session):
+                        await chats.back(store, chat.id)
+                        await store.commit()
+                data["contact"] = contact
                 return await handler(event, data)
             finally:
                 turn.give_up()
@@ -104,19 +110,17 @@ class Services(BaseMiddleware):
 
     @staticmethod
     async def _sender(
-        store: Store, event: TelegramObject, user: User | None, chat: Chat | None
-    ) -> Contact | None:
-        """The sender's contact record. A chat marked inactive (it blocked or removed the bot)
-        that sends anything is active again: read in the same query, written only then. A
-        `my_chat_member` update says for itself whether the bot is back (`handlers.chats`)."""
+        store: Store, user: User | None, chat: Chat | None, update_id: int | None
+    ) -> tuple[Contact | None, bool, bool]:
+        """The sender's contact record, whether their chat is marked inactive (it blocked or
+        removed the bot: anything it sends makes it active again, but a `my_chat_member` update
+        says for itself whether the bot is back, `handlers.chats`), and whether the update was
+        applied before: one query."""
         if user is None:
-            return None
-        contact, inactive = await store.contacts.of_update(user.id, chat.id if chat else None)
-        if inactive and chat and not (isinstance(event, Update) and event.my_chat_member):
-            with updates.aside(store.session):
-                await chats.back(store, chat.id)
-                await store.commit()
-        return contact
+            applied = update_id is not None and await updates.applied(store.session, update_id)
+            return None, False, applied
+        chat_id = chat.id if chat else None
+        return await store.contacts.of_update(user.id, chat_id, update_id)
 
 
 class LetGo(BaseRequestMiddleware):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
@@ -118,7 +119,16 @@ def paged(template: str, **context: Any) -> list[str]:
 
 def phrase(name: str, **arguments: Any) -> str:
     """A button label or a short notice (plain text), from a macro of `phrases.j2`."""
+    if not arguments:
+        return _label(name)
     return str(getattr(_phrases, name)(**arguments)).strip()
+
+
+@cache
+def _label(name: str) -> str:
+    """A phrase without arguments, the same every time: rendered once (every screen has
+    buttons)."""
+    return str(getattr(_phrases, name)()).strip()
 
 
 def file_problem(file: str, error: RecordFileError) -> str:

@@ -99,12 +99,18 @@ def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str, dict[str, object] | 
     }
 
 
-def evaluate(values: Values, catalog: Catalog) -> list[Finding]:
-    """Every rule whose inputs are all filled (or that works on what there is)."""
+def evaluate(
+    values: Values, catalog: Catalog, within: frozenset[str] | None = None
+) -> list[Finding]:
+    """Every rule whose inputs are all filled (or that works on what there is); with `within`,
+    only the rules that read nothing else (the chat checks an answer against the rules of the
+    questions already asked)."""
     findings: list[Finding] = []
     filled = values.keys()
     complete = filled >= _READ  # a whole record: no rule to skip
     for reads, check, rule in _EVALUATED:
+        if within is not None and not within.issuperset(rule.reads):
+            continue
         if complete or reads <= filled:
             result = check(values, catalog)
             if result is not None:

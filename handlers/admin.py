@@ -10,12 +10,12 @@ import tempfile
 from pathlib import Path
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, Document, Message
 
-from bot.filters import NOT_COMMAND, PRIVATE, Magic
+from bot.filters import NOT_COMMAND, PRIVATE, Command, Magic
 from bot.texts import file_problem, phrase, render
 from domain.catalog import Catalog
 from domain.text import visible

@@ -12,12 +12,12 @@ import secrets
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
-from bot.filters import NOT_COMMAND, PRIVATE
+from bot.filters import NOT_COMMAND, PRIVATE, Command
 from bot.keyboards import Keys, Press
 from bot.notifier import local
 from bot.texts import phrase, render
@@ -299,7 +299,8 @@ def router() -> Router:
     r.message.register(typed_text, StateFilter(Broadcasting.text), NOT_COMMAND)
     r.callback_query.register(
         on_press,
-        Press.filter(),
+        # the state first: every press in the form is a Press, read (validated) for nothing here
         StateFilter(Broadcasting.audience, Broadcasting.text, Broadcasting.confirm),
+        Press.filter(),
     )
     return r

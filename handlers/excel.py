@@ -10,11 +10,10 @@ import io
 from datetime import datetime
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
 
 from bot import screens, workbooks
-from bot.filters import PRIVATE, Magic
+from bot.filters import PRIVATE, Command, Magic
 from bot.keyboards import WorkbookPress
 from bot.texts import fitted, render, shown
 from domain.catalog import Catalog

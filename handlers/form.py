@@ -15,12 +15,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
-from bot.filters import PRIVATE, TEXT
+from bot.filters import PRIVATE, TEXT, Command
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown

@@ -14,11 +14,11 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, User
 
 from bot.documents import form_html
-from bot.filters import PRIVATE, Magic
+from bot.filters import PRIVATE, Command, Magic
 from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
 from domain.catalog import Catalog

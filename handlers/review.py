@@ -13,13 +13,13 @@ from datetime import date, timedelta
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, User
 
 from bot import screens
-from bot.filters import GROUP, PRIVATE, TEXT
+from bot.filters import GROUP, PRIVATE, TEXT, Command
 from bot.keyboards import Keys, Press
 from bot.notifier import CardPress, bureau, card_markup, card_text, local, return_details
 from bot.texts import fitted, paged, phrase, render
@@ -643,7 +643,8 @@ def router() -> Router:
     r.callback_query.register(on_card, CardPress.filter())
     r.callback_query.register(
         on_return_press,
-        Press.filter(),
+        # the state first: every press in the form is a Press, read (validated) for nothing here
         StateFilter(Returning.pick, Returning.comment, Returning.confirm),
+        Press.filter(),
     )
     return r

@@ -12,12 +12,12 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.filters import PRIVATE
+from bot.filters import PRIVATE, Command
 from bot.keyboards import Number
 from bot.notifier import local
 from bot.texts import fitted, phrase, render

@@ -23,10 +23,10 @@ from domain.deadlines import Where, Window, submission_window
 from domain.form import SKIP_WORDS, FormState
 from domain.parsing import InputError, parse_value
 from domain.review import RETURNED, WAITING, after_resubmission
-from domain.rules import RULES_BY_ID, Finding, Severity
+from domain.rules import Finding, Severity, order_key
 from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.text import folded
-from domain.validation import check_values
+from domain.validation import check_values, evaluate
 from services import deadlines, review
 from services.notifier import Notifier
 from storage.codec import decode, encode
@@ -182,14 +182,12 @@ class Draft:
         """Problems involving this field right now: strong ones and unconfirmed weak ones, of
         rules whose every field the contact has gone past (S8 waits for the rank after the
         list's name): a rule does not complain of a question not yet asked."""
-        passed = self.state.passed
+        found = evaluate(self.values, self.catalog, within=self.state.passed)
+        found.sort(key=lambda f: order_key(f.rule))
         return [
             f
-            for f in check_values(self.values, self.catalog)
-            if name in f.fields
-            and f.rule != "E-required"
-            and all(n in passed for n in RULES_BY_ID[f.rule].reads)
-            and (f.severity is Severity.STRONG or not self.is_confirmed(f))
+            for f in found
+            if name in f.fields and (f.severity is Severity.STRONG or not self.is_confirmed(f))
         ]
 
 

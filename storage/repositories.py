@@ -23,6 +23,7 @@ from storage.models import (
     Contact,
     Delivery,
     Enterprise,
+    HandledUpdate,
     Invitation,
     Submission,
     now,
@@ -63,6 +64,9 @@ _SENDER_AND_CHAT = (
         select(literal(True))
         .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
         .scalar_subquery(),
+        select(literal(True))
+        .where(HandledUpdate.update_id == bindparam("update_id"))
+        .scalar_subquery(),
     )
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
     .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
@@ -83,7 +87,9 @@ _ANSWERS = select(
 _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
-_AUDIT = insert(AuditEntry)
+_AUDIT = insert(AuditEntry.__table__)
+_HOLD = select(Submission.status, Submission.round).where(Submission.id == bindparam("id"))
+_HOLDS = {exclusive: _HOLD.with_for_update(read=not exclusive) for exclusive in (False, True)}
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
@@ -137,12 +143,15 @@ class Contacts:
     async def by_user(self, user_id: int) -> Contact | None:
         return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
 
-    async def of_update(self, user_id: int, chat_id: int | None) -> tuple[Contact | None, bool]:
-        """Who sent an update, and whether its chat was inactive (`services.chats`): asked on
-        every update, so in one round trip."""
-        values = {"user_id": user_id, "chat_id": chat_id}
+    async def of_update(
+        self, user_id: int, chat_id: int | None, update_id: int | None
+    ) -> tuple[Contact | None, bool, bool]:
+        """Who sent an update, whether its chat was inactive (`services.chats`) and whether the
+        update was applied before (`storage.updates`): asked on every update, so in one round
+        trip."""
+        values = {"user_id": user_id, "chat_id": chat_id, "update_id": update_id}
         row = (await self.session.execute(_SENDER_AND_CHAT, values)).one()
-        return row[0], bool(row[1])
+        return row[0], bool(row[1]), bool(row[2])
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
@@ -254,8 +263,7 @@ class Submissions:
         shared by writers of its answers, exclusive for a change of status, so an answer is
         never written into a form being submitted, and every instance sees the same order.
         SQLite runs one update at a time and needs no lock."""
-        query = select(Submission.status, Submission.round).where(Submission.id == submission_id)
-        row = (await self.session.execute(query.with_for_update(read=not exclusive))).first()
+        row = (await self.session.execute(_HOLDS[exclusive], {"id": submission_id})).first()
         return (row[0], row[1]) if row else None
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -22,11 +22,14 @@ from storage.models import HandledUpdate, now
 
 KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
+# Asked and written on every update: built once (building costs more than SQLite's work).
+_APPLIED = select(HandledUpdate.update_id).where(HandledUpdate.update_id == bindparam("id"))
+_RECORD = insert(HandledUpdate.__table__)
+
 
 async def applied(session: AsyncSession, update_id: int) -> bool:
     """The update's effects are stored already: it is a delivery again."""
-    query = select(HandledUpdate.update_id).where(HandledUpdate.update_id == update_id)
-    return (await session.execute(query)).first() is not None
+    return (await session.execute(_APPLIED, {"id": update_id})).first() is not None
 
 
 def applying(session: AsyncSession, update_id: int) -> None:
@@ -73,7 +76,7 @@ def _record(session: Session) -> None:
         info["recorded"] = True
         # A plain INSERT: the same update applied side by side on two instances makes the
         # second one's commit fail (and roll back) rather than apply it twice.
-        session.execute(insert(HandledUpdate).values(update_id=update_id, at=now()))
+        session.execute(_RECORD, {"update_id": update_id, "at": now()})
 
 
 @event.listens_for(Session, "after_commit")
