@@ -23,6 +23,7 @@ _EVALUATED = tuple(
     if rule.check is not None
 )
 _READ = frozenset().union(*(reads for reads, _, _ in _EVALUATED))
+_CHECKS = tuple((check, rule) for _, check, rule in _EVALUATED)
 
 
 @dataclass(slots=True)
@@ -103,12 +104,15 @@ def evaluate(values: Values, catalog: Catalog) -> list[Finding]:
     """Every rule whose inputs are all filled (or that works on what there is)."""
     findings: list[Finding] = []
     filled = values.keys()
-    complete = filled >= _READ  # a whole record: no rule to skip
-    for reads, check, rule in _EVALUATED:
-        if complete or reads <= filled:
-            result = check(values, catalog)
-            if result is not None:
-                findings.extend(rule.findings(result))
+    applicable = (
+        _CHECKS  # a whole record: no rule to skip
+        if filled >= _READ
+        else [(check, rule) for reads, check, rule in _EVALUATED if reads <= filled]
+    )
+    for check, rule in applicable:
+        result = check(values, catalog)
+        if result is not None:
+            findings.extend(rule.findings(result))
     return findings
 
 

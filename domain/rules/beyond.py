@@ -72,7 +72,7 @@ def _unit(v: Values, c: Catalog) -> list[Hit] | None:
 def _zeros(v: Values, c: Catalog) -> Hit | None:
     checks = c.campaign.checks
     numeric = [x for x in map(v.get, c.numeric_names) if x is not None]
-    count = numeric.count(0)
+    count = len(numeric) - len(list(filter(None, numeric)))  # the zeros: `count(0)` is slower
     if len(numeric) < checks.zeros_min_numeric or count < checks.zeros_share * len(numeric):
         return None
     zeros = tuple(name for name in c.numeric_names if name in v and v[name] == 0)
