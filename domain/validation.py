@@ -124,9 +124,8 @@ def missing_required(
     if not unanswered:
         return []
     findings = []
-    for f in catalog.required_fields:
-        if f.name not in unanswered:
-            continue
+    for name in sorted(unanswered, key=_position(catalog).__getitem__):  # in the form's order
+        f = catalog.by_name[name]
         if f.required_with:
             if f.required_with not in values:
                 continue
@@ -139,6 +138,12 @@ def missing_required(
             Finding("E-required", Severity.STRONG, (f.name,), f"{why}。例如 {f.example}")
         )
     return findings
+
+
+@cache
+def _position(catalog: Catalog) -> dict[str, int]:
+    """Each field's place in the form: a record misses a few required fields, not most."""
+    return {f.name: i for i, f in enumerate(catalog.fields)}
 
 
 def check_record(answers: Mapping[str, object], catalog: Catalog) -> Report:
