@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from operator import mul
+from operator import getitem
 
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneMetadata
@@ -96,26 +96,27 @@ def read_uscc(text: str) -> str:
     return code
 
 
-_USCC_VALUES = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ORGANISATION_VALUES = {c: int(c, 36) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _ORGANISATION_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+# Per position, each character's value times the position's weight: one look-up a character.
+_USCC_TERMS = tuple({c: i * w for i, c in enumerate(_USCC_ALPHABET)} for w in _USCC_WEIGHTS)
+_ORGANISATION_TERMS = tuple(
+    {c: int(c, 36) * w for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    for w in _ORGANISATION_WEIGHTS
+)
 
 
 def uscc_check_digit(code: str) -> str:
     """GB 32100's check character of a well-formed code, as python-stdnum's `calc_check_digit`
     computes it, without the clean-up it does first (which cost more than the sum; the tests
     hold the two equal)."""
-    values = map(_USCC_VALUES.__getitem__, code[:17])
-    return _USCC_ALPHABET[(31 - sum(map(mul, values, _USCC_WEIGHTS))) % 31]
+    return _USCC_ALPHABET[(31 - sum(map(getitem, _USCC_TERMS, code))) % 31]  # 17 terms
 
 
 def organisation_check_digit(body: str) -> str:
     """GB 11714's check character of an organisation code's first eight characters: the USCC's
     9th–16th carry it in the 17th (python-stdnum checks only the 18th)."""
-    values = map(_ORGANISATION_VALUES.__getitem__, body)
-    total = sum(map(mul, values, _ORGANISATION_WEIGHTS))
-    remainder = 11 - total % 11
+    remainder = 11 - sum(map(getitem, _ORGANISATION_TERMS, body)) % 11
     return "X" if remainder == 10 else "0" if remainder == 11 else str(remainder)
 
 

@@ -24,7 +24,10 @@ def category_of(industry_code: str, sme: Sme) -> str:
 def classify(category: SizeCategory, employees: int, revenue: Decimal, assets: Decimal) -> str:
     """大型, 中型, 小型 or 微型: the largest size whose every lower bound the enterprise meets."""
     figures = (employees, revenue, assets)  # in the order of campaign.SIZE_BOUNDS
-    for size, bounds in category.tiers:
-        if all(figures[index] >= bound for index, bound in bounds):
+    for size, bounds in category.tiers:  # loops, not all(…): every record is classified (W15)
+        for index, bound in bounds:
+            if figures[index] < bound:
+                break
+        else:
             return size
     return "微型"

@@ -39,6 +39,8 @@ def _replace(match: re.Match[str]) -> str:
 
 def folded(text: str) -> str:
     """For reading and matching: visible, NFKC-folded, without outer whitespace."""
+    if text.isascii() and text.isprintable():  # most codes, numbers and addresses: as they are
+        return text.strip()
     return unicodedata.normalize("NFKC", visible(text)).strip()
 
 

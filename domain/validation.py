@@ -23,6 +23,7 @@ _EVALUATED = tuple(
     if rule.check is not None
 )
 _READ = frozenset().union(*(reads for reads, _, _ in _EVALUATED))
+_CHECKS = tuple((check, rule) for _, check, rule in _EVALUATED)
 
 
 @dataclass(slots=True)
@@ -107,14 +108,19 @@ def evaluate(
     questions already asked)."""
     findings: list[Finding] = []
     filled = values.keys()
-    complete = filled >= _READ  # a whole record: no rule to skip
-    for reads, check, rule in _EVALUATED:
-        if within is not None and not within.issuperset(rule.reads):
-            continue
-        if complete or reads <= filled:
-            result = check(values, catalog)
-            if result is not None:
-                findings.extend(rule.findings(result))
+    applicable = (
+        _CHECKS  # a whole record, every rule: none to skip
+        if within is None and filled >= _READ
+        else [
+            (check, rule)
+            for reads, check, rule in _EVALUATED
+            if reads <= filled and (within is None or within.issuperset(rule.reads))
+        ]
+    )
+    for check, rule in applicable:
+        result = check(values, catalog)
+        if result is not None:
+            findings.extend(rule.findings(result))
     return findings
 
 
@@ -126,9 +132,8 @@ def missing_required(
     if not unanswered:
         return []
     findings = []
-    for f in catalog.required_fields:
-        if f.name not in unanswered:
-            continue
+    for name in sorted(unanswered, key=_position(catalog).__getitem__):  # in the form's order
+        f = catalog.by_name[name]
         if f.required_with:
             if f.required_with not in values:
                 continue
@@ -141,6 +146,12 @@ def missing_required(
             Finding("E-required", Severity.STRONG, (f.name,), f"{why}。例如 {f.example}")
         )
     return findings
+
+
+@cache
+def _position(catalog: Catalog) -> dict[str, int]:
+    """Each field's place in the form: a record misses a few required fields, not most."""
+    return {f.name: i for i, f in enumerate(catalog.fields)}
 
 
 def check_record(answers: Mapping[str, object], catalog: Catalog) -> Report:

@@ -110,9 +110,10 @@ def _reaches(
 
     def check(v: Values, c: Catalog) -> Hit | None:
         threshold = getattr(c.campaign.rules, threshold_of)
-        high = tuple(n for n in names if v[n] >= threshold)  # type: ignore[operator]
-        if not high:
+        over = [n for n in names if v[n] >= threshold]  # type: ignore[operator]
+        if not over:
             return None
+        high = tuple(over)
         limit = f"{formatting.amount(threshold)} {c.by_name[names[0]].unit}"
         if len(names) == 1:
             return Hit(f"{figure(v, c, names[0])}，达到 {limit}，{what}", high)
