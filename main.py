@@ -338,6 +338,8 @@ def invite(
     except officials.UnknownJurisdiction as exc:
         raise _fail(str(exc)) from None
     link = _deep_link(settings, token)
+    if kind != "group":  # a /bindgroup code is no link
+        _without_username(settings)
     if kind in ("coordinator", "admin"):
         role = "填报协调人" if kind == "coordinator" else "管理员"
         typer.echo(f"{role}链接（一次有效，{days} 天）：{link}")
@@ -351,6 +353,11 @@ def invite(
 
 def _deep_link(settings: Settings, token: str) -> str:
     return f"https://t.me/{settings.bot_username or '<bot>'}?start={token}"
+
+
+def _without_username(settings: Settings) -> None:
+    if not settings.bot_username:
+        Console(stderr=True).print("未设置 BOT_USERNAME：链接中的 <bot> 请换成机器人的用户名")
 
 
 def _invite_enterprises(
@@ -370,8 +377,7 @@ def _invite_enterprises(
 
     links = _in_database(settings, issue)
     out.write_bytes(links_csv(links, catalog, lambda token: _deep_link(settings, token)))
-    if not settings.bot_username:
-        Console(stderr=True).print("未设置 BOT_USERNAME：链接中的 <bot> 请换成机器人的用户名")
+    _without_username(settings)
     typer.echo(f"已为 {len(links)} 家企业生成邀请链接（一次有效），写入 {out}")
 
 

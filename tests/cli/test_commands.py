@@ -326,6 +326,9 @@ def test_invite_an_official_from_the_command_line(
     assert code == 0 and "填报协调人链接" in out and "https://t.me/cxjf_bot?start=" in out
     result = runner.invoke(app, ["invite", "official", "county", "000000"])
     assert result.exit_code == 2 and "没有代码 000000" in result.stderr
+    monkeypatch.delenv("BOT_USERNAME")
+    result = runner.invoke(app, ["invite", "admin"])
+    assert "https://t.me/<bot>?start=" in result.output and "未设置 BOT_USERNAME" in result.stderr
 
 
 @pytest.fixture
