@@ -554,7 +554,6 @@ def run(
     """Run the bot: long polling (one instance), or a webhook server (any number of instances
     with REDIS_URL and a PostgreSQL DATABASE_URL). BOT_TOKEN; BOT_API_BASE for another server."""
     from bot import webhook as hook
-    from bot.app import COMMANDS
 
     settings, catalog = _settings_and_catalog(campaign)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -565,7 +564,7 @@ def run(
     bot = _bot(settings)
 
     async def serve(running: Any) -> None:
-        await bot.set_my_commands(COMMANDS)
+        await _reach(bot, settings)
         if address is None:
             await bot.delete_webhook()
             await running.dispatcher.start_polling(bot)
@@ -601,6 +600,23 @@ def _bot(settings: Settings) -> Any:
         raise _fail(str(exc)) from None
     logs.setup([token, secret, logs.database_password(settings.database_url)])
     return bot
+
+
+async def _reach(bot: Any, settings: Settings) -> None:
+    """The first call to the Bot API, with the command list: a server that cannot be reached or
+    a token it refuses is said in one line, not a traceback."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot.app import COMMANDS
+
+    try:
+        await bot.set_my_commands(COMMANDS)
+    except TelegramUnauthorizedError:
+        raise _fail("Bot API 不认这个 BOT_TOKEN：请核对 @BotFather 给的令牌") from None
+    except TelegramNetworkError as exc:
+        server = settings.bot_api_base or "https://api.telegram.org"
+        said = f"连不上 Bot API（{server}）：{exc.message}；请检查网络或 BOT_API_BASE"
+        raise _fail(said) from None
 
 
 async def _with_bot(
