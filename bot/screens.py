@@ -131,6 +131,9 @@ def question(
         keys.regions(catalog.campaign.regions, city)
     elif f.kind is Kind.RANK:
         keys.row(keys.button(phrase("listed"), "pick", 0))
+    if current and name in (draft.reopened or ()):  # returned: the reviewer may be satisfied
+        value = current if len(current) <= 24 else current[:23] + "…"
+        keys.row(keys.button(phrase("keep", value=value), "keep"))
     if not (f.required or f.required_with):
         keys.row(keys.button(phrase("skip"), "skip"))
     keys.navigation(back=bool(previous_field(catalog, draft.state, name, draft.changeable)))

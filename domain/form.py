@@ -12,6 +12,8 @@ from typing import Literal
 from domain.catalog import SECTIONS, Catalog, Field
 
 SKIP_WORDS = frozenset({"跳过", "略过", "不填", "skip"})
+# Typed on a question that has a value: the value is right (as 无误 in the Excel workbook).
+KEEP_WORDS = frozenset({"无误", "正确", "没错", "不变", "保持不变"})
 """Typed instead of pressing 跳过: an optional field is skipped, a required one is not."""
 
 

@@ -523,6 +523,9 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
             elif at.get("kind") in ("menu", "section", "problems"):
                 flow.data["back_to"] = ""
             await flow.ask(arg)
+        elif act == "keep" and f is not None and name in draft.values:
+            result = await form.answer(flow.store, draft, name, "无误", flow.user_id)
+            await flow.answered(name, result.note, result.findings)
         elif act == "offer" and name == "contact_mobile" and flow.shared_phone():
             result = await form.answer(flow.store, draft, name, flow.shared_phone(), flow.user_id)
             await flow.answered(name, result.note, result.findings)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from domain import clock, units
 from domain.catalog import Catalog, Field
 from domain.deadlines import Where, Window, submission_window
-from domain.form import SKIP_WORDS, FormState
+from domain.form import KEEP_WORDS, SKIP_WORDS, FormState
 from domain.parsing import InputError, parse_value
 from domain.review import RETURNED, WAITING, after_resubmission
 from domain.rules import Finding, Severity, order_key
@@ -244,6 +244,9 @@ def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
 async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: int) -> Answered:
     """Read what the contact typed for a field; store it if it is a valid answer."""
     f = draft.catalog.by_name[name]
+    if isinstance(raw, str) and folded(raw).strip() in KEEP_WORDS and name in draft.values:
+        await put(store, draft, name, draft.values[name], "typed", user_id)  # checked, as it is
+        return Answered(findings=draft.about(name))
     if isinstance(raw, str) and folded(raw).strip() in SKIP_WORDS:
         if await skip(store, draft, name, user_id):
             return Answered(skipped=True)

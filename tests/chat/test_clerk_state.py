@@ -221,3 +221,21 @@ async def test_a_form_returned_as_a_whole_may_change_anywhere(world: World) -> N
     assert "已提交" in said[-1]
     card = texts(world.bot.session.sent_to(GROUP))[-1]  # type: ignore[attr-defined]
     assert card.startswith("🔁 <b>重新提交</b>") and "350 万元 → <b>380 万元</b>" in card
+
+
+async def test_a_returned_field_may_be_kept_as_it_is(world: World) -> None:
+    """The reviewer asked to check a figure that is right: one tap (or 无误) keeps it."""
+    _, group, _, _ = await bureaus(world)
+    person = await submitted_form(world)
+    fields = [("创新投入", "2025年度研发费用"), ("基本信息", "企业名称")]
+    await send_back(group, fields, ["请核对", "请核对名称"])
+    said = texts(await person.press("开始修改"))
+    assert "✅ 保持不变：大连海创智能装备有限公司" in labels(person)
+    said = texts(await person.send("无误"))  # typed, as in the workbook
+    assert said[-1].startswith("✅ 企业名称：大连海创智能装备有限公司（已记录）")
+    assert "✅ 保持不变：350 万元" in labels(person)
+    said = texts(await person.press("保持不变：350 万元"))
+    assert "提交前请核对" in said[-1]
+    answers = await stored(world)
+    assert answers["enterprise_name"].value == "大连海创智能装备有限公司"
+    assert answers["rd_expense"].value == "350"
