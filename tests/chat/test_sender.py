@@ -65,7 +65,7 @@ async def test_the_overall_rate(world: World) -> None:
     times = [t for t, _, _ in recorded.sent]
     span = (times[-1] - times[0]).total_seconds()
     # one slot made up; a loaded machine may record the first answer a little late
-    assert len(times) == 100 and 97 / 25 <= span <= 99 / 25 + 0.5
+    assert len(times) == 100 and 97 / 25 <= span <= 99 / 25 + 1.5  # + a loaded machine
     for i in range(len(times) - 27):
         assert (times[i + 27] - times[i]).total_seconds() >= 1  # never 28 within a second
 
