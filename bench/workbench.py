@@ -27,13 +27,14 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.load import empty
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts
 from bot.outbox import Outbox
 from services.officials import invite
 from settings import Settings
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, session_factory
 from storage.models import Delivery
 from storage.repositories import Store
 from tests.factories import waiting_forms
@@ -44,13 +45,7 @@ async def _county(
 ) -> tuple[OfflineChat, async_sessionmaker[AsyncSession]]:
     """A fresh database with the forms waiting, and the county's and the city's officials
     bound (each approval queues the city's card to the one, the contact's notice)."""
-    if url.startswith("postgresql"):  # a database of the bench's own: emptied
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-    await asyncio.to_thread(upgrade, url)
+    await empty(url)  # a database of the bench's own: made if missing, emptied, migrated
     catalog = Settings().catalog()
     sessions = session_factory(create_engine(url))
     async with sessions() as session:

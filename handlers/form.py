@@ -524,8 +524,8 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
                 flow.data["back_to"] = ""
             await flow.ask(arg)
         elif act == "keep" and f is not None and name in draft.values:
-            result = await form.answer(flow.store, draft, name, "无误", flow.user_id)
-            await flow.answered(name, result.note, result.findings)
+            result = await form.keep(flow.store, draft, name, flow.user_id)
+            await flow.answered(name, found=result.findings)
         elif act == "offer" and name == "contact_mobile" and flow.shared_phone():
             result = await form.answer(flow.store, draft, name, flow.shared_phone(), flow.user_id)
             await flow.answered(name, result.note, result.findings)

@@ -245,8 +245,7 @@ async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: in
     """Read what the contact typed for a field; store it if it is a valid answer."""
     f = draft.catalog.by_name[name]
     if isinstance(raw, str) and folded(raw).strip() in KEEP_WORDS and name in draft.values:
-        await put(store, draft, name, draft.values[name], "typed", user_id)  # checked, as it is
-        return Answered(findings=draft.about(name))
+        return await keep(store, draft, name, user_id)
     if isinstance(raw, str) and folded(raw).strip() in SKIP_WORDS:
         if await skip(store, draft, name, user_id):
             return Answered(skipped=True)
@@ -262,6 +261,12 @@ async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: in
     if not parsed.note and isinstance(parsed.value, Decimal):  # 元 typed out is converted
         in_yuan = units.in_yuan(name, parsed.value, draft.values, draft.catalog)
     return Answered(note=parsed.note, findings=draft.about(name), in_yuan=in_yuan)
+
+
+async def keep(store: Store, draft: Draft, name: str, user_id: int) -> Answered:
+    """The value the field holds is right (无误, ✅ 保持不变): answered again as it is."""
+    await put(store, draft, name, draft.values[name], "typed", user_id)
+    return Answered(findings=draft.about(name))
 
 
 def corrected_unit(draft: Draft, name: str) -> Decimal | None:

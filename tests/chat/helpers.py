@@ -60,6 +60,13 @@ async def answer_current(
     return texts(await person.send(typed(world.catalog, name, value)))
 
 
+async def sign(person: OfflineChat) -> list[str]:
+    """From the summary: 签署, the review pages confirmed, the commitment agreed; what was said."""
+    await person.press("签署承诺书并提交")
+    await person.press("内容无误")
+    return texts(await person.press("我已阅读并同意"))
+
+
 def _way_on(person: OfflineChat) -> str:
     """On a screen of problems or a conversion: the button that accepts it and goes on."""
     labels = [b.text for _, m in person.keyboards()[-1:] for row in m.inline_keyboard for b in row]

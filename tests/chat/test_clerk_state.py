@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.offline import OfflineChat, texts
 from storage.models import Submission
 from tests.chat.conftest import World
-from tests.chat.helpers import screen
+from tests.chat.helpers import screen, sign
 from tests.chat.test_bad_input import at_question
 from tests.chat.test_binding import preloaded
 from tests.chat.test_journey import PRELOADED, bound, stored
@@ -121,9 +121,7 @@ async def test_a_form_returned_by_the_city_goes_back_to_the_city(world: World) -
         await city.press("✅ 通过")
     await person.press("开始修改")
     await person.send("400")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    said = texts(await person.press("我已阅读并同意"))
+    said = await sign(person)
     assert "接下来由 大连市科技局审核。" in said[-1] and "之后依次" not in said[-1]
     assert await submitted_at(world) == first  # 首次提交 stays the first submission's time
 
@@ -215,9 +213,7 @@ async def test_a_form_returned_as_a_whole_may_change_anywhere(world: World) -> N
     said = texts(await person.send("380"))
     assert "✅ 2025年度研发费用：380 万元（已记录）" in said[-1]
     assert (await stored(world))["rd_expense"].value == "380"
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    said = texts(await person.press("我已阅读并同意"))
+    said = await sign(person)
     assert "已提交" in said[-1]
     card = texts(world.bot.session.sent_to(GROUP))[-1]  # type: ignore[attr-defined]
     assert card.startswith("🔁 <b>重新提交</b>") and "350 万元 → <b>380 万元</b>" in card

@@ -16,17 +16,22 @@ from tests.chat.test_bad_input import at_question
 from tests.conftest import CAMPAIGN_FILE
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    """The campaign, its region table naming a contact for 甘井子区 (as a deployment sets it)."""
+def with_contact(tmp_path: Path, code: str) -> Path:
+    """A copy of the campaign whose region table names a desk for `code`; its campaign file."""
     shutil.copytree(CAMPAIGN_FILE.parent, tmp_path / "campaigns")
     regions = tmp_path / "campaigns" / "regions" / "liaoning.toml"
     regions.write_text(
         regions.read_text(encoding="utf-8")
-        + '\n[contacts]\n"210211" = { name = "王老师", phone = "0411-86000000" }\n',
+        + f'\n[contacts]\n"{code}" = {{ name = "王老师", phone = "0411-86000000" }}\n',
         encoding="utf-8",
     )
-    return build_catalog(load_campaign(tmp_path / "campaigns" / "2026.toml"))
+    return tmp_path / "campaigns" / "2026.toml"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    """The campaign, its region table naming a contact for 甘井子区 (as a deployment sets it)."""
+    return build_catalog(load_campaign(with_contact(tmp_path, "210211")))
 
 
 async def test_help_names_the_county_bureau_contact(world: World) -> None:
@@ -37,12 +42,5 @@ async def test_help_names_the_county_bureau_contact(world: World) -> None:
 
 
 def test_a_contact_of_a_place_not_in_the_table_is_refused(tmp_path: Path) -> None:
-    shutil.copytree(CAMPAIGN_FILE.parent, tmp_path / "campaigns")
-    regions = tmp_path / "campaigns" / "regions" / "liaoning.toml"
-    regions.write_text(
-        regions.read_text(encoding="utf-8")
-        + '\n[contacts]\n"219999" = { name = "王老师", phone = "0411-86000000" }\n',
-        encoding="utf-8",
-    )
     with pytest.raises(CampaignError, match="219999 is not a city or county"):
-        load_campaign(tmp_path / "campaigns" / "2026.toml")
+        load_campaign(with_contact(tmp_path, "219999"))

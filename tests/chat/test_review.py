@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.offline import OfflineChat, texts
 from storage.models import AuditEntry, Contact, ReviewChat, Submission, now
 from tests.chat.conftest import World, group_code, official
-from tests.chat.helpers import conversation, fill, screen
+from tests.chat.helpers import conversation, fill, screen, sign
 from tests.chat.test_journey import bound
 from tests.conftest import CLEAN
 from tests.factories import uscc_of
@@ -25,9 +25,7 @@ async def submitted_form(
     _, person = await bound(world, answers, user_id=user_id)
     await fill(world, person, {**CLEAN, **(answers or {})})
     await person.send("/start")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     return person
 
 
@@ -93,9 +91,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     assert "2025年度研发费用是多少？" in said[-1] and "审核意见：与加计扣除额不符" in said[-1]
     said = texts(await person.send("380"))
     assert "提交前请核对" in said[-1] and "审核退回意见" in said[-1]
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     card = last_text(world, GROUP)
     assert "🔁 <b>重新提交</b>" in card and "2025年度研发费用：350 万元 → <b>380 万元</b>" in card
     assert await status(world) == "submitted"
@@ -112,9 +108,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     assert await status(world) == "returned"
     said = texts(await person.press("开始修改"))
     assert "提交前请核对" in said[-1] and "请补充研发机构证明材料" in said[-1]
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     assert await status(world) == "city_review"  # back to the level that returned it
     await city.press("通过")
 
@@ -133,9 +127,7 @@ async def test_the_whole_chain_with_a_return_at_each_level(world: World) -> None
     await person.send("5")
     assert (await screen(world, person))["field"] == "ip_count"
     await person.send("28")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     assert await status(world) == "province_review"
     await province.press("通过")
     assert await status(world) == "reported"
@@ -355,9 +347,7 @@ async def test_a_card_from_before_a_return_is_stale(world: World) -> None:
     await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
     await person.press("开始修改")
     await person.send("360")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     number = group.keyboards()[0][0]
     said = texts(await group.press_data(number, first_card))
     assert len(said) == 1 and "该表单已由" in said[0]
@@ -439,9 +429,7 @@ async def test_a_resubmission_without_changes_is_called_one(world: World) -> Non
     await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
     await person.press("开始修改")
     await person.send(str(CLEAN["rd_expense"]))  # checked: the same figure
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     card = last_text(world, GROUP)
     assert card.startswith("🔁 <b>重新提交</b>")
     assert "企业没有修改数据，按原样重新提交" in card and "上次退回意见" in card
