@@ -43,7 +43,7 @@ from domain.catalog import Catalog
 from domain.regions import RegionTable
 from domain.review import Jurisdiction
 from domain.scoring import score_cohort
-from domain.validation import Report, check_record
+from domain.validation import check_records
 from services.imports import ImportReport
 from services.notifier import Notifier
 from services.record_files import RecordFile, RecordFileError, open_records, read_records
@@ -127,7 +127,7 @@ def validate(
     """Check every record against the form and the rules (exit 1 if any strong rule is broken)."""
     _checking_a_file()
     catalog, read = _load(file, campaign)
-    reports: list[Report] = [check_record(r.answers, catalog) for r in read.records]
+    reports = check_records([r.answers for r in read.records], catalog)
     if format is Format.json:
         _print_json(render.validation_json(read.records, reports, catalog))
     else:
@@ -159,7 +159,7 @@ def score(
         raise _fail("请给出文件，或用 --submitted 计算数据库中已提交的表单")
     _checking_a_file()
     catalog, read = _load(file, campaign)
-    reports = [check_record(r.answers, catalog) for r in read.records]
+    reports = check_records([r.answers for r in read.records], catalog)
     unscored = {i: r.unscorable for i, r in enumerate(reports) if r.strong}
     scores = score_cohort([r.values for r in reports], catalog.campaign, unscored)
     if format is Format.json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from operator import getitem
+from operator import getitem, itemgetter, methodcaller
 
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneMetadata
@@ -106,6 +106,19 @@ _ORGANISATION_TERMS = tuple(
 )
 
 
+def plain_usccs(codes: list[str]) -> list[str] | None:
+    """Many codes at once when each is written as `read_uscc` returns it (upper case, nothing
+    around) with both check digits right; else None. TypeError when one is not a text."""
+    if (
+        all(map(_CANONICAL_USCC.fullmatch, codes))
+        and list(map(uscc_check_digit, codes)) == list(map(itemgetter(17), codes))
+        and list(map(organisation_check_digit, map(itemgetter(slice(8, 16)), codes)))
+        == list(map(itemgetter(16), codes))
+    ):
+        return codes
+    return None
+
+
 def uscc_check_digit(code: str) -> str:
     """GB 32100's check character of a well-formed code, as python-stdnum's `calc_check_digit`
     computes it, without the clean-up it does first (which cost more than the sum; the tests
@@ -151,6 +164,14 @@ def read_mobile(text: str) -> str:
     return number
 
 
+def plain_mobiles(numbers: list[str]) -> list[str] | None:
+    """Many numbers at once when each is 11 digits in China's mobile ranges, as `read_mobile`
+    returns it; else None. TypeError when one is not a text."""
+    if all(map(_MOBILE_RANGES.fullmatch, numbers)) and set(map(len, numbers)) == {11}:
+        return numbers
+    return None
+
+
 # RFC 5322 dot-atom local parts: always valid, so only their domain needs email-validator.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
@@ -178,10 +199,37 @@ def read_email(text: str) -> str:
         raise IdentifierError("格式不正确，例如 zhangwei@example.com") from exc
 
 
+def plain_emails(addresses: list[str]) -> list[str] | None:
+    """Many addresses at once when each is printable ASCII with a dot-atom local part, as
+    `read_email` reads it (its domain normalised by email-validator, each domain once); else
+    None. TypeError when one is not a text."""
+    joined = "".join(addresses)
+    if not (joined.isascii() and joined.isprintable()) or max(map(len, addresses)) > 254:
+        return None
+    if list(map(str.strip, addresses)) != addresses:
+        return None
+    locals_, ats, domains = zip(*map(methodcaller("rpartition", "@"), addresses), strict=True)
+    if not all(ats) or max(map(len, locals_)) > 64 or not all(map(_DOT_ATOM.fullmatch, locals_)):
+        return None
+    try:
+        return list(map("{}@{}".format, locals_, map(_domain, domains)))
+    except EmailNotValidError:
+        return None
+
+
 _HAN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
 _CHINESE_NAME = re.compile(f"{_HAN}+(?:·{_HAN}+)*")
 _LATIN_NAME = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:[ .'-]{1,2}[A-Za-z\u00c0-\u024f]+)*\.?")
 _DOTS = str.maketrans({c: "·" for c in "•・‧∙⋅．・"})
+
+
+def plain_person_names(names: list[str]) -> list[str] | None:
+    """Many names at once when each is 2–20 Chinese characters as typed, as `read_person_name`
+    returns it; else None. TypeError when one is not a text."""
+    lengths = set(map(len, names))
+    if all(map(_CHINESE_NAME.fullmatch, names)) and min(lengths) >= 2 and max(lengths) <= 20:
+        return names
+    return None
 
 
 def read_person_name(text: str) -> str:

@@ -33,6 +33,11 @@ def visible(text: str) -> str:
     return _HIDDEN.sub(_replace, text)  # no match: the same string, at the cost of a search
 
 
+def visible_throughout(text: str) -> bool:
+    """Nothing hidden in the text: `visible` would return it as it is."""
+    return _HIDDEN.search(text) is None
+
+
 def _replace(match: re.Match[str]) -> str:
     return "\n" if match[0] in "\u2028\u2029" else ""
 

@@ -6,12 +6,14 @@ filled): rules that miss an input are skipped, and `E-required` is reported only
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import compress, count, repeat
+from operator import is_
 
 from domain.catalog import Catalog, Kind
-from domain.parsing import InputError, Noted, Reader, reader_for
+from domain.parsing import InputError, Noted, Reader, Readers, reader_for, readers_for
 from domain.rules import RULES, RULES_BY_ID, Finding, Severity, Values, order_key
 
 # Malformed answers of these kinds break a named rule rather than the generic E-input.
@@ -56,43 +58,112 @@ def _ids(findings: list[Finding], severity: Severity) -> list[str]:
 
 def parse_answers(answers: Mapping[str, object], catalog: Catalog) -> Report:
     """Typed values of the answers (by field name); malformed ones become findings."""
-    values: dict[str, object] = {}
-    findings: list[Finding] = []
-    notes: dict[str, str] = {}
+    return _parse_run(tuple(answers), [answers], catalog)[0]
+
+
+def _parse_run(
+    names: tuple[str, ...], run: Sequence[Mapping[str, object]], catalog: Catalog
+) -> list[Report]:
+    """The answers of records that share their keys, read column by column: each field's reader
+    and memory are looked up once per column, not once per answer, and a value the field read
+    before costs one dictionary look-up."""
+    if not names:
+        return [Report({}, []) for _ in run]
     plan = _plan(catalog)
-    for name, raw in answers.items():
-        read, format_rule, known = plan[name]
-        text = known is not None and type(raw) is str
-        value = known.get(raw, _UNREAD) if text else _UNREAD  # type: ignore[union-attr]
-        if value is _UNREAD:
-            try:
-                value = read(raw)
-            except InputError as exc:
-                findings.append(Finding(format_rule, Severity.STRONG, (name,), str(exc)))
-                continue
-            if text and len(known) < _REMEMBERED:  # type: ignore[arg-type]
-                known[raw] = value  # type: ignore[index]
+    special: set[int] = set()  # records with a blank, refused or noted answer
+    columns = [
+        _column(name, column, *plan[name], special)
+        for name, column in zip(names, zip(*(r.values() for r in run), strict=True), strict=True)
+    ]
+    return [
+        _assembled(names, row)
+        if index in special
+        else Report(dict(zip(names, row, strict=True)), [])
+        for index, row in enumerate(zip(*columns, strict=True))
+    ]
+
+
+def _column(
+    name: str,
+    column: tuple[object, ...],
+    read: Reader,
+    many: Readers | None,
+    format_rule: str,
+    known: dict[object, object] | None,
+    special: set[int],
+) -> list[object]:
+    """One field's answers read: looked up in what the field read before, block by block
+    without a Python loop, and only what is new read (and remembered while there is room)."""
+    values: list[object] = []
+    look_up = _NOTHING.get if known is None else known.get
+    for start in range(0, len(column), _BLOCK):
+        block = column[start : start + _BLOCK]
+        try:
+            found = list(map(look_up, block, repeat(_UNREAD)))
+        except TypeError:  # a list among the answers: nothing to look up
+            found = [_UNREAD] * len(block)
+        new = list(compress(count(), map(is_, found, repeat(_UNREAD))))
+        if new:
+            raws = list(map(block.__getitem__, new))
+            read_new = None if many is None else many(raws)
+            if read_new is None:
+                try:  # without a Python loop while every answer is readable
+                    read_new = list(map(read, raws))
+                except InputError:
+                    read_new = [_read_one(name, read, format_rule, raw) for raw in raws]
+            room = known is not None and len(known) < _REMEMBERED
+            for index, value in zip(new, read_new, strict=True):
+                found[index] = value
+                if type(value) is Finding or type(value) is Noted:
+                    special.add(start + index)
+                elif room and type(raw := block[index]) is str:
+                    known[raw] = value  # type: ignore[index]
+        special.update(compress(count(start), map(is_, found, repeat(None))))
+        values.extend(found)
+    return values
+
+
+def _read_one(name: str, read: Reader, format_rule: str, raw: object) -> object:
+    try:
+        return read(raw)
+    except InputError as exc:
+        return Finding(format_rule, Severity.STRONG, (name,), str(exc))
+
+
+def _assembled(names: tuple[str, ...], row: tuple[object, ...]) -> Report:
+    """A record with blank, refused or noted answers: its values, findings and notes."""
+    report = Report({}, [])
+    for name, value in zip(names, row, strict=True):
         if value is None:
             continue
+        if type(value) is Finding:
+            report.findings.append(value)  # type: ignore[arg-type]
+            continue
         if type(value) is Noted:
-            value, notes[name] = value
-        values[name] = value
-    return Report(values, findings, notes)
+            value, report.notes[name] = value  # type: ignore[misc]
+        report.values[name] = value
+    return report
 
 
 _UNREAD = object()
+_NOTHING: dict[str, object] = {}  # what a field of texts remembers: each text is its own
 # A file repeats most answers thousands of times (choices, dates, places, industries, small
 # counts, round figures): what a reader made of a text is remembered, per field (its values are
-# immutable; what it refuses is read again, to raise again). Long texts are each their own.
+# immutable; refusals and conversions to confirm are read again). Long texts are each their own.
 _REMEMBERED = 4096  # answers per field
+_BLOCK = 512  # answers looked up at once
 
 
 @cache
-def _plan(catalog: Catalog) -> dict[str, tuple[Reader, str, dict[str, object] | None]]:
-    """Per field: its reader, the rule a malformed answer breaks, what it has read."""
+def _plan(
+    catalog: Catalog,
+) -> dict[str, tuple[Reader, Readers | None, str, dict[object, object] | None]]:
+    """Per field: its readers (one answer, many), the rule a malformed answer breaks, what it
+    has read."""
     return {
         f.name: (
             reader_for(f, catalog),
+            readers_for(f, catalog),
             _FORMAT_RULES.get(f.kind, "E-input"),
             None if f.kind is Kind.TEXT else {},
         )
@@ -156,12 +227,45 @@ def _position(catalog: Catalog) -> dict[str, int]:
 
 def check_record(answers: Mapping[str, object], catalog: Catalog) -> Report:
     """The full check a submission must pass: parsing, required fields, every rule."""
-    report = parse_answers(answers, catalog)
-    wrong = frozenset(name for f in report.findings for name in f.fields)
-    report.findings.extend(missing_required(report.values, catalog, wrong))
-    report.findings.extend(evaluate(report.values, catalog))
-    report.findings.sort(key=lambda f: order_key(f.rule))
-    return report
+    return check_records([answers], catalog)[0]
+
+
+def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> list[Report]:
+    """`check_record` of each record of a file, read in runs of records with the same keys (a
+    file's records all have the same, as a rule)."""
+    reports = []
+    for names, run in _runs(records):
+        reports.extend(_parse_run(names, run, catalog))
+    for report in reports:
+        if report.findings:
+            wrong = frozenset(name for f in report.findings for name in f.fields)
+            report.findings.extend(missing_required(report.values, catalog, wrong))
+        else:
+            report.findings = missing_required(report.values, catalog)
+        report.findings.extend(evaluate(report.values, catalog))
+        if report.findings:
+            report.findings.sort(key=_finding_order)
+    return reports
+
+
+def _runs(
+    records: Iterable[Mapping[str, object]],
+) -> Iterator[tuple[tuple[str, ...], list[Mapping[str, object]]]]:
+    names: tuple[str, ...] | None = None
+    run: list[Mapping[str, object]] = []
+    for record in records:
+        keys = tuple(record)
+        if keys != names:
+            if run:
+                yield names, run  # type: ignore[misc]
+            names, run = keys, []
+        run.append(record)
+    if run:
+        yield names, run  # type: ignore[misc]
+
+
+def _finding_order(finding: Finding) -> tuple[int, int, int]:
+    return order_key(finding.rule)
 
 
 def check_values(values: Values, catalog: Catalog) -> list[Finding]:
@@ -172,5 +276,5 @@ def check_values(values: Values, catalog: Catalog) -> list[Finding]:
     """
     findings = missing_required(values, catalog)
     findings.extend(evaluate(values, catalog))
-    findings.sort(key=lambda f: order_key(f.rule))
+    findings.sort(key=_finding_order)
     return findings
