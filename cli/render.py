@@ -50,7 +50,9 @@ def validation_json(
                     "text": f.text,
                 }
                 for f in report.findings
-            ],
+            ]
+            if report.findings
+            else [],
         }
         for record, report in zip(records, reports, strict=True)
     ]

@@ -229,6 +229,11 @@ class TechFields(_Strict):
     any_field: tuple[str, ...]
     plausible: dict[str, tuple[str, ...]]
 
+    @cached_property
+    def prefixes(self) -> dict[str, tuple[str, ...]]:
+        """Per field, the industry code prefixes that fit it, those that fit any included."""
+        return {name: (*codes, *self.any_field) for name, codes in self.plausible.items()}
+
 
 REMINDER_KINDS = (
     "opening",

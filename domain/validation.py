@@ -53,6 +53,8 @@ class Report:
 
 
 def _ids(findings: list[Finding], severity: Severity) -> list[str]:
+    if not findings:
+        return []
     return sorted({f.rule for f in findings if f.severity is severity}, key=order_key)
 
 
@@ -96,8 +98,9 @@ def _column(
     without a Python loop, and only what is new read (and remembered while there is room)."""
     values: list[object] = []
     look_up = _NOTHING.get if known is None else known.get
-    for start in range(0, len(column), _BLOCK):
-        block = column[start : start + _BLOCK]
+    start, size = 0, _FIRST_BLOCK
+    while start < len(column):
+        block = column[start : start + size]
         try:
             found = list(map(look_up, block, repeat(_UNREAD)))
         except TypeError:  # a list among the answers: nothing to look up
@@ -114,12 +117,18 @@ def _column(
             room = known is not None and len(known) < _REMEMBERED
             for index, value in zip(new, read_new, strict=True):
                 found[index] = value
-                if type(value) is Finding or type(value) is Noted:
+                if value is None or type(value) is Finding or type(value) is Noted:
                     special.add(start + index)
-                elif room and type(raw := block[index]) is str:
+                    if value is not None:
+                        continue  # read again, to say it again
+                if room and type(raw := block[index]) is str:
                     known[raw] = value  # type: ignore[index]
-        special.update(compress(count(start), map(is_, found, repeat(None))))
+                    if value is None:
+                        known[_BLANKS] = True
+        if known is not None and _BLANKS in known:  # blanks among the answers looked up
+            special.update(compress(count(start), map(is_, found, repeat(None))))
         values.extend(found)
+        start, size = start + size, min(size * 2, _BLOCK)
     return values
 
 
@@ -146,12 +155,15 @@ def _assembled(names: tuple[str, ...], row: tuple[object, ...]) -> Report:
 
 
 _UNREAD = object()
+_BLANKS = object()  # in a field's memory once it holds a blank answer (None)
 _NOTHING: dict[str, object] = {}  # what a field of texts remembers: each text is its own
 # A file repeats most answers thousands of times (choices, dates, places, industries, small
 # counts, round figures): what a reader made of a text is remembered, per field (its values are
 # immutable; refusals and conversions to confirm are read again). Long texts are each their own.
 _REMEMBERED = 4096  # answers per field
-_BLOCK = 512  # answers looked up at once
+# Answers looked up at once: few at first, when a new answer repeated in the block is read
+# again each time, then more as the field's memory fills.
+_FIRST_BLOCK, _BLOCK = 8, 512
 
 
 @cache

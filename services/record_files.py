@@ -100,14 +100,17 @@ def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) 
     names: dict[str, str | None] = {}  # each key read once per file, not once per record
     keys: list[str] = []  # the last record's keys, and the field names they map to one to one
     fields: tuple[str, ...] | None = None
+    as_named = False  # the keys are the field names themselves: the record is its answers
     for position, item in enumerate(data, start=1):
         if not isinstance(item, dict):
             raise RecordFileError("json_not_object", record=position)
         if list(item) != keys:
             keys = list(item)
             fields = _one_to_one([_json_name(names, key, catalog, ignored) for key in keys])
+            as_named = fields == tuple(keys)
         if fields is not None and _short_texts(item.values(), limits):
-            yield Record(position, dict(zip(fields, item.values(), strict=True)))
+            answers = item if as_named else dict(zip(fields, item.values(), strict=True))
+            yield Record(position, answers)
             continue
         answers: dict[str, object] = {}
         for key, value in item.items():

@@ -36,10 +36,18 @@ _BETWEEN = Decimal(3162)  # √(1000 × 10000): nearer 10⁴ means 元 typed for
 
 def _unit(v: Values, c: Catalog) -> list[Hit] | None:
     """A figure ≥ N × the median of the enterprise's other figures was likely typed in 元."""
-    figures = [x for x in map(v.get, STATEMENT_FIGURES) if x is not None and x > _ZERO]  # type: ignore[operator]
-    ratio = c.campaign.checks.unit_suspect_ratio
+    figures = list(filter(None, map(v.get, STATEMENT_FIGURES)))  # answered, not 0
     # A median of fewer than two others says nothing; nothing 1000× the smallest, nothing to see.
-    if len(figures) < 3 or max(figures) < min(figures) * ratio:  # type: ignore[type-var, operator]
+    if len(figures) < 3:
+        return None
+    smallest = min(figures)  # type: ignore[type-var]
+    if smallest < _ZERO:  # type: ignore[operator]
+        figures = [x for x in figures if x > _ZERO]  # type: ignore[operator]
+        if len(figures) < 3:
+            return None
+        smallest = min(figures)  # type: ignore[type-var]
+    ratio = c.campaign.checks.unit_suspect_ratio
+    if max(figures) < smallest * ratio:  # type: ignore[type-var, operator]
         return None
     ordered = sorted(figures)  # type: ignore[type-var]
     # Leaving one figure out lowers the median of the rest to this at most.
@@ -77,8 +85,11 @@ def _zeros(v: Values, c: Catalog) -> Hit | None:
     # Counted without a Python loop (every record runs this): the answered figures, and of
     # them the zeros, the answered less those that are true (not None, not 0).
     numbers = list(map(v.get, c.numeric_names))
+    true = len(list(filter(None, numbers)))  # neither blank nor 0
+    if true > (1 - checks.zeros_share) * len(numbers):  # too many even were every blank a 0
+        return None
     answered = sum(map(is_not, numbers, repeat(None)))  # count(None) compares, slowly
-    count = answered - len(list(filter(None, numbers)))
+    count = answered - true
     if answered < checks.zeros_min_numeric or count < checks.zeros_share * answered:
         return None
     zeros = tuple(name for name in c.numeric_names if name in v and v[name] == 0)
@@ -105,7 +116,7 @@ def _balance(v: Values, c: Catalog) -> str | None:
     assets, liabilities, equity = v["total_assets"], v["total_liabilities"], v["equity_end"]
     gap = abs(assets - liabilities - equity)  # type: ignore[operator]
     checks = c.campaign.checks
-    if gap <= checks.balance_gap_share * abs(assets) or gap <= checks.balance_gap_min:  # type: ignore[arg-type, operator]
+    if gap <= checks.balance_gap_min or gap <= checks.balance_gap_share * abs(assets):  # type: ignore[arg-type, operator]
         return None
     total = liabilities + equity  # type: ignore[operator]
     return (
@@ -140,8 +151,8 @@ def _qualify(v: Values, c: Catalog) -> list[Hit] | None:
                 ("industry_code",),
             )
         )
-    words = [w for w in checks.qualify_name_words if w in name]
-    if words:
+    if any(map(name.__contains__, checks.qualify_name_words)):
+        words = [w for w in checks.qualify_name_words if w in name]
         said = "、".join(f"“{w}”" for w in words)
         hits.append(
             Hit(

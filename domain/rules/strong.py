@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from domain import formatting, identifiers
 from domain.catalog import Catalog
 from domain.rules.base import Hit, Rule, Severity, Values, figure, label
 
 STRONG = Severity.STRONG
+_ZERO = Decimal(0)  # compared with a Decimal, not an int to convert each time
 
 
 def _s1(v: Values, c: Catalog) -> Hit | None:
@@ -63,7 +65,10 @@ def _s4(v: Values, c: Catalog) -> Hit | None:
 
 
 def _s6(v: Values, c: Catalog) -> str | None:
-    if v["rd_expense"] + v["invention_patents"] + v["ip_count"] > 0:  # type: ignore[operator]
+    rd, patents, ip = v["rd_expense"], v["invention_patents"], v["ip_count"]
+    if rd >= _ZERO and patents >= 0 and ip >= 0 and (rd or patents or ip):  # type: ignore[operator]
+        return None  # none negative, one not 0: the sum is above 0 (without Decimal sums)
+    if rd + patents + ip > 0:  # type: ignore[operator]
         return None
     return (
         f"{label(c, 'rd_expense')}、{label(c, 'invention_patents')}、{label(c, 'ip_count')} "

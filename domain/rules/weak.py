@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 
 from domain import formatting, industry, sme
 from domain.catalog import Catalog
 from domain.rules.base import Hit, Rule, Severity, Values, figure, label
 
 WEAK = Severity.WEAK
+_ZERO = Decimal(0)  # compared with a Decimal, not an int to convert each time
 
 
 def _w1(v: Values, c: Catalog) -> str | None:
     rd = v["rd_expense"]
     high = c.campaign.rules.W1_rd_expense_high
-    if rd == 0:
+    if not rd:  # 0, without making a Decimal of the int 0 to compare
         return f"{label(c, 'rd_expense')}为 0。科技型企业通常有研发投入，请确认企业当年确无研发费用"
     if rd >= high:  # type: ignore[operator]
         return (
@@ -35,6 +37,8 @@ def _w2(v: Values, c: Catalog) -> Hit | None:
     """Revenue ≤ 0, a negative figure included (the seed's "≤ 0": possible, so a warning). The
     previous year is not raised for an enterprise registered in the reporting year: S7 asks it
     to be 0."""
+    if v["operating_revenue"] > _ZERO and (v["operating_revenue_prev"] > _ZERO or _is_new(v, c)):  # type: ignore[operator]
+        return None  # as nearly every record: without building the lists below
     names = ["operating_revenue"]
     if not _is_new(v, c):
         names.append("operating_revenue_prev")
@@ -108,8 +112,13 @@ def _reaches(
 ) -> Rule:
     """W4, W5, W9–W12: a rule that fires when any of its figures reaches a configured threshold."""
 
+    figures = itemgetter(*names)  # the one figure, or a tuple of them
+    highest = figures if len(names) == 1 else lambda v: max(figures(v))
+
     def check(v: Values, c: Catalog) -> Hit | None:
         threshold = getattr(c.campaign.rules, threshold_of)
+        if highest(v) < threshold:
+            return None  # as nearly every record: without the list below
         over = [n for n in names if v[n] >= threshold]  # type: ignore[operator]
         if not over:
             return None
@@ -183,8 +192,7 @@ def _w16(v: Values, c: Catalog) -> Hit | None:
             f"企业所属科技创新领域选择了“{chosen}”，会影响指标权重匹配，请尽量从八大领域中选择",
             ("tech_field",),
         )
-    prefixes = (*fields.plausible.get(chosen, ()), *fields.any_field)
-    if code.startswith(prefixes):
+    if code.startswith(fields.prefixes.get(chosen, fields.any_field)):
         return None
     return Hit(
         f"所属科技创新领域“{chosen}”与行业代码 {code}（{industry.division_name(code)}）"
