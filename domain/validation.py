@@ -14,7 +14,8 @@ from operator import is_
 
 from domain.catalog import Catalog, Kind
 from domain.parsing import InputError, Noted, Reader, Readers, reader_for, readers_for
-from domain.rules import RULES, RULES_BY_ID, Finding, Severity, Values, order_key
+from domain.rules import RULES, RULES_BY_ID, Finding, Rule, Severity, Values, order_key
+from domain.rules.base import Check
 
 # Malformed answers of these kinds break a named rule rather than the generic E-input.
 _FORMAT_RULES = {Kind.USCC: "E-uscc", Kind.MOBILE: "S5", Kind.EMAIL: "S5", Kind.PERSON: "S5"}
@@ -189,18 +190,20 @@ def evaluate(
     """Every rule whose inputs are all filled (or that works on what there is); with `within`,
     only the rules that read nothing else (the chat checks an answer against the rules of the
     questions already asked)."""
-    findings: list[Finding] = []
     filled = values.keys()
-    applicable = (
-        _CHECKS  # a whole record, every rule: none to skip
-        if within is None and filled >= _READ
-        else [
-            (check, rule)
-            for reads, check, rule in _EVALUATED
-            if reads <= filled and (within is None or within.issuperset(rule.reads))
-        ]
-    )
-    for check, rule in applicable:
+    if within is None and filled >= _READ:
+        return _run(_CHECKS, values, catalog)  # a whole record, every rule: none to skip
+    applicable = [
+        (check, rule)
+        for reads, check, rule in _EVALUATED
+        if reads <= filled and (within is None or within.issuperset(rule.reads))
+    ]
+    return _run(applicable, values, catalog)
+
+
+def _run(checks: Sequence[tuple[Check, Rule]], values: Values, catalog: Catalog) -> list[Finding]:
+    findings: list[Finding] = []
+    for check, rule in checks:
         result = check(values, catalog)
         if result is not None:
             findings.extend(rule.findings(result))
@@ -232,6 +235,12 @@ def missing_required(
 
 
 @cache
+def _complete(catalog: Catalog) -> frozenset[str]:
+    """The fields of a record that misses no required answer and that every rule applies to."""
+    return catalog.required_names | _READ
+
+
+@cache
 def _position(catalog: Catalog) -> dict[str, int]:
     """Each field's place in the form: a record misses a few required fields, not most."""
     return {f.name: i for i, f in enumerate(catalog.fields)}
@@ -248,7 +257,13 @@ def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> 
     reports = []
     for names, run in _runs(records):
         reports.extend(_parse_run(names, run, catalog))
+    complete = _complete(catalog)
     for report in reports:
+        if not report.findings and report.values.keys() >= complete:  # as most records
+            report.findings = _run(_CHECKS, report.values, catalog)
+            if report.findings:
+                report.findings.sort(key=_finding_order)
+            continue
         if report.findings:
             wrong = frozenset(name for f in report.findings for name in f.fields)
             report.findings.extend(missing_required(report.values, catalog, wrong))
