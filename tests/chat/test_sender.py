@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.offline import OfflineSession, offline_bot
 from reminders.sender import Limits, Sender
@@ -247,3 +247,34 @@ async def test_calls_do_not_wait_for_the_previous_answer(world: World) -> None:
     await sender.drain()
     assert api.most == 4  # as many in flight as allowed, no more
     assert sorted(int(m.chat_id) for m in api.calls) == list(range(9000, 9030))
+
+
+async def test_a_persons_long_line_goes_back_to_the_queue_a_batch_at_a_time(world: World) -> None:
+    """300 cards to one official after 通过全部: each claim sends the one the person may have
+    and puts the rest back in one statement, not one per row, every second until the line is
+    through; the order stays the order they were queued in."""
+    sender, recorded, _ = sender_for(world, per_second=1000, batch=20)
+    await queue(world, [Outgoing(f"c{i:03}", 9, f"{i}", 1) for i in range(60)])
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = world.sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await sender.deliver() == 20
+        await sender.settle()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    # the claim, the one sent (sending, then sent) and the 19 put back together
+    assert len(updates) <= 4, updates
+    async with world.sessions() as session:
+        back = (
+            await session.scalars(select(Delivery.not_before).where(Delivery.status == "pending"))
+        ).all()
+    assert len(back) == 59 and len(set(back)) == 1  # the whole line has its turn together
+    await sender.drain()
+    assert [int(text) for _, _, text in recorded.sent] == list(range(60))
+    assert all((b - a).total_seconds() >= 1 for a, b in pairwise(t for t, _, _ in recorded.sent))
