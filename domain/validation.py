@@ -260,16 +260,11 @@ def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> 
     complete = _complete(catalog)
     for report in reports:
         if not report.findings and report.values.keys() >= complete:  # as most records
-            report.findings = _run(_CHECKS, report.values, catalog)
-            if report.findings:
-                report.findings.sort(key=_finding_order)
-            continue
-        if report.findings:
+            report.findings = _run(_CHECKS, report.values, catalog)  # nothing to skip
+        else:
             wrong = frozenset(name for f in report.findings for name in f.fields)
             report.findings.extend(missing_required(report.values, catalog, wrong))
-        else:
-            report.findings = missing_required(report.values, catalog)
-        report.findings.extend(evaluate(report.values, catalog))
+            report.findings.extend(evaluate(report.values, catalog))
         if report.findings:
             report.findings.sort(key=_finding_order)
     return reports
@@ -278,6 +273,7 @@ def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> 
 def _runs(
     records: Iterable[Mapping[str, object]],
 ) -> Iterator[tuple[tuple[str, ...], list[Mapping[str, object]]]]:
+    """Consecutive records with the same keys in the same order, and those keys."""
     names: tuple[str, ...] | None = None
     run: list[Mapping[str, object]] = []
     for record in records:
