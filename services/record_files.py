@@ -37,8 +37,8 @@ class Record:
 
 class Answers(Mapping[str, object]):
     """A record's answers by field name, over its values as the file gave them: a file's
-    records share their columns, so no dictionary is made for each (making one was a tenth of
-    `validate`'s time on a province's file)."""
+    records share their columns, so none makes a dictionary of its own (making them took 4 µs
+    of the ~60 a record costs `validate`)."""
 
     __slots__ = ("_names", "_places", "_values")
 

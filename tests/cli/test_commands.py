@@ -18,7 +18,9 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from domain.catalog import Catalog
+from domain.validation import check_record, check_records
 from main import app
+from services.record_files import read_records
 from settings import Settings
 from storage.db import create_engine, session_factory
 from tests.chat.test_scores import cohort
@@ -51,6 +53,43 @@ def test_validate_json_on_a_hand_written_csv(tmp_path: Path) -> None:
     assert second["weak"] == ["W1", "W13", "W15", "W16", "W-balance"]  # 600 ≠ 300 + 150
     s1 = next(m for m in second["messages"] if m["rule"] == "S1")
     assert s1["field"] == "main_business_revenue_2025" and "4,600 万元" in s1["text"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+def test_each_record_of_a_file_reads_as_it_would_alone(
+    tmp_path: Path, catalog: Catalog, suffix: str
+) -> None:
+    """Columns in another order, one that names no field, a short row, a record with other keys:
+    each record's answers map its field names as a dictionary would, and `validate` says of
+    each what checking it alone says."""
+    rng = random.Random(5)
+    rows = [as_row(typed_record(rng, catalog), catalog) for _ in range(30)]
+    keys = [*reversed(list(rows[0])), "备注"]
+    table = [[row[k] for k in keys[:-1]] + ["x"] for row in rows]
+    table[3] = table[3][:10]  # the rest of the row left blank
+    path = tmp_path / f"f.{suffix}"
+    if suffix == "csv":
+        with path.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([keys, *table])
+    else:
+        items = [dict(zip(keys, cells, strict=False)) for cells in table]
+        del items[5]["net_profit_2025"]
+        path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    records = read_records(path, catalog).records
+    first = catalog.field_for_header(keys[0]).name  # type: ignore[union-attr]
+    alone = [check_record(dict(r.answers), catalog) for r in records]
+    assert [
+        (r.values, r.findings) for r in check_records([r.answers for r in records], catalog)
+    ] == [(r.values, r.findings) for r in alone]
+    for record in records:
+        answers = dict(record.answers)
+        assert record.answers == answers and list(record.answers.values()) == list(answers.values())
+        assert "备注" not in record.answers and first in record.answers
+        assert record.answers.get("credit_code") == answers.get("credit_code")
+    assert alone[3].strong == ["E-required"] and not alone[0].findings
+    _, out = run("validate", str(path), "--format", "json")
+    printed = json.loads(out.splitlines()[-1])  # after the line naming the column ignored
+    assert [item["strong"] for item in printed] == [r.strong for r in alone]
 
 
 def test_validate_table_and_exit_zero_when_nothing_blocks(tmp_path: Path) -> None:
