@@ -98,15 +98,19 @@ def _column(
     """One field's answers read: looked up in what the field read before, block by block
     without a Python loop, and only what is new read (and remembered while there is room)."""
     values: list[object] = []
-    look_up = _NOTHING.get if known is None else known.get
+    memory = _NOTHING if known is None else known
     start, size = 0, _FIRST_BLOCK
     while start < len(column):
         block = column[start : start + size]
-        try:
-            found = list(map(look_up, block, repeat(_UNREAD)))
-        except TypeError:  # a list among the answers: nothing to look up
-            found = [_UNREAD] * len(block)
-        new = list(compress(count(), map(is_, found, repeat(_UNREAD))))
+        try:  # every answer read before, as in most blocks of most fields: one pass
+            found = list(map(memory.__getitem__, block))
+            new = []
+        except (KeyError, TypeError):
+            try:
+                found = list(map(memory.get, block, repeat(_UNREAD)))
+            except TypeError:  # a list among the answers: nothing to look up
+                found = [_UNREAD] * len(block)
+            new = list(compress(count(), map(is_, found, repeat(_UNREAD))))
         if new:
             raws = list(map(block.__getitem__, new))
             read_new = None if many is None else many(raws)
