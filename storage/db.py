@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +33,20 @@ UPGRADE_LOCK = 0x63786A6D  # PostgreSQL advisory lock of `upgrade`; not the lead
 # it, so an update never needs a second connection (with SQLite's one connection, it would wait
 # for itself).
 update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+
+
+_kept: WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = WeakKeyDictionary()
+
+
+def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
+    """What this process keeps of what it read from the session's database, by `name` (one
+    store per database: tests and benchmarks open several in one process). Whoever keeps
+    something there reads, with each use, what tells whether it is still current."""
+    engine = session.bind.sync_engine  # type: ignore[union-attr]
+    stores = _kept.get(engine)
+    if stores is None:
+        stores = _kept[engine] = {}
+    return stores.setdefault(name, {})
 
 
 def is_sqlite(url: str) -> bool:

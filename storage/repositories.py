@@ -21,6 +21,7 @@ from storage.models import (
     Commitment,
     Confirmation,
     Contact,
+    DeadlineExtension,
     Delivery,
     Enterprise,
     HandledUpdate,
@@ -71,8 +72,15 @@ _SENDER_AND_CHAT = (
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
     .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
 )
+# Where the campaign's deadline extensions stand: they are only ever added, so a process keeps
+# those it read while the count is the same.
+_EXTENSIONS_STAMP = (
+    select(func.count())
+    .where(DeadlineExtension.campaign == bindparam("campaign"))
+    .scalar_subquery()
+)
 _ENTERPRISE_AND_SUBMISSION = (
-    select(Enterprise, Submission)
+    select(Enterprise, Submission, _EXTENSIONS_STAMP)
     .outerjoin(
         Submission,
         (Submission.enterprise_id == Enterprise.id)
@@ -88,8 +96,12 @@ _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
 _AUDIT = insert(AuditEntry.__table__)
-_HOLD = select(Submission.status, Submission.round).where(Submission.id == bindparam("id"))
-_HOLDS = {exclusive: _HOLD.with_for_update(read=not exclusive) for exclusive in (False, True)}
+_HOLD = (
+    update(Submission.__table__)
+    .where(Submission.id == bindparam("submission_id"))
+    .values(version=Submission.version + 1)
+    .returning(Submission.status, Submission.round, Submission.version)
+)
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
@@ -188,11 +200,12 @@ class Submissions:
 
     async def with_enterprise(
         self, enterprise_id: int, campaign: int
-    ) -> tuple[Enterprise, Submission | None]:
-        """The enterprise and its submission in the campaign, if there is one, in one query."""
+    ) -> tuple[Enterprise, Submission | None, int]:
+        """The enterprise, its submission in the campaign if there is one, and how many deadline
+        extensions the campaign has (see `services.deadlines.extension_of`), in one query."""
         params = {"enterprise_id": enterprise_id, "campaign": campaign}
         row = (await self.session.execute(_ENTERPRISE_AND_SUBMISSION, params)).one()
-        return row[0], row[1]
+        return row[0], row[1], row[2]
 
     async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
         return await self.session.scalar(
@@ -258,13 +271,13 @@ class Submissions:
     def add_commitment(self, commitment: Commitment) -> None:
         self.session.add(commitment)
 
-    async def hold(self, submission_id: int, exclusive: bool = False) -> tuple[str, int] | None:
-        """The form's status and round, its row locked until the transaction ends (PostgreSQL):
-        shared by writers of its answers, exclusive for a change of status, so an answer is
-        never written into a form being submitted, and every instance sees the same order.
-        SQLite runs one update at a time and needs no lock."""
-        row = (await self.session.execute(_HOLDS[exclusive], {"id": submission_id})).first()
-        return (row[0], row[1]) if row else None
+    async def hold(self, submission_id: int) -> tuple[str, int, int] | None:
+        """Before a change to the form's answers or confirmations: its status, round and new
+        version (one more), its row locked until the transaction ends (PostgreSQL), so an
+        answer is never written into a form being submitted, and every instance sees the same
+        order. SQLite runs one update at a time and needs no lock."""
+        row = (await self.session.execute(_HOLD, {"submission_id": submission_id})).first()
+        return (row[0], row[1], row[2]) if row else None
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
         """Change the status only from `expected` in the round the caller read: a second submit
