@@ -102,7 +102,10 @@ class Services(BaseMiddleware):
                         await chats.back(store, chat.id)
                         await store.commit()
                 data["contact"] = contact
-                return await handler(event, data)
+                result = await handler(event, data)
+                if session.in_transaction():  # what it did since it last spoke (`LetGo`)
+                    await session.commit()
+                return result
             finally:
                 turn.give_up()
                 _turn.reset(tokens[0])
@@ -124,8 +127,8 @@ class Services(BaseMiddleware):
 
 
 class LetGo(BaseRequestMiddleware):
-    """Before an update speaks to Telegram, what it did is committed and it gives up its turn at
-    the database.
+    """Before an update speaks to Telegram, what it did is committed (every time: the person
+    is told only what is stored) and it gives up its turn at the database.
 
     Telegram takes tens to hundreds of milliseconds to answer; with SQLite's one connection an
     update holding its turn meanwhile would let the bot serve ten updates a second. What an
@@ -140,7 +143,7 @@ class LetGo(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Any:
         turn = _turn.get()
-        if turn is not None and turn.held:
+        if turn is not None:
             session = update_session.get()
             if session is not None and session.in_transaction():
                 await session.commit()

@@ -1,7 +1,9 @@
 """Filling in the form: the draft, answers, confirmations, the estimate and submission.
 
-Every change is committed before the function returns, so the chat replies only about what is
-stored. Contacts of one enterprise share a draft, and several instances may serve them: a draft's
+A change joins the update's transaction, committed before the bot says anything about it
+(`bot.middlewares.LetGo`): an answer, its audit entry, the record that the update was applied and
+the screen that comes next are stored together, or none of them; `submit` commits at once.
+Contacts of one enterprise share a draft, and several instances may serve them: a draft's
 answers and confirmations are read again for an update unless this process holds them at the
 form's current version (`Submission.version`, read with the form on every update).
 """
@@ -33,7 +35,7 @@ from domain.validation import check_values, evaluate
 from services import deadlines, review
 from services.notifier import Notifier
 from storage.codec import decode, encode
-from storage.db import kept
+from storage.db import after_commit, kept
 from storage.models import (
     AuditEntry,
     Commitment,
@@ -280,14 +282,16 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
 
 
 def _keep(store: Store, draft: Draft, version: int) -> None:
-    """After the draft's change is committed (`version`: the form's, held for it): kept as it
-    is now if nobody else changed the form since it was read, forgotten otherwise."""
+    """After a change to the draft (`version`: the form's, held for it): kept as it is now once
+    the change is committed, if nobody else changed the form since it was read; forgotten until
+    then, and otherwise."""
     drafts: dict[int, _Kept] = kept(store.session, "drafts")
+    submission_id = draft.submission.id
+    drafts.pop(submission_id, None)
     if version == draft.submission.version + 1:
         set_committed_value(draft.submission, "version", version)
-        drafts[draft.submission.id] = _Kept.of(draft)
-    else:
-        drafts.pop(draft.submission.id, None)
+        now_kept = _Kept.of(draft)
+        after_commit(store.session, lambda: drafts.__setitem__(submission_id, now_kept))
 
 
 def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
@@ -360,7 +364,6 @@ async def keep_unit(store: Store, draft: Draft, name: str, user_id: int) -> None
         field=name,
         value=draft.answers[name].value,
     )
-    await store.commit()
     _keep(store, draft, version)
 
 
@@ -404,7 +407,8 @@ async def put_many(
     checked: Sequence[str] = (),
 ) -> None:
     """Store several fields' values (None: skipped), each with its audit entry, and mark the
-    pre-loaded values `checked` as confirmed: all in one transaction, or nothing (`FormLocked`)."""
+    pre-loaded values `checked` as confirmed: all in the update's transaction, or nothing
+    (`FormLocked`)."""
     if not all(draft.may_change(name) for name in (*values, *checked)):
         raise FormLocked(draft.submission.status)
     version = await _hold(store, draft)
@@ -432,7 +436,6 @@ async def put_many(
     if checked:
         await store.submissions.confirm(draft.submission.id, checked, user_id)
         await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))
-    await store.commit()
     for name in checked:
         draft.answers[name] = replace(draft.answers[name], confirmed=True)
     for name, answer in written.items():
@@ -468,7 +471,6 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
             user_id,
             fields=names,
         )
-        await store.commit()
         for name in names:
             draft.answers[name] = replace(draft.answers[name], confirmed=True)
         _keep(store, draft, version)
@@ -493,7 +495,6 @@ async def confirm_warnings(
             fields=list(finding.fields),
             text=finding.text,
         )
-    await store.commit()
     _keep(store, draft, version)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from storage.sqlite import connector
@@ -47,6 +48,22 @@ def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
     if stores is None:
         stores = _kept[engine] = {}
     return stores.setdefault(name, {})
+
+
+def after_commit(session: AsyncSession, then: Callable[[], None]) -> None:
+    """`then()` once the session's transaction is committed; forgotten if it is rolled back."""
+    session.sync_session.info.setdefault("after_commit", []).append(then)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for then in session.info.pop("after_commit", ()):
+        then()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop("after_commit", None)
 
 
 def is_sqlite(url: str) -> bool:
