@@ -45,7 +45,7 @@ from storage.models import (
     Submission,
     now,
 )
-from storage.repositories import Store, StoredAnswer, cancel_reminders
+from storage.repositories import FormRow, Store, StoredAnswer, cancel_reminders
 
 EDITABLE = ("draft", RETURNED)
 DRAFTS_KEPT = 1_000  # drafts a process keeps between updates, the most recently used
@@ -229,12 +229,16 @@ class Answered:
     skipped: bool = False  # "跳过" typed for an optional field
 
 
-async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
-    """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use."""
+async def open_draft(
+    store: Store, contact: Contact, catalog: Catalog, read: FormRow | None = None
+) -> Draft:
+    """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use;
+    from the form as `read` with the sender in this update (`bot.middlewares.Services`), if it
+    is the contact's enterprise's."""
     campaign = catalog.campaign.year
-    enterprise, submission, extensions = await store.submissions.with_enterprise(
-        contact.enterprise_id, campaign
-    )
+    if read is None or read.enterprise.id != contact.enterprise_id:
+        read = await store.submissions.with_enterprise(contact.enterprise_id, campaign)
+    enterprise, submission, extensions = read
     if submission is None:
         if await store.submissions.create(enterprise.id, campaign):
             created = await store.submissions.of(enterprise.id, campaign)

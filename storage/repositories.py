@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,24 @@ from storage.models import (
     Submission,
     now,
 )
+
+
+class FormRow(NamedTuple):
+    """An enterprise, its form in a campaign (None before its first use) and how many deadline
+    extensions the campaign has (see `services.deadlines.extension_of`), read in one query."""
+
+    enterprise: Enterprise
+    submission: Submission | None
+    extensions: int
+
+
+class Sender(NamedTuple):
+    """Who sent an update (`Contacts.of_update`)."""
+
+    contact: Contact | None
+    form: FormRow | None  # the contact's enterprise's form in the campaign
+    inactive: bool  # their chat was marked inactive (`services.chats`)
+    applied: bool  # the update was applied before (`storage.updates`)
 
 
 @dataclass(slots=True)
@@ -59,9 +77,22 @@ def _dialect(session: AsyncSession) -> str:
 # Statements run on every message of the form, built once: SQLAlchemy takes longer to build a
 # statement than SQLite takes to run it.
 _CONTACT_BY_USER = select(Contact).where(Contact.telegram_user_id == bindparam("user_id"))
+# Where the campaign's deadline extensions stand: they are only ever added, so a process keeps
+# those it read while the count is the same.
+_EXTENSIONS_STAMP = (
+    select(func.count())
+    .where(DeadlineExtension.campaign == bindparam("campaign"))
+    .scalar_subquery()
+)
+_ITS_SUBMISSION = (Submission.enterprise_id == Enterprise.id) & (
+    Submission.campaign == bindparam("campaign")
+)
 _SENDER_AND_CHAT = (
     select(
         Contact,
+        Enterprise,
+        Submission,
+        _EXTENSIONS_STAMP,
         select(literal(True))
         .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
         .scalar_subquery(),
@@ -71,21 +102,13 @@ _SENDER_AND_CHAT = (
     )
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
     .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
-)
-# Where the campaign's deadline extensions stand: they are only ever added, so a process keeps
-# those it read while the count is the same.
-_EXTENSIONS_STAMP = (
-    select(func.count())
-    .where(DeadlineExtension.campaign == bindparam("campaign"))
-    .scalar_subquery()
+    .outerjoin(Enterprise, Enterprise.id == Contact.enterprise_id)
+    .outerjoin(Submission, _ITS_SUBMISSION)
+    .execution_options(populate_existing=True)
 )
 _ENTERPRISE_AND_SUBMISSION = (
     select(Enterprise, Submission, _EXTENSIONS_STAMP)
-    .outerjoin(
-        Submission,
-        (Submission.enterprise_id == Enterprise.id)
-        & (Submission.campaign == bindparam("campaign")),
-    )
+    .outerjoin(Submission, _ITS_SUBMISSION)
     .where(Enterprise.id == bindparam("enterprise_id"))
     .execution_options(populate_existing=True)
 )
@@ -156,14 +179,22 @@ class Contacts:
         return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
 
     async def of_update(
-        self, user_id: int, chat_id: int | None, update_id: int | None
-    ) -> tuple[Contact | None, bool, bool]:
-        """Who sent an update, whether its chat was inactive (`services.chats`) and whether the
-        update was applied before (`storage.updates`): asked on every update, so in one round
-        trip."""
-        values = {"user_id": user_id, "chat_id": chat_id, "update_id": update_id}
-        row = (await self.session.execute(_SENDER_AND_CHAT, values)).one()
-        return row[0], bool(row[1]), bool(row[2])
+        self, user_id: int, chat_id: int | None, update_id: int | None, campaign: int
+    ) -> Sender:
+        """Who sent an update, with their form in the campaign (`services.form.open_draft`),
+        whether its chat was inactive and whether the update was applied before: asked on
+        every update, so in one round trip."""
+        values = {
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "update_id": update_id,
+            "campaign": campaign,
+        }
+        contact, enterprise, submission, extensions, inactive, applied = (
+            await self.session.execute(_SENDER_AND_CHAT, values)
+        ).one()
+        form = FormRow(enterprise, submission, extensions) if enterprise is not None else None
+        return Sender(contact, form, bool(inactive), bool(applied))
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
@@ -198,14 +229,10 @@ class Submissions:
     async def get(self, submission_id: int) -> Submission | None:
         return await self.session.get(Submission, submission_id, populate_existing=True)
 
-    async def with_enterprise(
-        self, enterprise_id: int, campaign: int
-    ) -> tuple[Enterprise, Submission | None, int]:
-        """The enterprise, its submission in the campaign if there is one, and how many deadline
-        extensions the campaign has (see `services.deadlines.extension_of`), in one query."""
+    async def with_enterprise(self, enterprise_id: int, campaign: int) -> FormRow:
         params = {"enterprise_id": enterprise_id, "campaign": campaign}
         row = (await self.session.execute(_ENTERPRISE_AND_SUBMISSION, params)).one()
-        return row[0], row[1], row[2]
+        return FormRow(row[0], row[1], row[2])
 
     async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
         return await self.session.scalar(
