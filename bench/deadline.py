@@ -43,7 +43,8 @@ from sqlalchemy import func, insert, select
 
 from bench import fake_api
 from bench.answers import percentiles
-from bench.load import POSTGRES, empty, flush
+from bench.databases import empty, flush
+from bench.load import POSTGRES
 from bot import app
 from bot.offline import OfflineChat, offline_bot
 from settings import Settings

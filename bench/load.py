@@ -30,68 +30,24 @@ import multiprocessing as mp
 import os
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bench.answers import _back, percentiles
+from bench.databases import flush, invited
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts
 from bot.outbox import Outbox
-from services.binding import issue_invitation
-from services.enterprises import preload
 from settings import Settings
-from storage.db import create_engine, session_factory, upgrade
+from storage.db import create_engine, session_factory
 from storage.models import Answer, AuditEntry
-from storage.repositories import Store
-from tests.conftest import CLEAN
-from tests.factories import numbered_code
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"  # not the tests' database
 REDIS = "redis://127.0.0.1:6379/13"
 MOBILE = "13812345678"
-
-
-async def empty(url: str) -> None:
-    """A migrated database with nothing in it (a PostgreSQL one made if missing, emptied)."""
-    if not url.startswith("sqlite"):
-        server, name = url.rsplit("/", 1)
-        engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
-            if not await connection.scalar(known, {"name": name}):
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await engine.dispose()
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-    await asyncio.to_thread(upgrade, url)
-
-
-async def prepare(url: str, contacts: int) -> list[str]:
-    """A migrated, empty database with `contacts` enterprises; their invitation codes."""
-    await empty(url)
-    catalog = Settings().catalog()
-    preloaded = {n: v for n, v in CLEAN.items() if catalog.by_name[n].prefill}
-    engine = create_engine(url)
-    tokens = []
-    async with session_factory(engine)() as session:
-        store = Store(session)
-        for i in range(contacts):
-            answers = preloaded | {
-                "credit_code": numbered_code(i, "MB"),
-                "enterprise_name": f"负载企业{i}",
-            }
-            enterprise = await preload(store, catalog, answers)
-            tokens.append(await issue_invitation(store, enterprise, timedelta(days=1)))
-        await store.commit()
-    await engine.dispose()
-    return tokens
 
 
 async def serve(
@@ -187,7 +143,7 @@ def run(
     cycles: int,
     cpus: float | None = None,
 ) -> float:
-    tokens = asyncio.run(prepare(url, contacts))
+    tokens = asyncio.run(invited(url, contacts, "负载企业{}"))
     if redis:
         asyncio.run(flush(redis))
     context = mp.get_context("spawn")
@@ -261,13 +217,6 @@ def _services() -> float:
         if name.startswith(("postgres", "redis-server")):
             ticks += sum(map(int, fields.split()[11:15]))  # utime, stime, cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-async def flush(redis: str) -> None:
-    """Redis's database emptied: no conversation state or lock left from an earlier run."""
-    storage, _ = app.shared_state(redis)
-    await storage.redis.flushdb()
-    await storage.close()
 
 
 async def _check(url: str) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.load import empty
+from bench.databases import empty
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts

@@ -19,15 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import tempfile
 import time
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from aiogram.methods import SendDocument
 from openpyxl import load_workbook
 
-from bench.answers import invited, percentiles
+from bench.answers import percentiles
+from bench.databases import invited
 from bot import app
 from bot.notifier import TelegramNotifier
 from bot.offline import OfflineChat, offline_bot, texts
@@ -35,6 +38,7 @@ from bot.outbox import Outbox
 from domain.catalog import Catalog, Kind
 from services.workbook import FILL, HEADER_ROW, KEY, SHEET
 from settings import Settings
+from storage.db import create_engine, session_factory
 from tests.conftest import CLEAN
 
 
@@ -83,7 +87,10 @@ def row(what: str, walls: list[float], cpus: list[float]) -> str:
 
 async def main(contacts: int) -> None:
     catalog = Settings().catalog()
-    engine, sessions, tokens = await invited(catalog, contacts)
+    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    tokens = await invited(url, contacts)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
     dispatcher = app.dispatcher(sessions, catalog, TelegramNotifier(Outbox(sessions), catalog))
     cells = {catalog.by_name[n].key: as_typed(catalog, n, v) for n, v in CLEAN.items()}
     wrong = {f.key: "见财务报表第三页" for f in catalog.fields}

@@ -9,7 +9,7 @@ import re
 from contextlib import suppress
 from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -20,6 +20,7 @@ from aiogram.types import BotCommand, ErrorEvent
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.filters import NotAnAnswer
 from bot.middlewares import LetGo, RedisBuckets, Services, Throttle, Unchanged, WaitBriefly
 from bot.notifier import TelegramNotifier
 from bot.outbox import Outbox
@@ -70,8 +71,10 @@ def dispatcher(
     if throttle is not None:  # before the database: a flood never opens a session
         dp.update.outer_middleware(throttle)
     dp.update.outer_middleware(Services(sessions, catalog, notifier, Admins(admins)))
-    dp.include_routers(
-        redelivered.router(),
+    before_form = Router(name="before_form")
+    before_form.message.filter(NotAnAnswer())
+    before_form.callback_query.filter(NotAnAnswer())
+    before_form.include_routers(
         review.router(),
         workbench.router(),
         overview.router(),
@@ -79,6 +82,10 @@ def dispatcher(
         broadcast.router(),
         start.router(),
         excel.router(),  # before the form's: a file is a workbook sent back
+    )
+    dp.include_routers(
+        redelivered.router(),
+        before_form,
         form.router(),
         chats.router(),  # after the form's: a contact's message never waits for its filters
         fallback.router(),

@@ -3,7 +3,8 @@
 aiogram awaits a `Filter`, but runs any other callable filter (a magic filter such as `F.text`, a
 `State`, a plain function) in a worker thread: a thread hop for a check of a microsecond, several
 on every update. Routers use these instead, and states through `StateFilter`; and `Command`,
-which turns a text that is no command away before parsing it.
+which turns a text that is no command away before parsing it; and `NotAnAnswer`, which lets a
+contact's answer to the form pass by the routers that never take one.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import Any
 
 from aiogram import Bot, F, filters
 from aiogram.filters import Filter
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from magic_filter import MagicFilter
+
+from bot.keyboards import Press
+from storage.models import Contact
 
 
 class Magic(Filter):
@@ -37,6 +41,28 @@ class Command(filters.Command):
         if not first or first not in self.prefix:
             return False
         return await super().__call__(message, bot)
+
+
+class NotAnAnswer(Filter):
+    """Anything but a bound contact's plain answer to the form: a text that is no command in
+    their private chat, or a press of a form button (`Press`), while no conversation state is
+    set (an official's, an admin's, a binding's keeps it on its way). The routers of the
+    officials, the admins and binding, none of which takes such an answer, sit behind it: an
+    answer passes them by in one check instead of some twenty filters."""
+
+    PRESS = f"{Press.__prefix__}{Press.__separator__}"
+
+    async def __call__(
+        self, event: TelegramObject, contact: Contact | None = None, raw_state: str | None = None
+    ) -> bool:
+        if raw_state is not None or contact is None or contact.status != "active":
+            return True
+        if isinstance(event, Message):
+            text = event.text
+            return event.chat.type != "private" or not text or text.lstrip()[:1] == "/"
+        if isinstance(event, CallbackQuery):
+            return not (event.data or "").startswith(self.PRESS)
+        return True
 
 
 PRIVATE = Magic(F.chat.type == "private")

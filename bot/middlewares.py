@@ -1,5 +1,6 @@
 """Per update: a unit of work on a fresh database session, the campaign's catalog, the notifier,
-who the sender is (their contact record, if they are bound; whether they are an admin), whether
+who the sender is (their contact record and its enterprise's form, if they are bound; whether
+they are an admin), whether
 the update was applied before (`redelivered`: Telegram delivered it again), an inactive chat
 made active again;
 in front of it, a per-person rate limit; and, on the bot, the point where an update that is
@@ -35,8 +36,7 @@ from services.admins import Admins
 from services.notifier import Notifier
 from storage import updates
 from storage.db import connections, update_session
-from storage.models import Contact
-from storage.repositories import Store
+from storage.repositories import Sender, Store
 
 
 class Turn:
@@ -87,7 +87,9 @@ class Services(BaseMiddleware):
                 user: User | None = data.get("event_from_user")
                 update_id = event.update_id if isinstance(event, Update) else None
                 chat: Chat | None = data.get("event_chat")
-                contact, inactive, applied = await self._sender(store, user, chat, update_id)
+                contact, form, inactive, applied = await self._sender(
+                    store, user, chat, update_id, self.catalog.campaign.year
+                )
                 if applied:
                     data["redelivered"] = True
                 elif update_id is not None:
@@ -102,7 +104,11 @@ class Services(BaseMiddleware):
                         await chats.back(store, chat.id)
                         await store.commit()
                 data["contact"] = contact
-                return await handler(event, data)
+                data["contact_form"] = form
+                result = await handler(event, data)
+                if session.in_transaction():  # what it did since it last spoke (`LetGo`)
+                    await session.commit()
+                return result
             finally:
                 turn.give_up()
                 _turn.reset(tokens[0])
@@ -110,22 +116,22 @@ class Services(BaseMiddleware):
 
     @staticmethod
     async def _sender(
-        store: Store, user: User | None, chat: Chat | None, update_id: int | None
-    ) -> tuple[Contact | None, bool, bool]:
-        """The sender's contact record, whether their chat is marked inactive (it blocked or
-        removed the bot: anything it sends makes it active again, but a `my_chat_member` update
-        says for itself whether the bot is back, `handlers.chats`), and whether the update was
-        applied before: one query."""
+        store: Store, user: User | None, chat: Chat | None, update_id: int | None, campaign: int
+    ) -> Sender:
+        """The sender's contact record and its enterprise's form, whether their chat is marked
+        inactive (it blocked or removed the bot: anything it sends makes it active again, but a
+        `my_chat_member` update says for itself whether the bot is back, `handlers.chats`), and
+        whether the update was applied before: one query."""
         if user is None:
             applied = update_id is not None and await updates.applied(store.session, update_id)
-            return None, False, applied
+            return Sender(None, None, False, applied)
         chat_id = chat.id if chat else None
-        return await store.contacts.of_update(user.id, chat_id, update_id)
+        return await store.contacts.of_update(user.id, chat_id, update_id, campaign)
 
 
 class LetGo(BaseRequestMiddleware):
-    """Before an update speaks to Telegram, what it did is committed and it gives up its turn at
-    the database.
+    """Before an update speaks to Telegram, what it did is committed (every time: the person
+    is told only what is stored) and it gives up its turn at the database.
 
     Telegram takes tens to hundreds of milliseconds to answer; with SQLite's one connection an
     update holding its turn meanwhile would let the bot serve ten updates a second. What an
@@ -140,7 +146,7 @@ class LetGo(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Any:
         turn = _turn.get()
-        if turn is not None and turn.held:
+        if turn is not None:
             session = update_session.get()
             if session is not None and session.in_transaction():
                 await session.commit()

@@ -31,7 +31,7 @@ from domain.rules import Finding, Severity
 from services import form, review
 from services.notifier import Notifier
 from storage.models import Contact, now
-from storage.repositories import Store
+from storage.repositories import FormRow, Store
 
 log = logging.getLogger(__name__)
 CARRIED = ("units",)  # kept from screen to screen until used: a workbook's figures to ask about
@@ -68,8 +68,10 @@ class Flow:
         catalog: Catalog,
         notifier: Notifier,
         contact: Contact,
+        read: FormRow | None = None,
     ) -> Flow:
-        draft = await form.open_draft(store, contact, catalog)
+        """`read`: the contact's form as read with the sender (see `form.open_draft`)."""
+        draft = await form.open_draft(store, contact, catalog, read)
         data = await state.get_data()
         return cls(bot, chat_id, user_id, state, store, notifier, contact, draft, data)
 
@@ -346,6 +348,7 @@ class OpenFlow(BaseMiddleware):
             data["catalog"],
             data["notifier"],
             data["contact"],
+            data.get("contact_form"),
         )
         return await handler(event, data)
 

@@ -13,6 +13,7 @@ from domain import clock
 from domain.catalog import Catalog
 from domain.deadlines import Extension, extended_until, overdue
 from domain.review import waiting_level
+from storage.db import kept
 from storage.models import DeadlineExtension, Enterprise, Submission
 
 # Read on every update of a contact's form: built once (building a statement takes SQLAlchemy
@@ -31,8 +32,17 @@ async def extensions(session: AsyncSession, campaign: int) -> list[Extension]:
     return list(latest.values())
 
 
-async def extension_of(session: AsyncSession, campaign: int, enterprise: Enterprise) -> date | None:
-    found = await extensions(session, campaign)
+async def extension_of(
+    session: AsyncSession, campaign: int, enterprise: Enterprise, count: int
+) -> date | None:
+    """The latest extension covering the enterprise. Asked on every update of a contact's form:
+    the campaign's extensions are kept and read again only when their `count` (read with the
+    enterprise, `Submissions.with_enterprise`) changed; they are only ever added."""
+    kept_here = kept(session, "extensions")
+    known = kept_here.get(campaign)
+    if known is None or known[0] != count:
+        known = kept_here[campaign] = (count, await extensions(session, campaign))
+    found = known[1]
     return extended_until(found, enterprise.region_code, enterprise.credit_code) if found else None
 
 

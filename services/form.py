@@ -1,7 +1,11 @@
 """Filling in the form: the draft, answers, confirmations, the estimate and submission.
 
-Every change is committed before the function returns, so the chat replies only about what is
-stored. A draft is read fresh for each update: contacts of one enterprise share it.
+A change joins the update's transaction, committed before the bot says anything about it
+(`bot.middlewares.LetGo`): an answer, its audit entry, the record that the update was applied and
+the screen that comes next are stored together, or none of them; `submit` commits at once.
+Contacts of one enterprise share a draft, and several instances may serve them: a draft's
+answers and confirmations are read again for an update unless this process holds them at the
+form's current version (`Submission.version`, read with the form on every update).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import clock, units
 from domain.catalog import Catalog, Field
@@ -30,6 +35,7 @@ from domain.validation import check_values, evaluate
 from services import deadlines, review
 from services.notifier import Notifier
 from storage.codec import decode, encode
+from storage.db import after_commit, kept
 from storage.models import (
     AuditEntry,
     Commitment,
@@ -39,9 +45,10 @@ from storage.models import (
     Submission,
     now,
 )
-from storage.repositories import Store, StoredAnswer, cancel_reminders
+from storage.repositories import FormRow, Store, StoredAnswer, cancel_reminders
 
 EDITABLE = ("draft", RETURNED)
+DRAFTS_KEPT = 1_000  # drafts a process keeps between updates, the most recently used
 SUBMITTED = (*WAITING.values(), "reported", "scored")
 
 
@@ -91,14 +98,15 @@ class Draft:
     confirmations: list[Confirmation]
     notes: dict[str, str] = field(default_factory=dict)  # a returned form's comments by field
     extension: date | None = None  # the province's latest extension covering the enterprise
-    values: dict[str, object] = field(init=False)
+    values: dict[str, object] = field(default_factory=dict)  # the answers decoded (if not given)
 
     def __post_init__(self) -> None:
-        self.values = {
-            name: decode(self.catalog.by_name[name], a.value)
-            for name, a in self.answers.items()
-            if a.value is not None and name in self.catalog.by_name
-        }
+        if not self.values:
+            self.values = {
+                name: decode(self.catalog.by_name[name], a.value)
+                for name, a in self.answers.items()
+                if a.value is not None and name in self.catalog.by_name
+            }
 
     @property
     def editable(self) -> bool:
@@ -191,6 +199,27 @@ class Draft:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A draft's answers and confirmations as they were at the form's `version`."""
+
+    catalog: Catalog
+    version: int
+    answers: dict[str, StoredAnswer]  # never changed: a draft changes its own copy
+    values: dict[str, object]
+    confirmations: tuple[Confirmation, ...]
+
+    @classmethod
+    def of(cls, draft: Draft) -> _Kept:
+        return cls(
+            draft.catalog,
+            draft.submission.version,
+            dict(draft.answers),
+            dict(draft.values),
+            tuple(draft.confirmations),
+        )
+
+
 @dataclass(slots=True)
 class Answered:
     error: str = ""  # the answer was refused: what is wrong and how to fix it
@@ -200,12 +229,16 @@ class Answered:
     skipped: bool = False  # "跳过" typed for an optional field
 
 
-async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
-    """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use."""
+async def open_draft(
+    store: Store, contact: Contact, catalog: Catalog, read: FormRow | None = None
+) -> Draft:
+    """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use;
+    from the form as `read` with the sender in this update (`bot.middlewares.Services`), if it
+    is the contact's enterprise's."""
     campaign = catalog.campaign.year
-    enterprise, submission = await store.submissions.with_enterprise(
-        contact.enterprise_id, campaign
-    )
+    if read is None or read.enterprise.id != contact.enterprise_id:
+        read = await store.submissions.with_enterprise(contact.enterprise_id, campaign)
+    enterprise, submission, extensions = read
     if submission is None:
         if await store.submissions.create(enterprise.id, campaign):
             created = await store.submissions.of(enterprise.id, campaign)
@@ -220,20 +253,49 @@ async def open_draft(store: Store, contact: Contact, catalog: Catalog) -> Draft:
         await store.commit()
         submission = await store.submissions.of(enterprise.id, campaign)
         assert submission is not None
-    answers = await store.submissions.answers(submission.id)
-    confirmations = list(await store.submissions.confirmations(submission.id))
+    drafts: dict[int, _Kept] = kept(store.session, "drafts")
+    known = drafts.pop(submission.id, None)  # put back last: the most recently used
+    if known is None or known.version != submission.version or known.catalog is not catalog:
+        answers = await store.submissions.answers(submission.id)
+        confirmations = await store.submissions.confirmations(submission.id)
+        known = _Kept.of(Draft(catalog, enterprise, submission, answers, list(confirmations)))
+    drafts[submission.id] = known
+    if len(drafts) > DRAFTS_KEPT:
+        del drafts[next(iter(drafts))]
     notes = (
         {n.field: n.comment for n in await review.last_notes(store, submission)}
         if submission.status == RETURNED
         else {}
     )
     extension = (  # a submitted form's window is moot: one statement fewer for it
-        await deadlines.extension_of(store.session, campaign, enterprise)
+        await deadlines.extension_of(store.session, campaign, enterprise, extensions)
         if submission.status in EDITABLE
         else None
     )
     await store.release()
-    return Draft(catalog, enterprise, submission, answers, confirmations, notes, extension)
+    return Draft(
+        catalog,
+        enterprise,
+        submission,
+        dict(known.answers),
+        list(known.confirmations),
+        notes,
+        extension,
+        dict(known.values),
+    )
+
+
+def _keep(store: Store, draft: Draft, version: int) -> None:
+    """After a change to the draft (`version`: the form's, held for it): kept as it is now once
+    the change is committed, if nobody else changed the form since it was read; forgotten until
+    then, and otherwise."""
+    drafts: dict[int, _Kept] = kept(store.session, "drafts")
+    submission_id = draft.submission.id
+    drafts.pop(submission_id, None)
+    if version == draft.submission.version + 1:
+        set_committed_value(draft.submission, "version", version)
+        now_kept = _Kept.of(draft)
+        after_commit(store.session, lambda: drafts.__setitem__(submission_id, now_kept))
 
 
 def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
@@ -290,7 +352,7 @@ def corrected_unit(draft: Draft, name: str) -> Decimal | None:
 async def keep_unit(store: Store, draft: Draft, name: str, user_id: int) -> None:
     """确实是 X 万元: the contact keeps a figure asked about as 元; a W-unit warning on it is
     confirmed with it, so they are not asked the same thing twice."""
-    await _hold(store, draft)
+    version = await _hold(store, draft)
     for finding in check_values(draft.values, draft.catalog):
         if (
             finding.rule == "W-unit"
@@ -306,7 +368,7 @@ async def keep_unit(store: Store, draft: Draft, name: str, user_id: int) -> None
         field=name,
         value=draft.answers[name].value,
     )
-    await store.commit()
+    _keep(store, draft, version)
 
 
 async def _audit(store: Store, draft: Draft, action: str, user_id: int, **detail: object) -> None:
@@ -320,13 +382,14 @@ async def _audit(store: Store, draft: Draft, action: str, user_id: int, **detail
     )
 
 
-async def _hold(store: Store, draft: Draft, exclusive: bool = False) -> None:
+async def _hold(store: Store, draft: Draft) -> int:
     """In the transaction that writes: the form is still as the contact's screen showed it
-    (editable, same round), and stays so until the commit; `FormLocked` (rolled back) if not."""
+    (editable, same round), and stays so until the commit; `FormLocked` (rolled back) if not.
+    The form's new version (see `_keep`)."""
     submission_id = draft.submission.id
-    held = await store.submissions.hold(submission_id, exclusive)
+    held = await store.submissions.hold(submission_id)
     if held is not None and held[0] in EDITABLE and held[1] == draft.submission.round:
-        return
+        return held[2]
     by, at = await review.last_decision(store, submission_id)
     await store.rollback()
     raise FormLocked(held[0] if held else "", by, at)
@@ -348,10 +411,11 @@ async def put_many(
     checked: Sequence[str] = (),
 ) -> None:
     """Store several fields' values (None: skipped), each with its audit entry, and mark the
-    pre-loaded values `checked` as confirmed: all in one transaction, or nothing (`FormLocked`)."""
+    pre-loaded values `checked` as confirmed: all in the update's transaction, or nothing
+    (`FormLocked`)."""
     if not all(draft.may_change(name) for name in (*values, *checked)):
         raise FormLocked(draft.submission.status)
-    await _hold(store, draft)
+    version = await _hold(store, draft)
     written: dict[str, StoredAnswer] = {}
     for name, value in values.items():
         f: Field = draft.catalog.by_name[name]
@@ -376,15 +440,15 @@ async def put_many(
     if checked:
         await store.submissions.confirm(draft.submission.id, checked, user_id)
         await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))
-    await store.commit()
     for name in checked:
-        draft.answers[name].confirmed = True
+        draft.answers[name] = replace(draft.answers[name], confirmed=True)
     for name, answer in written.items():
         draft.answers[name] = answer
         if values[name] is None:
             draft.values.pop(name, None)
         else:
             draft.values[name] = values[name]
+    _keep(store, draft, version)
 
 
 async def skip(store: Store, draft: Draft, name: str, user_id: int) -> bool:
@@ -402,7 +466,7 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
         raise FormLocked(draft.submission.status)
     names = [f.name for f in draft.catalog.in_section(section) if f.name in draft.state.unconfirmed]
     if names:
-        await _hold(store, draft)
+        version = await _hold(store, draft)
         await store.submissions.confirm(draft.submission.id, names, user_id)
         await _audit(
             store,
@@ -411,9 +475,9 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
             user_id,
             fields=names,
         )
-        await store.commit()
         for name in names:
-            draft.answers[name].confirmed = True
+            draft.answers[name] = replace(draft.answers[name], confirmed=True)
+        _keep(store, draft, version)
     return names
 
 
@@ -423,7 +487,7 @@ async def confirm_warnings(
     """数据无误: the contact confirms weak rules' figures as they are now."""
     if not draft.editable:
         raise FormLocked(draft.submission.status)
-    await _hold(store, draft)
+    version = await _hold(store, draft)
     for finding in findings:
         _confirmation(store, draft, finding, user_id)
         await _audit(
@@ -435,7 +499,7 @@ async def confirm_warnings(
             fields=list(finding.fields),
             text=finding.text,
         )
-    await store.commit()
+    _keep(store, draft, version)
 
 
 def _confirmation(store: Store, draft: Draft, finding: Finding, user_id: int) -> None:
@@ -538,7 +602,7 @@ async def submit(
         return when
     if not draft.outstanding().ready:
         return "not_ready"
-    await _hold(store, draft, exclusive=True)
+    await _hold(store, draft)
     code, submission_id = draft.enterprise.credit_code, draft.submission.id
     digest = data_hash(code, await store.submissions.answers(submission_id))
     if digest != (signed[0] if signed else data_hash(code, draft.answers)):

@@ -280,3 +280,11 @@ async def _refresh_drafts(
         await session.execute(update(Answer), fresh)
     if seeded:
         await session.execute(insert(Answer), seeded)
+    if touched := {a["submission_id"] for a in (*fresh, *seeded)}:
+        # a draft a bot instance keeps is read again (services.form.open_draft)
+        await session.execute(
+            update(Submission)
+            .where(Submission.id.in_(touched))
+            .values(version=Submission.version + 1)
+            .execution_options(synchronize_session=False)
+        )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from storage.sqlite import connector
@@ -32,6 +34,36 @@ UPGRADE_LOCK = 0x63786A6D  # PostgreSQL advisory lock of `upgrade`; not the lead
 # it, so an update never needs a second connection (with SQLite's one connection, it would wait
 # for itself).
 update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+
+
+_kept: WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = WeakKeyDictionary()
+
+
+def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
+    """What this process keeps of what it read from the session's database, by `name` (one
+    store per database: tests and benchmarks open several in one process). Whoever keeps
+    something there reads, with each use, what tells whether it is still current."""
+    engine = session.bind.sync_engine  # type: ignore[union-attr]
+    stores = _kept.get(engine)
+    if stores is None:
+        stores = _kept[engine] = {}
+    return stores.setdefault(name, {})
+
+
+def after_commit(session: AsyncSession, then: Callable[[], None]) -> None:
+    """`then()` once the session's transaction is committed; forgotten if it is rolled back."""
+    session.sync_session.info.setdefault("after_commit", []).append(then)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for then in session.info.pop("after_commit", ()):
+        then()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop("after_commit", None)
 
 
 def is_sqlite(url: str) -> bool:

@@ -3,7 +3,9 @@
 Reads are served from a write-through cache: every update reads the state twice (aiogram's FSM
 middleware, then the handler), and the database copy changes only through this process. That
 holds for one bot process per database, the default deployment; several instances behind a
-webhook share state through Redis instead.
+webhook share state through Redis instead. Within an update, a write joins the update's
+transaction, committed before the bot next speaks (`bot.middlewares.LetGo`) and when the update
+is done (`bot.middlewares.Services`).
 """
 
 from __future__ import annotations
@@ -62,9 +64,8 @@ class SqlStorage(BaseStorage):
         row = {"key": name, "state": state, "data": data, "updated_at": now()}
         statement = _upsert(self.engine.dialect.name)
         session = update_session.get()
-        if session is not None:  # committing what the update did so far, which is all decided
+        if session is not None:
             await session.execute(statement, row)
-            await session.commit()
         else:
             async with self.engine.begin() as connection:
                 await connection.execute(statement, row)

@@ -106,6 +106,9 @@ class Submission(Base):
     returned_level: Mapped[str | None] = mapped_column(String(16))
     reopened: Mapped[list[str] | None] = mapped_column(JSON)
     round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Raised by every change to its answers or confirmations (`Submissions.hold`, an import's
+    # refreshed pre-loaded values): a process keeps a draft it read while this is unchanged.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     similar: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # What the workbench sorts and filters by: the weak rules the form fires (None: not yet

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,7 @@ from storage.models import (
     Commitment,
     Confirmation,
     Contact,
+    DeadlineExtension,
     Delivery,
     Enterprise,
     HandledUpdate,
@@ -28,6 +29,24 @@ from storage.models import (
     Submission,
     now,
 )
+
+
+class FormRow(NamedTuple):
+    """An enterprise, its form in a campaign (None before its first use) and how many deadline
+    extensions the campaign has (see `services.deadlines.extension_of`), read in one query."""
+
+    enterprise: Enterprise
+    submission: Submission | None
+    extensions: int
+
+
+class Sender(NamedTuple):
+    """Who sent an update (`Contacts.of_update`)."""
+
+    contact: Contact | None
+    form: FormRow | None  # the contact's enterprise's form in the campaign
+    inactive: bool  # their chat was marked inactive (`services.chats`)
+    applied: bool  # the update was applied before (`storage.updates`)
 
 
 @dataclass(slots=True)
@@ -58,9 +77,22 @@ def _dialect(session: AsyncSession) -> str:
 # Statements run on every message of the form, built once: SQLAlchemy takes longer to build a
 # statement than SQLite takes to run it.
 _CONTACT_BY_USER = select(Contact).where(Contact.telegram_user_id == bindparam("user_id"))
+# Where the campaign's deadline extensions stand: they are only ever added, so a process keeps
+# those it read while the count is the same.
+_EXTENSIONS_STAMP = (
+    select(func.count())
+    .where(DeadlineExtension.campaign == bindparam("campaign"))
+    .scalar_subquery()
+)
+_ITS_SUBMISSION = (Submission.enterprise_id == Enterprise.id) & (
+    Submission.campaign == bindparam("campaign")
+)
 _SENDER_AND_CHAT = (
     select(
         Contact,
+        Enterprise,
+        Submission,
+        _EXTENSIONS_STAMP,
         select(literal(True))
         .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
         .scalar_subquery(),
@@ -70,14 +102,13 @@ _SENDER_AND_CHAT = (
     )
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
     .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
+    .outerjoin(Enterprise, Enterprise.id == Contact.enterprise_id)
+    .outerjoin(Submission, _ITS_SUBMISSION)
+    .execution_options(populate_existing=True)
 )
 _ENTERPRISE_AND_SUBMISSION = (
-    select(Enterprise, Submission)
-    .outerjoin(
-        Submission,
-        (Submission.enterprise_id == Enterprise.id)
-        & (Submission.campaign == bindparam("campaign")),
-    )
+    select(Enterprise, Submission, _EXTENSIONS_STAMP)
+    .outerjoin(Submission, _ITS_SUBMISSION)
     .where(Enterprise.id == bindparam("enterprise_id"))
     .execution_options(populate_existing=True)
 )
@@ -88,8 +119,12 @@ _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
 _AUDIT = insert(AuditEntry.__table__)
-_HOLD = select(Submission.status, Submission.round).where(Submission.id == bindparam("id"))
-_HOLDS = {exclusive: _HOLD.with_for_update(read=not exclusive) for exclusive in (False, True)}
+_HOLD = (
+    update(Submission.__table__)
+    .where(Submission.id == bindparam("submission_id"))
+    .values(version=Submission.version + 1)
+    .returning(Submission.status, Submission.round, Submission.version)
+)
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
@@ -144,14 +179,22 @@ class Contacts:
         return await self.session.scalar(_CONTACT_BY_USER, {"user_id": user_id})
 
     async def of_update(
-        self, user_id: int, chat_id: int | None, update_id: int | None
-    ) -> tuple[Contact | None, bool, bool]:
-        """Who sent an update, whether its chat was inactive (`services.chats`) and whether the
-        update was applied before (`storage.updates`): asked on every update, so in one round
-        trip."""
-        values = {"user_id": user_id, "chat_id": chat_id, "update_id": update_id}
-        row = (await self.session.execute(_SENDER_AND_CHAT, values)).one()
-        return row[0], bool(row[1]), bool(row[2])
+        self, user_id: int, chat_id: int | None, update_id: int | None, campaign: int
+    ) -> Sender:
+        """Who sent an update, with their form in the campaign (`services.form.open_draft`),
+        whether its chat was inactive and whether the update was applied before: asked on
+        every update, so in one round trip."""
+        values = {
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "update_id": update_id,
+            "campaign": campaign,
+        }
+        contact, enterprise, submission, extensions, inactive, applied = (
+            await self.session.execute(_SENDER_AND_CHAT, values)
+        ).one()
+        form = FormRow(enterprise, submission, extensions) if enterprise is not None else None
+        return Sender(contact, form, bool(inactive), bool(applied))
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
@@ -186,13 +229,10 @@ class Submissions:
     async def get(self, submission_id: int) -> Submission | None:
         return await self.session.get(Submission, submission_id, populate_existing=True)
 
-    async def with_enterprise(
-        self, enterprise_id: int, campaign: int
-    ) -> tuple[Enterprise, Submission | None]:
-        """The enterprise and its submission in the campaign, if there is one, in one query."""
+    async def with_enterprise(self, enterprise_id: int, campaign: int) -> FormRow:
         params = {"enterprise_id": enterprise_id, "campaign": campaign}
         row = (await self.session.execute(_ENTERPRISE_AND_SUBMISSION, params)).one()
-        return row[0], row[1]
+        return FormRow(row[0], row[1], row[2])
 
     async def of(self, enterprise_id: int, campaign: int) -> Submission | None:
         return await self.session.scalar(
@@ -258,13 +298,13 @@ class Submissions:
     def add_commitment(self, commitment: Commitment) -> None:
         self.session.add(commitment)
 
-    async def hold(self, submission_id: int, exclusive: bool = False) -> tuple[str, int] | None:
-        """The form's status and round, its row locked until the transaction ends (PostgreSQL):
-        shared by writers of its answers, exclusive for a change of status, so an answer is
-        never written into a form being submitted, and every instance sees the same order.
-        SQLite runs one update at a time and needs no lock."""
-        row = (await self.session.execute(_HOLDS[exclusive], {"id": submission_id})).first()
-        return (row[0], row[1]) if row else None
+    async def hold(self, submission_id: int) -> tuple[str, int, int] | None:
+        """Before a change to the form's answers or confirmations: its status, round and new
+        version (one more), its row locked until the transaction ends (PostgreSQL), so an
+        answer is never written into a form being submitted, and every instance sees the same
+        order. SQLite runs one update at a time and needs no lock."""
+        row = (await self.session.execute(_HOLD, {"submission_id": submission_id})).first()
+        return (row[0], row[1], row[2]) if row else None
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
         """Change the status only from `expected` in the round the caller read: a second submit

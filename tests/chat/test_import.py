@@ -114,6 +114,7 @@ async def test_a_reimport_refreshes_only_what_the_contact_has_not_checked(
         assert contact is not None
         draft = await form.open_draft(store, contact, world.catalog)
         await form.put(store, draft, "rd_expense", Decimal("370"), "typed", 1001)
+        await store.commit()
     rows[0][3] = "380"
     [row] = (await run_import(world, write(tmp_path / "third.csv", rows))).rows
     assert row.outcome == "updated" and row.kept == ["rd_expense"]

@@ -17,7 +17,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.offline import OfflineChat, texts
 from services import form, imports, review
@@ -189,6 +189,7 @@ async def test_an_import_never_writes_into_a_form_being_submitted(
     await fill(world, person, {**CLEAN, "rd_super_deduction": None})
     async with world.sessions() as session:  # an optional question the contact never opened
         await session.execute(delete(Answer).where(Answer.field == "rd_super_deduction"))
+        await session.execute(update(Submission).values(version=Submission.version + 1))
         await session.commit()
     await person.send("/start")
     await person.press("签署承诺书并提交")

@@ -1,7 +1,8 @@
 """Several instances: the webhook checks Telegram's secret; one instance at a time leads the
 reminder tick and the sender (PostgreSQL's advisory lock; SQLite has one process, which leads);
-a conversation whose state was lost resumes from the database; a connection lost mid-answer
-leaves nothing half-written; connections PostgreSQL closed are not handed to an update."""
+a conversation whose state was lost resumes from the database; a draft one instance keeps is read
+again once another changed the form; a connection lost mid-answer leaves nothing half-written;
+connections PostgreSQL closed are not handed to an update."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from bot.app import Running
 from bot.offline import Hold, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
-from storage.db import create_engine
+from services import form
+from storage.db import create_engine, session_factory
 from storage.leader import Leader
 from storage.models import AuditEntry, ConversationState, Delivery
-from storage.repositories import Outgoing, enqueue
+from storage.repositories import Outgoing, Store, enqueue
 from tests.chat.conftest import World
 from tests.chat.test_journey import bound, stored
 
@@ -134,6 +136,28 @@ async def test_a_lost_conversation_state_resumes_from_the_database(world: World)
     assert "contact_name" not in await stored(world)
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+async def test_a_kept_draft_is_read_again_once_another_instance_changed_the_form(
+    world: World,
+) -> None:
+    """An instance keeps the drafts it read while their form's version is the same; another
+    instance's answer raises it, and the next update shows that answer."""
+    _, person = await bound(world)
+    await person.press("全部正确")
+    await person.send("张伟")  # this instance keeps the draft; the contact is at the mobile
+    url = world.sessions.kw["bind"].url.render_as_string(hide_password=False)
+    other = create_engine(url)  # another instance: drafts of its own
+    async with session_factory(other)() as session:
+        store = Store(session)
+        contact = await store.contacts.by_user(person.user.id)
+        assert contact is not None
+        draft = await form.open_draft(store, contact, world.catalog)
+        await form.put(store, draft, "contact_name", "李娜", "typed", person.user.id)
+        await store.commit()
+    await other.dispose()
+    said = texts(await person.press("上一项"))
+    assert "当前：李娜" in said[-1]
 
 
 async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
