@@ -239,9 +239,12 @@ def missing_required(
 
 
 @cache
-def _complete(catalog: Catalog) -> frozenset[str]:
-    """The fields of a record that misses no required answer and that every rule applies to."""
-    return catalog.required_names | _READ
+def _complete(catalog: Catalog) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """What a record has when it misses no required answer and every rule applies to it: these
+    fields, and of each (field, other) pair the field wherever it has the other."""
+    conditional = tuple((f.name, f.required_with) for f in catalog.fields if f.required_with)
+    always = catalog.required_names - {name for name, _ in conditional}
+    return always | _READ, conditional
 
 
 @cache
@@ -261,9 +264,14 @@ def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> 
     reports = []
     for names, run in _runs(records):
         reports.extend(_parse_run(names, run, catalog))
-    complete = _complete(catalog)
+    always, conditional = _complete(catalog)
     for report in reports:
-        if not report.findings and report.values.keys() >= complete:  # as most records
+        values = report.values
+        if (  # as most records
+            not report.findings
+            and values.keys() >= always
+            and all(name in values for name, other in conditional if other in values)
+        ):
             report.findings = _run(_CHECKS, report.values, catalog)  # nothing to skip
         else:
             wrong = frozenset(name for f in report.findings for name in f.fields)
