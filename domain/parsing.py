@@ -86,6 +86,9 @@ _YES_NO = {
 }
 _COUNT_UNITS = ("人", "件", "项", "个", "名", "家", "位")
 _NONE = frozenset(("无", "暂无", "没有", "零"))  # rules.md: counts typed in words are 0
+# Typed on a text question that may be left empty (技术需求, 榜单名称): there is nothing to report,
+# not a need or a list called "无" (which S8 would then ask the rank of).
+_NOTHING_TO_SAY = _NONE | {"0", "/", "-", "—", "无此项", "不涉及", "没有上榜", "未上榜"}
 _DIGITS = dict(zip("一二三四五六七八九", range(1, 10), strict=True))
 _ALONE = {**_DIGITS, "零": 0, "〇": 0, "两": 2}  # 两 only on its own: 两个, never 两十
 _LISTED_WORDS = frozenset((LISTED, "入围", "上榜", "无排名", "没有排名"))
@@ -407,6 +410,7 @@ def _multi(field: Field, catalog: Catalog) -> Reader:
 
 def _text(field: Field, catalog: Catalog) -> Reader:
     longest = field.max_length or _MAX_TYPED
+    nothing = _NOTHING_TO_SAY if _may_be_empty(field) else frozenset()
 
     def read(raw: object) -> object:
         if (
@@ -414,6 +418,7 @@ def _text(field: Field, catalog: Catalog) -> Reader:
             and 0 < len(raw) <= longest
             and raw == raw.strip()
             and visible(raw) == raw
+            and (not nothing or folded(raw) not in nothing)
         ):
             return raw
         if _blank(field, raw):
@@ -421,6 +426,8 @@ def _text(field: Field, catalog: Catalog) -> Reader:
         if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
             raise InputError(field, "不是文字")
         text = visible(str(raw)).strip()
+        if folded(text) in nothing:
+            return None  # 无 on a question that may be left empty: nothing to report
         if not text:
             raise InputError(field, "内容为空")
         if field.max_length and len(text) > field.max_length:
@@ -430,6 +437,10 @@ def _text(field: Field, catalog: Catalog) -> Reader:
         return text
 
     return read
+
+
+def _may_be_empty(field: Field) -> bool:
+    return not field.required and not field.required_with
 
 
 def _identifier(
@@ -527,11 +538,14 @@ def _date_many(field: Field, catalog: Catalog) -> Readers:
 
 def _text_many(field: Field, catalog: Catalog) -> Readers:
     longest = field.max_length or _MAX_TYPED
+    nothing = _NOTHING_TO_SAY if _may_be_empty(field) else frozenset()
 
     def read(raws: list[object]) -> list[object] | None:
         try:
             plain = visible_throughout("".join(raws))  # type: ignore[arg-type]
         except TypeError:  # a number or a list among them
+            return None
+        if nothing and not nothing.isdisjoint(map(folded, raws)):  # type: ignore[arg-type]
             return None
         if plain and min(map(len, raws)) > 0 and max(map(len, raws)) <= longest:  # type: ignore[arg-type]
             return raws if list(map(str.strip, raws)) == raws else None  # type: ignore[arg-type]

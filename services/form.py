@@ -316,7 +316,9 @@ async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: in
         parsed = parse_value(f, raw, draft.catalog)
     except InputError as exc:
         return Answered(error=str(exc))
-    if parsed is None:
+    if parsed is None:  # 无 on a question that may be left empty is skipping it
+        if await skip(store, draft, name, user_id):
+            return Answered(skipped=True)
         return Answered(error=f"{f.label}：请填写内容。例如 {f.example}")
     await put(store, draft, name, parsed.value, "typed", user_id)
     in_yuan = None

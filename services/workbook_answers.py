@@ -102,7 +102,9 @@ def _read(filled: Filled, draft: form.Draft) -> tuple[Applied, dict[str, object]
         except InputError as exc:
             done.refused.append((f.name, str(exc)))
             continue
-        if parsed is None:
+        if parsed is None:  # 无 in a cell that may be left empty: skipped, as 跳过 is
+            if current is not None or answer is None:
+                writes[f.name] = None
             continue
         stored = encode(f, parsed.value)
         if answer is not None and stored == current and answer.source != "skipped":

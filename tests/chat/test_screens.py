@@ -97,6 +97,18 @@ async def test_skipping_an_optional_field(world: World) -> None:
     assert said  # the next screen
 
 
+async def test_nothing_to_report_typed_on_an_optional_question(world: World) -> None:
+    """无 typed for 榜单名称 skips it, as 跳过 would: no list called "无", no rank asked of it."""
+    _, person = await bound(world)
+    await from_menu(person, "创新影响", "企业或主导产品上榜榜单名称")
+    said = texts(await person.send("无"))
+    assert (await stored(world))["ranking_list_name"].source == "skipped"
+    assert "榜单排名" not in said[-1] and "榜单级别" not in said[-1]
+    await from_menu(person, "创新影响", "企业或主导产品上榜榜单名称")
+    said = texts(await person.send("辽宁省瞪羚企业名单"))
+    assert "榜单排名是多少？" in said[-1]
+
+
 async def test_counts_and_ranks_as_people_answer_them(world: World) -> None:
     _, person = await bound(world)
     await from_menu(person, "创新影响", "承担地市级科技计划项目数量")

@@ -176,6 +176,22 @@ async def test_round_trip_stores_what_typing_the_same_values_stores(world: World
     assert excel_entries == 14  # one entry per value taken (the 10 skipped: source skipped)
 
 
+async def test_nothing_to_report_in_a_cell_that_may_be_left_empty(world: World) -> None:
+    """无 in 企业技术需求's cell, 0 in 榜单名称's: each skipped, as 跳过 would be."""
+    _, person = await bound(world)
+    data = filled(await download(person), {"tech_needs": "无", "ranking_list_name": "0"})
+    await person.send_document("填好的.xlsx", data)
+    async with world.sessions() as session:
+        sources = dict(
+            (
+                await session.execute(
+                    select(Answer.field, Answer.source).where(Answer.submission_id == 1)
+                )
+            ).all()
+        )
+    assert sources["tech_needs"] == sources["ranking_list_name"] == "skipped"
+
+
 async def audit_count(world: World) -> int:
     async with world.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)

@@ -136,3 +136,23 @@ def test_a_file_checked_in_runs_reports_as_record_by_record(catalog: Catalog) ->
     ]
     assert together[5].notes and together[6].strong == ["E-input"]
     assert together[400].strong == ["E-uscc"] and together[-1].strong == ["E-required"]
+
+
+def test_nothing_to_report_on_a_question_that_may_be_left_empty(
+    catalog: Catalog, clean: dict[str, object]
+) -> None:
+    """无 or 0 typed for 榜单名称 or 技术需求 is no answer, not a list called "无" (which S8 would
+    then ask the rank of); on a required text it is the text; read many at once, the same."""
+    listed = catalog.by_name["ranking_list_name"]
+    read, many = reader_for(listed, catalog), readers_for(listed, catalog)
+    assert many is not None
+    for typed in ("无", "0", "０", " 没有 ", "/"):
+        assert read(typed) is None, typed
+    assert read("辽宁省瞪羚企业名单") == "辽宁省瞪羚企业名单"
+    assert many(["辽宁省瞪羚企业名单", "无"]) is None  # one by one, then
+    assert many(["辽宁省瞪羚企业名单"]) == ["辽宁省瞪羚企业名单"]
+    assert reader_for(catalog.by_name["main_products"], catalog)("无") == "无"
+    ranked = ("ranking_list_name", "ranking_list_rank", "ranking_list_level")
+    unlisted = {k: v for k, v in clean.items() if k not in ranked}
+    report = check_record({**unlisted, "ranking_list_name": "无"}, catalog)
+    assert "ranking_list_name" not in report.values and "S8" not in report.strong
