@@ -244,7 +244,8 @@ def overview_table(console: Console, view: Overview, year: int) -> None:
         reviewing = sum(t.waiting(level) for level in LEVELS)
         counts = [t.counts[b] for b in ("not_started", "in_progress")]
         counts += [reviewing, t.counts["returned"], t.counts["reported"]]
-        return [f"{t.total:,}", *(f"{n:,}" for n in counts), f"{t.rate:.1%}"]
+        rate = f"{t.rate:.1%}" if t.total else "—"  # no enterprise there: no rate, not 0 %
+        return [f"{t.total:,}", *(f"{n:,}" for n in counts), rate]
 
     def review(t: Tally) -> list[str]:
         oldest = "—" if t.oldest is None else f"{t.oldest} 天"

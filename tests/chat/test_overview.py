@@ -71,7 +71,7 @@ async def test_the_province_by_city_then_one_city_by_county(world: World) -> Non
     )
     assert "大连市：4 · 50.0% · 1/1/1/0/1" in said
     assert "沈阳市：2 · 100.0% · 0/0/1/1/0" in said
-    assert "鞍山市：0 · 0.0% · 0/0/0/0/0" in said  # every city, even one with no enterprise
+    assert "鞍山市：0 · — · 0/0/0/0/0" in said  # every city; one with no enterprise, no rate
     said = texts(await admin.send("/status 大连"))[0]
     assert "大连市 · 2026 年填报进度" in said and "企业 4 家" in said
     assert "甘井子区：3 · 33.3% · 1/1/1/0/0" in said and "中山区：1 · 100.0%" in said
