@@ -11,12 +11,14 @@ its reviewers late.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
 from domain.campaign import Campaign
 from domain.review import Jurisdiction, Level
+from domain.text import folded
 
 Scope = Literal["province", "city", "county", "enterprise"]
 SCOPES: tuple[Scope, ...] = ("province", "city", "county", "enterprise")
@@ -88,3 +90,19 @@ def review_deadline(campaign: Campaign, level: Level, extension: date | None) ->
 def overdue(campaign: Campaign, level: Level, extension: date | None, today: date) -> bool:
     """逾期: a form still waiting at `level` after that level's deadline."""
     return today > review_deadline(campaign, level, extension)
+
+
+_DAY = re.compile(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def read_day(text: str, year: int) -> date | None:
+    """A deadline as an official types it: 2026-07-03, 2026年7月3日, 7月3日 (the campaign's
+    year) or 7.3; None when it is not a day."""
+    match = _DAY.fullmatch(folded(text))
+    if match is None:
+        return None
+    given, month, day = match.groups()
+    try:
+        return date(int(given) if given else year, int(month), int(day))
+    except ValueError:
+        return None

@@ -10,7 +10,6 @@ this router only from admins and officials.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -21,6 +20,7 @@ from bot.documents import form_html
 from bot.filters import PRIVATE, Command, Magic
 from bot.notifier import ScoreSheet, score_summary
 from bot.texts import fitted, phrase, render
+from domain import deadlines
 from domain.catalog import Catalog
 from domain.review import Jurisdiction
 from handlers.excel import send_reviewer_workbook
@@ -159,9 +159,8 @@ async def cmd_extend(
         await message.answer(render("no_permission"))
         return
     *words, last = (command.args or "").split() or [""]
-    try:
-        until = date.fromisoformat(last)
-    except ValueError:
+    until = deadlines.read_day(last, catalog.campaign.year)
+    if until is None:
         await message.answer(render("extend_usage"))
         return
     refused = extensions.refusal(catalog, until)

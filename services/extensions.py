@@ -49,8 +49,9 @@ class ExtensionNews:
 class Extended:
     target: Target
     until: date
-    enterprises: int  # forms not yet submitted whose deadline this sets
+    enterprises: int  # forms not yet submitted whose deadline this sets, with a contact
     contacts: int  # … their contacts, told
+    unbound: int  # … and those no one has bound to yet: nobody to tell
 
 
 async def find_targets(store: Store, regions: RegionTable, text: str | None) -> list[Target]:
@@ -101,16 +102,18 @@ async def extend(
     granted = Extension(target.scope, target.code, until)
     latest = await extensions(store.session, campaign.year)
     rows = await store.session.execute(
-        select(Contact.telegram_user_id, Enterprise, Submission.status)
-        .join(Enterprise, Enterprise.id == Contact.enterprise_id)
+        select(Enterprise, Submission.status, Contact.telegram_user_id)
         .outerjoin(
             Submission,
             and_(Submission.enterprise_id == Enterprise.id, Submission.campaign == campaign.year),
         )
-        .where(Contact.status == "active")
+        .outerjoin(
+            Contact, and_(Contact.enterprise_id == Enterprise.id, Contact.status == "active")
+        )
     )
     news: dict[int, ExtensionNews] = {}
-    for user, enterprise, status in rows.all():
+    unbound = 0
+    for enterprise, status, user in rows.all():
         if status not in (None, "draft", RETURNED):
             continue
         if not granted.covers(enterprise.region_code, enterprise.credit_code):
@@ -119,6 +122,9 @@ async def extend(
         extension = extended_until(latest, enterprise.region_code, enterprise.credit_code)
         if submission_window(campaign, returned, extension).closes != until:
             continue  # a later extension, or a returned form's own longer window, holds
+        if user is None:
+            unbound += 1
+            continue
         item = news.setdefault(
             enterprise.id,
             ExtensionNews(f"extension:{row.id}", [], enterprise.name, target.name, until, returned),
@@ -127,4 +133,4 @@ async def extend(
     await notifier.deadline_extended(list(news.values()))  # queued and committed with the row
     await store.commit()
     told = sum(len(n.chat_ids) for n in news.values())
-    return Extended(target, until, len(news), told)
+    return Extended(target, until, len(news), told, unbound)

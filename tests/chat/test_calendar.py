@@ -143,6 +143,24 @@ async def test_the_countdown_follows_an_extended_deadline(world: World) -> None:
     assert [u for u, _ in on_2] == [1001] and "距填报截止还有 <b>1 天</b>（7月3日）" in on_2[0][1]
 
 
+async def test_an_extension_says_whom_it_could_not_tell(world: World) -> None:
+    """/extend takes a day as officials write it (7月3日: the campaign's year); enterprises in the
+    place that nobody has bound yet are counted as not told, not passed over as if none."""
+    await bound(world)
+    catalog = world.catalog
+    await world.enterprise(
+        {k: v for k, v in PRELOADED.items() if catalog.by_name[k].prefill}
+        | {"credit_code": OTHER, "enterprise_name": "大连未绑定科技有限公司"}
+    )
+    province = await official(world, "province", "210000", 701, "赵处长")
+    said = texts(await province.send("/extend 大连 7月3日"))
+    assert "大连市的填报截止日期已延至7月3日（已记录）" in said[-1]
+    assert "已通知 1 家尚未提交企业的 1 位联系人" in said[-1]
+    assert "另有 1 家尚未提交的企业还没有联系人绑定，无法通知" in said[-1]
+    said = texts(await province.send("/extend 大连 7月32日"))
+    assert "用法：/extend" in said[-1] and "7月3日" in said[-1]
+
+
 async def planned(world: World, moment: datetime) -> list[tuple[int, str]]:
     """The countdown reminders the planner makes for that moment's day."""
     async with world.sessions() as session:
