@@ -293,9 +293,14 @@ def _rank(field: Field, catalog: Catalog) -> Reader:
     return read
 
 
-def _date(field: Field, catalog: Catalog) -> Reader:
+def _latest_day(catalog: Catalog) -> date:
+    """The latest day a date answer may be: the collection's last."""
     collection = catalog.campaign.stage("collection")
-    latest = collection.end or collection.start
+    return collection.end or collection.start
+
+
+def _date(field: Field, catalog: Catalog) -> Reader:
+    latest = _latest_day(catalog)
 
     def read(raw: object) -> object:
         if type(raw) is date and _EARLIEST <= raw <= latest:
@@ -409,8 +414,7 @@ def _multi(field: Field, catalog: Catalog) -> Reader:
 
 
 def _text(field: Field, catalog: Catalog) -> Reader:
-    longest = field.max_length or _MAX_TYPED
-    nothing = _NOTHING_TO_SAY if _may_be_empty(field) else frozenset()
+    longest, nothing = _text_bounds(field)
 
     def read(raw: object) -> object:
         if (
@@ -439,8 +443,11 @@ def _text(field: Field, catalog: Catalog) -> Reader:
     return read
 
 
-def _may_be_empty(field: Field) -> bool:
-    return not field.required and not field.required_with
+def _text_bounds(field: Field) -> tuple[int, frozenset[str]]:
+    """A text answer's longest, and the words that say there is nothing to report (where the
+    question may be left empty)."""
+    may_be_empty = not field.required and not field.required_with
+    return field.max_length or _MAX_TYPED, _NOTHING_TO_SAY if may_be_empty else frozenset()
 
 
 def _identifier(
@@ -521,8 +528,7 @@ def _money_many(field: Field, catalog: Catalog) -> Readers:
 
 
 def _date_many(field: Field, catalog: Catalog) -> Readers:
-    collection = catalog.campaign.stage("collection")
-    latest = collection.end or collection.start
+    latest = _latest_day(catalog)
 
     def read(raws: list[object]) -> list[object] | None:
         if not _all_match(_ISO_DATE, raws):
@@ -537,8 +543,7 @@ def _date_many(field: Field, catalog: Catalog) -> Readers:
 
 
 def _text_many(field: Field, catalog: Catalog) -> Readers:
-    longest = field.max_length or _MAX_TYPED
-    nothing = _NOTHING_TO_SAY if _may_be_empty(field) else frozenset()
+    longest, nothing = _text_bounds(field)
 
     def read(raws: list[object]) -> list[object] | None:
         try:

@@ -306,19 +306,18 @@ def _preloaded(catalog: Catalog, enterprise: Enterprise) -> dict[str, object]:
 async def answer(store: Store, draft: Draft, name: str, raw: object, user_id: int) -> Answered:
     """Read what the contact typed for a field; store it if it is a valid answer."""
     f = draft.catalog.by_name[name]
-    if isinstance(raw, str) and folded(raw).strip() in KEEP_WORDS and name in draft.values:
+    word = folded(raw).strip() if isinstance(raw, str) else ""
+    if word in KEEP_WORDS and name in draft.values:
         return await keep(store, draft, name, user_id)
-    if isinstance(raw, str) and folded(raw).strip() in SKIP_WORDS:
+    try:
+        parsed = None if word in SKIP_WORDS else parse_value(f, raw, draft.catalog)
+    except InputError as exc:
+        return Answered(error=str(exc))
+    if parsed is None and word:  # 跳过, or 无 on a question that may be left empty
         if await skip(store, draft, name, user_id):
             return Answered(skipped=True)
         return Answered(error=f"{f.label}是必填项，不能跳过。例如 {f.example}")
-    try:
-        parsed = parse_value(f, raw, draft.catalog)
-    except InputError as exc:
-        return Answered(error=str(exc))
-    if parsed is None:  # 无 on a question that may be left empty is skipping it
-        if await skip(store, draft, name, user_id):
-            return Answered(skipped=True)
+    if parsed is None:  # nothing that shows: the question stays
         return Answered(error=f"{f.label}：请填写内容。例如 {f.example}")
     await put(store, draft, name, parsed.value, "typed", user_id)
     in_yuan = None

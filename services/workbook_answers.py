@@ -91,19 +91,15 @@ def _read(filled: Filled, draft: form.Draft) -> tuple[Applied, dict[str, object]
             else:
                 done.unchanged.append(f.name)
             continue
-        if word in SKIP_WORDS:
-            if f.required or f.required_with:
-                done.refused.append((f.name, f"{f.label}是必填项，不能跳过。例如 {f.example}"))
-            elif current is not None or answer is None:
-                writes[f.name] = None
-            continue
         try:
-            parsed = parse_value(f, raw, catalog)
+            parsed = None if word in SKIP_WORDS else parse_value(f, raw, catalog)
         except InputError as exc:
             done.refused.append((f.name, str(exc)))
             continue
-        if parsed is None:  # 无 in a cell that may be left empty: skipped, as 跳过 is
-            if current is not None or answer is None:
+        if parsed is None:  # 跳过, or 无 in a cell that may be left empty
+            if f.required or f.required_with:
+                done.refused.append((f.name, f"{f.label}是必填项，不能跳过。例如 {f.example}"))
+            elif current is not None or answer is None:
                 writes[f.name] = None
             continue
         stored = encode(f, parsed.value)

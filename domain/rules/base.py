@@ -14,6 +14,8 @@ from domain.catalog import NUMERIC_KINDS, Catalog
 Values = Mapping[str, object]
 """Typed answers by field name; a field that has no answer is absent."""
 
+ZERO = Decimal(0)  # compared with a figure: a Decimal, not an int converted at each comparison
+
 
 class Severity(Enum):
     STRONG = "strong"  # 强规则/否决项: blocks submission

@@ -11,7 +11,7 @@ from operator import is_not
 
 from domain import formatting, industry
 from domain.catalog import Catalog
-from domain.rules.base import Hit, Rule, Severity, Values, figure
+from domain.rules.base import ZERO, Hit, Rule, Severity, Values, figure
 
 WEAK = Severity.WEAK
 
@@ -30,7 +30,6 @@ STATEMENT_FIGURES = (
     "rd_super_deduction",
 )
 _YUAN, _THOUSAND = Decimal(10000), Decimal(1000)
-_ZERO = Decimal(0)  # compared with a Decimal, not an int to convert each time
 _BETWEEN = Decimal(3162)  # √(1000 × 10000): nearer 10⁴ means 元 typed for 万元
 
 
@@ -41,8 +40,8 @@ def _unit(v: Values, c: Catalog) -> list[Hit] | None:
     if len(figures) < 3:
         return None
     smallest = min(figures)  # type: ignore[type-var]
-    if smallest < _ZERO:  # type: ignore[operator]
-        figures = [x for x in figures if x > _ZERO]  # type: ignore[operator]
+    if smallest < ZERO:  # type: ignore[operator]
+        figures = [x for x in figures if x > ZERO]  # type: ignore[operator]
         if len(figures) < 3:
             return None
         smallest = min(figures)  # type: ignore[type-var]

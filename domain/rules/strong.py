@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from domain import formatting, identifiers
 from domain.catalog import Catalog
-from domain.rules.base import Hit, Rule, Severity, Values, figure, label
+from domain.rules.base import ZERO, Hit, Rule, Severity, Values, figure, label
 
 STRONG = Severity.STRONG
-_ZERO = Decimal(0)  # compared with a Decimal, not an int to convert each time
 
 
 def _s1(v: Values, c: Catalog) -> Hit | None:
@@ -66,7 +64,7 @@ def _s4(v: Values, c: Catalog) -> Hit | None:
 
 def _s6(v: Values, c: Catalog) -> str | None:
     rd, patents, ip = v["rd_expense"], v["invention_patents"], v["ip_count"]
-    if rd >= _ZERO and patents >= 0 and ip >= 0 and (rd or patents or ip):  # type: ignore[operator]
+    if rd >= ZERO and patents >= 0 and ip >= 0 and (rd or patents or ip):  # type: ignore[operator]
         return None  # none negative, one not 0: the sum is above 0 (without Decimal sums)
     if rd + patents + ip > 0:  # type: ignore[operator]
         return None

@@ -8,10 +8,9 @@ from operator import itemgetter
 
 from domain import formatting, industry, sme
 from domain.catalog import Catalog
-from domain.rules.base import Hit, Rule, Severity, Values, figure, label
+from domain.rules.base import ZERO, Hit, Rule, Severity, Values, figure, label
 
 WEAK = Severity.WEAK
-_ZERO = Decimal(0)  # compared with a Decimal, not an int to convert each time
 
 
 def _w1(v: Values, c: Catalog) -> str | None:
@@ -37,7 +36,7 @@ def _w2(v: Values, c: Catalog) -> Hit | None:
     """Revenue ≤ 0, a negative figure included (the seed's "≤ 0": possible, so a warning). The
     previous year is not raised for an enterprise registered in the reporting year: S7 asks it
     to be 0."""
-    if v["operating_revenue"] > _ZERO and (v["operating_revenue_prev"] > _ZERO or _is_new(v, c)):  # type: ignore[operator]
+    if v["operating_revenue"] > ZERO and (v["operating_revenue_prev"] > ZERO or _is_new(v, c)):  # type: ignore[operator]
         return None  # as nearly every record: without building the lists below
     names = ["operating_revenue"]
     if not _is_new(v, c):

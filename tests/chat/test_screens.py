@@ -101,6 +101,8 @@ async def test_nothing_to_report_typed_on_an_optional_question(world: World) -> 
     """无 typed for 榜单名称 skips it, as 跳过 would: no list called "无", no rank asked of it."""
     _, person = await bound(world)
     await from_menu(person, "创新影响", "企业或主导产品上榜榜单名称")
+    said = texts(await person.send("\u200b"))  # nothing that shows: not skipping it
+    assert "内容为空" in said[-1] and "ranking_list_name" not in await stored(world)
     said = texts(await person.send("无"))
     assert (await stored(world))["ranking_list_name"].source == "skipped"
     assert "榜单排名" not in said[-1] and "榜单级别" not in said[-1]
