@@ -26,10 +26,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict
 from datetime import date, timedelta
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -44,10 +45,10 @@ from domain.catalog import Catalog
 from domain.regions import RegionTable
 from domain.review import Jurisdiction
 from domain.scoring import score_cohort
-from domain.validation import check_records
+from domain.validation import Report, check_records
 from services.imports import ImportReport
 from services.notifier import Notifier
-from services.record_files import RecordFile, RecordFileError, open_records, read_records
+from services.record_files import Record, RecordFileError, open_records, stream_records
 from settings import Settings
 from storage.db import create_engine, session_factory, upgrade, upgrade_async
 from storage.repositories import Store
@@ -81,14 +82,31 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _load(file: Path, campaign: int | None) -> tuple[Catalog, RecordFile]:
-    catalog = _catalog(campaign)
+def _checked(file: Path, catalog: Catalog) -> Iterator[tuple[list[Record], list[Report]]]:
+    """A file's records and their reports, a batch at a time: what a command keeps of a batch
+    is small, the rest is freed before the next batch is read, and its memory used again (a
+    province's file all at once is ~300 MB the kernel must hand out: 7 µs of a record's 55)."""
+    stream = stream_records(file, catalog)
     try:
-        records = read_records(file, catalog)
+        while batch := list(islice(stream.records, _BATCH)):
+            yield batch, check_records([r.answers for r in batch], catalog)
     except RecordFileError as exc:
         raise _unreadable(file, exc) from None
-    _ignored(records.ignored_columns)
-    return catalog, records
+    _ignored(stream.ignored_columns)
+
+
+_BATCH = 2048  # records
+
+
+def _all_checked(file: Path, catalog: Catalog) -> tuple[list[Record], list[Report]]:
+    """Every record and its report, for an output that needs them all (a table, the cohort)."""
+    records: list[Record] = []
+    reports: list[Report] = []
+    for batch, checked in _checked(file, catalog):
+        records.extend(batch)
+        reports.extend(checked)
+    _kept_to_the_end(records, reports)
+    return records, reports
 
 
 def _catalog(campaign: int | None) -> Catalog:
@@ -136,13 +154,18 @@ def validate(
 ) -> None:
     """Check every record against the form and the rules (exit 1 if any strong rule is broken)."""
     _checking_a_file()
-    catalog, read = _load(file, campaign)
-    reports = check_records([r.answers for r in read.records], catalog)
-    _kept_to_the_end(read, reports)
-    if format is Format.json:
-        _print_json(render.validation_json(read.records, reports, catalog))
-    else:
-        render.validation_table(Console(), file.name, read.records, reports)
+    catalog = _catalog(campaign)
+    if format is Format.json:  # only what is printed is kept
+        out = [
+            item
+            for batch, checked in _checked(file, catalog)
+            for item in render.validation_json(batch, checked, catalog)
+        ]
+        _kept_to_the_end(out)
+        _print_json(out)
+        raise typer.Exit(1 if any(item["strong"] for item in out) else 0)
+    records, reports = _all_checked(file, catalog)
+    render.validation_table(Console(), file.name, records, reports)
     raise typer.Exit(1 if any(r.strong for r in reports) else 0)
 
 
@@ -169,15 +192,14 @@ def score(
     if file is None:
         raise _fail("请给出文件，或用 --submitted 计算数据库中已提交的表单")
     _checking_a_file()
-    catalog, read = _load(file, campaign)
-    reports = check_records([r.answers for r in read.records], catalog)
-    _kept_to_the_end(read, reports)
+    catalog = _catalog(campaign)
+    records, reports = _all_checked(file, catalog)
     unscored = {i: r.unscorable for i, r in enumerate(reports) if r.strong}
     scores = score_cohort([r.values for r in reports], catalog.campaign, unscored)
     if format is Format.json:
-        _print_json(render.score_json(read.records, reports, scores))
+        _print_json(render.score_json(records, reports, scores))
     else:
-        render.score_table(Console(), file.name, read.records, reports, scores)
+        render.score_table(Console(), file.name, records, reports, scores)
 
 
 def _score_run(campaign: int | None, format: Format) -> None:

@@ -96,41 +96,53 @@ def _column(
     special: set[int],
 ) -> list[object]:
     """One field's answers read: looked up in what the field read before, block by block
-    without a Python loop, and only what is new read (and remembered while there is room)."""
+    without a Python loop, and only what is new read (and remembered while there is room).
+    Answers that are each their own (texts; codes and exact figures once the memory is full
+    and mostly missed) are read without being looked up."""
     values: list[object] = []
-    memory = _NOTHING if known is None else known
+    unique = known is None  # answers each their own (texts): read, not looked up
     start, size = 0, _FIRST_BLOCK
     while start < len(column):
         block = column[start : start + size]
-        try:  # every answer read before, as in most blocks of most fields: one pass
-            found = list(map(memory.__getitem__, block))
-            new = []
-        except (KeyError, TypeError):
-            try:
-                found = list(map(memory.get, block, repeat(_UNREAD)))
-            except TypeError:  # a list among the answers: nothing to look up
-                found = [_UNREAD] * len(block)
-            new = list(compress(count(), map(is_, found, repeat(_UNREAD))))
+        if unique:
+            found, new = [_UNREAD] * len(block), range(len(block))
+        else:
+            try:  # every answer read before, as in most blocks of most fields: one pass
+                found = list(map(known.__getitem__, block))  # type: ignore[union-attr]
+                new = []
+            except (KeyError, TypeError):
+                try:
+                    found = list(map(known.get, block, repeat(_UNREAD)))  # type: ignore[union-attr]
+                except TypeError:  # a list among the answers: nothing to look up
+                    found = [_UNREAD] * len(block)
+                new = list(compress(count(), map(is_, found, repeat(_UNREAD))))
+                # A memory full and mostly missed (credit codes, e-mails, exact figures):
+                # the rest of the column is read without looking it up first.
+                unique = len(known) >= _REMEMBERED and len(new) * 2 > len(block)  # type: ignore[arg-type]
         if new:
-            raws = list(map(block.__getitem__, new))
+            raws = list(block) if type(new) is range else list(map(block.__getitem__, new))
             read_new = None if many is None else many(raws)
             if read_new is None:
                 try:  # without a Python loop while every answer is readable
                     read_new = list(map(read, raws))
                 except InputError:
                     read_new = [_read_one(name, read, format_rule, raw) for raw in raws]
-            room = known is not None and len(known) < _REMEMBERED
-            for index, value in zip(new, read_new, strict=True):
-                found[index] = value
-                if value is None or type(value) is Finding or type(value) is Noted:
-                    special.add(start + index)
-                    if value is not None:
-                        continue  # read again, to say it again
-                if room and type(raw := block[index]) is str:
-                    known[raw] = value  # type: ignore[index]
-                    if value is None:
-                        known[_BLANKS] = True
-        if known is not None and _BLANKS in known:  # blanks among the answers looked up
+            if type(new) is range and _SPECIAL.isdisjoint(map(type, read_new)):
+                found = read_new  # nothing to remember, nothing to note
+            else:
+                room = known is not None and len(known) < _REMEMBERED
+                for index, value in zip(new, read_new, strict=True):
+                    found[index] = value
+                    if value is None or type(value) is Finding or type(value) is Noted:
+                        special.add(start + index)
+                        if value is not None:
+                            continue  # read again, to say it again
+                    if room and type(raw := block[index]) is str:
+                        known[raw] = value  # type: ignore[index]
+                        if value is None:
+                            known[_BLANKS] = True
+        if type(new) is not range and known is not None and _BLANKS in known:
+            # blanks among the answers looked up
             special.update(compress(count(start), map(is_, found, repeat(None))))
         values.extend(found)
         start, size = start + size, min(size * 2, _BLOCK)
@@ -161,7 +173,7 @@ def _assembled(names: tuple[str, ...], row: tuple[object, ...]) -> Report:
 
 _UNREAD = object()
 _BLANKS = object()  # in a field's memory once it holds a blank answer (None)
-_NOTHING: dict[str, object] = {}  # what a field of texts remembers: each text is its own
+_SPECIAL = frozenset({type(None), Finding, Noted})  # what a record's report must say or note
 # A file repeats most answers thousands of times (choices, dates, places, industries, small
 # counts, round figures): what a reader made of a text is remembered, per field (its values are
 # immutable; refusals and conversions to confirm are read again). Long texts are each their own.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +27,9 @@ __all__ = ["LIMITS", "TABLES", "Limits", "Record", "RecordFileError", "open_reco
 TABLES = (".csv", ".xlsx", ".xlsm")  # what the bot takes; JSON is for the command line
 SUFFIXES = (".json", *TABLES)
 _SCALARS = (str, int, float, Decimal, bool)
-_BLOCK = 2**20
+# Bytes read at a time: the text a piece decodes to stays under the size glibc's malloc maps from
+# the kernel afresh each time (128 KiB), so the pieces reuse one another's memory.
+_BLOCK = 2**16
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,12 @@ class RecordFile:
 
 
 @dataclass(slots=True)
+class RecordStream:
+    records: Iterator[Record]
+    ignored_columns: list[str]  # complete once the records are
+
+
+@dataclass(slots=True)
 class Records:
     """A checked file's records, read again from the file each time they are iterated."""
 
@@ -92,6 +101,13 @@ def open_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> Recor
     ignored = _Ignored()
     count = sum(1 for _ in _records(path, catalog, limits, ignored))
     return Records(path, catalog, limits, count, ignored.columns)
+
+
+def stream_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> RecordStream:
+    """The records as they are read, once through: for a command that is done with each batch
+    before the next (`validate`). Raises `RecordFileError` when it reaches what is wrong."""
+    ignored = _Ignored()
+    return RecordStream(_records(path, catalog, limits, ignored), ignored.columns)
 
 
 def read_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> RecordFile:
@@ -115,48 +131,145 @@ def _records(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) ->
 
 
 def _from_json(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) -> Iterator[Record]:
-    def no_constants(name: str) -> object:
-        raise ValueError(name)
-
+    names: dict[str, str | None] = {}  # each key read once per file, not once per record
+    keys: list[str] = []  # the last record's keys; `fields`, the field names they map to
+    fields: tuple[tuple[str, ...], dict[str, int]] | None = None
     try:
-        data = json.loads(path.read_bytes(), parse_float=Decimal, parse_constant=no_constants)
+        for position, item in enumerate(_json_items(path), start=1):
+            if position > limits.rows:
+                raise RecordFileError("too_many_rows", row=limits.rows + 1, limit=limits.rows)
+            if not isinstance(item, dict):
+                raise RecordFileError("json_not_object", record=position)
+            if (keys_now := list(item)) != keys:
+                one_to_one = _one_to_one([_json_name(names, k, catalog, ignored) for k in keys_now])
+                fields = None if one_to_one is None else _columns_of(one_to_one)
+            keys = keys_now  # the same key objects as the next record's, unless a piece ends
+            if fields is not None and _short_texts(values := tuple(item.values()), limits):
+                yield Record(position, Answers(*fields, values))
+                continue
+            yield Record(position, _json_answers(item, position, names, catalog, limits, ignored))
     except RecursionError as exc:
         raise RecordFileError("json_nested") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise RecordFileError("not_json") from exc
-    if not isinstance(data, list):
-        raise RecordFileError("json_not_array")
-    if len(data) > limits.rows:
-        raise RecordFileError("too_many_rows", row=limits.rows + 1, limit=limits.rows)
-    names: dict[str, str | None] = {}  # each key read once per file, not once per record
-    keys: list[str] = []  # the last record's keys, and the field names they map to one to one
-    fields: tuple[tuple[str, ...], dict[str, int]] | None = None
-    for position, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            raise RecordFileError("json_not_object", record=position)
-        if list(item) != keys:
-            keys = list(item)
-            one_to_one = _one_to_one([_json_name(names, key, catalog, ignored) for key in keys])
-            fields = None if one_to_one is None else _columns_of(one_to_one)
-        if fields is not None and _short_texts(values := tuple(item.values()), limits):
-            yield Record(position, Answers(*fields, values))
+
+
+def _json_answers(
+    item: dict[str, object],
+    position: int,
+    names: dict[str, str | None],
+    catalog: Catalog,
+    limits: Limits,
+    ignored: _Ignored,
+) -> dict[str, object]:
+    """A record read key by key, which says what is wrong with it if anything is."""
+    answers: dict[str, object] = {}
+    for key, value in item.items():
+        name = _json_name(names, key, catalog, ignored)
+        if name is None:
             continue
-        answers: dict[str, object] = {}
-        for key, value in item.items():
-            name = _json_name(names, key, catalog, ignored)
-            if name is None:
-                continue
-            if name in answers:
-                raise RecordFileError("json_same_field", record=position, key=key)
-            if type(value) is not str:  # most values are text: one test, not three
-                _check_value(value, position, key)
-            for v in value if isinstance(value, list) else (value,):
-                if isinstance(v, str) and len(v) > limits.cell:
-                    raise RecordFileError(
-                        "json_too_long", record=position, key=key, length=len(v), limit=limits.cell
-                    )
-            answers[name] = value
-        yield Record(position, answers)
+        if name in answers:
+            raise RecordFileError("json_same_field", record=position, key=key)
+        if type(value) is not str:  # most values are text: one test, not three
+            _check_value(value, position, key)
+        for v in value if isinstance(value, list) else (value,):
+            if isinstance(v, str) and len(v) > limits.cell:
+                raise RecordFileError(
+                    "json_too_long", record=position, key=key, length=len(v), limit=limits.cell
+                )
+        answers[name] = value
+    return answers
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(name)
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+_LONGEST_PIECE = 2**26  # bytes, read at once for an item that long
+_SPACE = re.compile(r"[ \t\n\r]*")  # what JSON takes for white space
+_NEXT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after an item: another, or the end
+
+
+def _json_items(path: Path) -> Iterator[object]:
+    """The items of the JSON array a file holds, decoded from pieces of its text: neither the
+    file nor all its records are held at once (a province's file is 50 MB of JSON, its objects
+    five times that). The items that end in a piece are decoded in one call where they can be
+    (the decoder then makes each key once per piece, not once per record); otherwise one by
+    one. Raises ValueError or UnicodeDecodeError where the text is not JSON, RecordFileError
+    where it is JSON but not an array."""
+    with path.open("rb") as file:
+        head = file.read(max(_BLOCK, 4))  # the encoding is told by the first four bytes
+        decoder = codecs.getincrementaldecoder(json.detect_encoding(head))("surrogatepass")
+        text, at, block = decoder.decode(head, final=not head), 0, _BLOCK
+        single = 0  # up to here, items are decoded one by one: they did not decode together
+        grown = False  # the next piece read already, and still no item ends
+
+        def more() -> bool:
+            """The text from `at` on, and the next piece of the file (a piece twice as long
+            each time one item spans it); False at the end of the file."""
+            nonlocal text, at, block, single
+            data = file.read(block)
+            text, at, single = text[at:] + decoder.decode(data, final=not data), 0, single - at
+            block = min(block * 2, _LONGEST_PIECE)
+            return bool(data)
+
+        def space() -> None:
+            """Past white space, into the next piece where it reaches the end of this one."""
+            nonlocal at
+            while (at := _SPACE.match(text, at).end()) == len(text) and more():  # type: ignore[union-attr]
+                pass
+
+        space()
+        if not text.startswith("[", at):
+            _refuse_other_json(path)
+        at += 1
+        space()
+        if text.startswith("]", at):
+            at += 1
+        else:
+            while True:
+                last = text.rfind("},", max(at, single))  # where items end, most likely
+                if last < at and not grown and more():  # what is left is part of an item
+                    grown = True
+                    continue
+                grown = False
+                if last > at:
+                    together = f"[{text[at : last + 1]}]"
+                    try:
+                        items, end = _DECODER.raw_decode(together)
+                    except ValueError:
+                        end = 0
+                    if end == len(together):
+                        yield from items
+                        at, block = last + 2, _BLOCK
+                        space()
+                        continue
+                    single = last + 1  # "}," in a text: decoded one by one past it
+                try:
+                    item, end = _DECODER.raw_decode(text, at)
+                except ValueError:
+                    if more():  # an item cut by the end of the piece read
+                        continue
+                    raise
+                if (after := _NEXT.match(text, end)) is None:
+                    if more():  # the item or the comma after it cut (a number: 12|34)
+                        continue
+                    raise ValueError("expected , or ] after an item")
+                yield item
+                at, block = after.end(), _BLOCK
+                space()
+                if after.group(1) == "]":
+                    break
+        space()
+        if at < len(text):
+            raise ValueError("extra data after the array")
+
+
+def _refuse_other_json(path: Path) -> None:
+    """A file whose text does not begin an array: not JSON, or JSON of another shape."""
+    json.loads(path.read_bytes(), parse_float=Decimal, parse_constant=_no_constants)
+    raise RecordFileError("json_not_array")
 
 
 def _json_name(

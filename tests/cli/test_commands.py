@@ -17,9 +17,11 @@ from openpyxl import Workbook, load_workbook
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
+import main
 from domain.catalog import Catalog
 from domain.validation import check_record, check_records
 from main import app
+from services import record_files
 from services.record_files import read_records
 from settings import Settings
 from storage.db import create_engine, session_factory
@@ -57,11 +59,13 @@ def test_validate_json_on_a_hand_written_csv(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", ["csv", "json"])
 def test_each_record_of_a_file_reads_as_it_would_alone(
-    tmp_path: Path, catalog: Catalog, suffix: str
+    tmp_path: Path, catalog: Catalog, suffix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Columns in another order, one that names no field, a short row, a record with other keys:
     each record's answers map its field names as a dictionary would, and `validate` says of
-    each what checking it alone says."""
+    each what checking it alone says, the file read in pieces and checked in batches."""
+    monkeypatch.setattr(main, "_BATCH", 7)
+    monkeypatch.setattr(record_files, "_BLOCK", 512)
     rng = random.Random(5)
     rows = [as_row(typed_record(rng, catalog), catalog) for _ in range(30)]
     keys = [*reversed(list(rows[0])), "备注"]

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import validation
 from domain.catalog import Catalog, Kind
 from domain.parsing import InputError, reader_for, readers_for
 from domain.validation import check_record, check_records
@@ -114,9 +115,15 @@ def test_many_answers_read_at_once_as_one_by_one(
     assert many([plain, plain]) == [read(plain), read(plain)]  # the shortcut is taken
 
 
-def test_a_file_checked_in_runs_reports_as_record_by_record(catalog: Catalog) -> None:
+@pytest.mark.parametrize("remembered", [validation._REMEMBERED, 8])
+def test_a_file_checked_in_runs_reports_as_record_by_record(
+    catalog: Catalog, remembered: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Records with other keys, blanks, refusals, conversions to confirm and repeated answers,
-    in one file: the same report for each as when each is checked alone."""
+    in one file: the same report for each as when each is checked alone; also where a field's
+    memory fills at once and its answers are then read without being looked up."""
+    monkeypatch.setattr(validation, "_REMEMBERED", remembered)
+    validation._plan.cache_clear()  # every field's memory empty
     rng = random.Random(16)
     records: list[dict[str, object]] = [
         {catalog.by_key[k].name: v for k, v in as_row(typed_record(rng, catalog), catalog).items()}
@@ -128,6 +135,9 @@ def test_a_file_checked_in_runs_reports_as_record_by_record(catalog: Catalog) ->
     del records[300]["net_profit"]  # another run of keys
     records[301] = dict(reversed(list(records[301].items())))
     records[400]["credit_code"] = "91210211MA0Y4LKX4H"  # a wrong check digit
+    records[450]["contact_mobile"] = records[451]["enterprise_name"] = ""  # past the first runs
+    records[452]["net_profit"] = "三百"
+    records[453]["rd_expense"] = "35000000元"
     records.append({})
     together = check_records(records, catalog)
     alone = [check_record(r, catalog) for r in records]
@@ -136,6 +146,8 @@ def test_a_file_checked_in_runs_reports_as_record_by_record(catalog: Catalog) ->
     ]
     assert together[5].notes and together[6].strong == ["E-input"]
     assert together[400].strong == ["E-uscc"] and together[-1].strong == ["E-required"]
+    assert together[452].strong == ["E-input"] and together[453].notes
+    validation._plan.cache_clear()  # no field's memory of another size left to other tests
 
 
 def test_nothing_to_report_on_a_question_that_may_be_left_empty(
