@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len as visible_width
@@ -14,11 +15,13 @@ from rich.text import Text
 
 from domain.catalog import Catalog
 from domain.review import LEVELS
-from domain.scoring import Score
 from domain.validation import Report
-from services.imports import OUTCOMES, ImportReport, explain
-from services.overview import BUCKETS, Overview, Tally
 from services.record_files import Record
+
+if TYPE_CHECKING:  # what only `import`, `status` and `score` print, imported where printed
+    from domain.scoring import Score
+    from services.imports import ImportReport
+    from services.overview import Overview, Tally
 
 
 def _number(value: Decimal | float | None, places: int) -> int | float | None:
@@ -174,6 +177,8 @@ def score_table(
 
 
 def import_json(report: ImportReport) -> dict[str, object]:
+    from services.imports import OUTCOMES
+
     return {
         "counts": {o: report.counts.get(o, 0) for o in OUTCOMES},
         "ignored_columns": report.ignored_columns,
@@ -184,6 +189,8 @@ def import_json(report: ImportReport) -> dict[str, object]:
 def import_table(console: Console, file_name: str, report: ImportReport, dry_run: bool) -> None:
     """The rows that need a look (rejected, values left out, contact's answers kept), then the
     counts."""
+    from services.imports import OUTCOMES, explain
+
     table = Table(title=f"{file_name} · 导入{'（试运行，未写入）' if dry_run else ''}")
     table.add_column("行", justify="right")
     table.add_column("统一社会信用代码", no_wrap=True, min_width=18)
@@ -207,6 +214,8 @@ def import_table(console: Console, file_name: str, report: ImportReport, dry_run
 
 
 def overview_json(view: Overview) -> dict[str, object]:
+    from services.overview import BUCKETS
+
     def row(t: Tally) -> dict[str, object]:
         counts = {b: t.counts[b] for b in BUCKETS}
         waiting = {level: t.waiting(level) for level in LEVELS}
