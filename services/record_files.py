@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from domain.catalog import Catalog
 from services.bounds import LIMITS, Limits, RecordFileError
@@ -31,8 +32,7 @@ _SCALARS = (str, int, float, Decimal, bool)
 _BLOCK = 2**16
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: made in a third of a frozen dataclass's time, per record
     row: int  # the spreadsheet row (header = 1) or the position in a JSON array (from 1)
     answers: Mapping[str, object]  # by field name
 
