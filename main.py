@@ -775,8 +775,9 @@ def chat(
             first = cast.find(people, role)
             assert first is not None
             if demo:
-                bind = "按 [bold]#0[/bold]（分享手机号）即可绑定第一家。"
-                console.print("已载入演示企业。" + (bind if first.key == "contact" else ""))
+                unbound = first.key == "contact" and not await cast.is_bound(sessions, user)
+                bind = "按 [bold]#0[/bold]（分享手机号）即可绑定第一家。" if unbound else ""
+                console.print("已载入演示企业。" + bind)
             await terminal.chat(sessions, catalog, console, people, first.key)
         finally:
             await engine.dispose()

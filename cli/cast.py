@@ -119,6 +119,12 @@ async def demo_cast(
     return cast
 
 
+async def is_bound(sessions: async_sessionmaker[AsyncSession], user_id: int) -> bool:
+    """Whether the contact has bound an enterprise already (a chat resumed)."""
+    async with sessions() as session:
+        return await Store(session).contacts.by_user(user_id) is not None
+
+
 async def _enlist(store: Store, catalog: Catalog, role: Role) -> None:
     """Bind the role the way its invitation would, unless it is bound already."""
     regions, user = catalog.campaign.regions, TelegramUser(role.user_id, role.name)

@@ -215,3 +215,28 @@ def test_who_to_be_is_checked_before_starting() -> None:
     assert result.exit_code == 2 and "--as 只能是 contact, 企业, county, 区县" in result.output
     result = runner.invoke(app, ["chat", "--as", "区县"])
     assert result.exit_code == 2 and "python main.py chat --demo --as 区县" in result.output
+
+
+def test_the_hint_to_bind_is_given_only_while_the_contact_is_not_bound(tmp_path: Path) -> None:
+    """A chat resumed after binding does not offer #0 to bind again (#0 is then another
+    button)."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"}
+
+    def chat(typed: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "main.py", "chat", "--demo"],
+            cwd=ROOT,
+            env=env,
+            input=typed,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stdout, done.stdout + done.stderr
+        return done.stdout
+
+    hint = "按 #0（分享手机号）即可绑定第一家"
+    first = chat("#0\n")
+    assert hint in first and "第 1/7 部分" in first
+    again = chat("")
+    assert hint not in again and "第 1/7 部分" in again
