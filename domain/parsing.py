@@ -30,9 +30,8 @@ class InputError(ValueError):
     def __init__(self, field: Field, problem: str, hint: str | None = None) -> None:
         self.field = field
         self.problem = problem
-        if hint is None:
-            hint = f"例如 {field.example}"
-        super().__init__(f"{field.label}：{problem}。{hint}")
+        self.hint = f"例如 {field.example}" if hint is None else hint
+        super().__init__(f"{field.label}：{problem}。{self.hint}")
 
 
 class Noted(NamedTuple):

@@ -403,7 +403,7 @@ async def on_text(message: Message, flow: Flow) -> None:
 
 async def on_other(message: Message) -> None:
     """Stickers, photos, voice: the form is answered in text."""
-    await message.answer(render("input_problem", problem="请用文字回答，或点消息中的按钮。"))
+    await message.answer(render("input_problem", problem=phrase("text_only")))
 
 
 async def cmd_start(message: Message, flow: Flow) -> None:
@@ -666,10 +666,10 @@ async def _typed_signer(flow: Flow, typed: str) -> None:
     name = flow.catalog.by_name["contact_name"]
     try:
         parsed = parse_value(name, typed, flow.catalog)
-    except InputError as exc:  # "联系人姓名：应为…" said of the signer
-        parsed, error = None, "签署人姓名" + str(exc).removeprefix(name.label)
+    except InputError as exc:  # what is wrong with a contact's name, said of the signer
+        parsed, error = None, phrase("signer_problem", problem=exc.problem, hint=exc.hint)
     else:
-        error = "" if parsed is not None else "请发送签署人的姓名。"
+        error = "" if parsed is not None else phrase("signer_missing")
     if parsed is None:
         signed = flow.data.get("signed")
         await flow.send(

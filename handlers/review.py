@@ -334,7 +334,7 @@ async def on_return_press(
     if act == "cancel":
         await state.clear()
         await query.answer()
-        await bot.send_message(chat_id, render("input_problem", problem="已取消退回。"))
+        await bot.send_message(chat_id, render("input_problem", problem=phrase("return_cancelled")))
         return
     if act == "sec" and (arg == "" or arg in {s.key for s in SECTIONS}):
         await state.update_data(section=arg)
@@ -429,11 +429,11 @@ async def typed_comment(
     decision = await review.may_act(store, official, int(data["card"]))
     if decision.outcome != "done":
         await state.clear()
-        await message.answer(render("input_problem", problem="这份表单已经处理，退回已取消。"))
+        await message.answer(render("input_problem", problem=phrase("decided_return_cancelled")))
         return
     comment = visible(message.text or "").strip()
     if not comment or len(comment) > 500:
-        await message.answer(render("input_problem", problem="意见不能为空，500 字以内。"))
+        await message.answer(render("input_problem", problem=phrase("comment_length")))
         return
     await _add_comment(bot, message.chat.id, state, catalog, comment, decision)
 
@@ -456,7 +456,7 @@ async def _confirm_return(
     await state.clear()
     if result.outcome != "done":
         await bot.send_message(
-            chat_id, render("input_problem", problem="这份表单已经处理，退回未生效。")
+            chat_id, render("input_problem", problem=phrase("decided_return_void"))
         )
         return
     assert official is not None
@@ -517,7 +517,7 @@ async def _registration(
     await bot.send_message(
         query.message.chat.id,
         render(  # type: ignore[union-attr]
-            "input_problem", problem="请发送拒绝的原因，会转告申请人。"
+            "input_problem", problem=phrase("refusal_reason")
         ),
     )
 
@@ -538,7 +538,7 @@ async def typed_reason(
         store, official, int(data["card"]), False, reason, notifier
     )
     if decision.outcome != "done":
-        await message.answer(render("input_problem", problem="该申请已经处理。"))
+        await message.answer(render("input_problem", problem=phrase("request_decided")))
         return
     await _registration_done(
         bot, message.chat.id, store, int(data["card"]), official, False, reason

@@ -130,7 +130,7 @@ async def shared_phone(
     assert message.from_user is not None and message.contact is not None
     if message.contact.user_id != message.from_user.id:
         await message.answer(
-            render("input_problem", problem="请用下方按钮分享您本人的手机号。"),
+            render("input_problem", problem=phrase("own_phone_only")),
             reply_markup=keyboards.share_phone(),
         )
         return
@@ -165,7 +165,7 @@ async def typed_code(message: Message, state: FSMContext, catalog: Catalog) -> N
         code = read_uscc(message.text or "")
     except IdentifierError as exc:
         await message.answer(
-            render("input_problem", problem=f"统一社会信用代码{exc}")
+            render("input_problem", problem=phrase("uscc_problem", problem=str(exc)))
             + "\n\n"
             + render("welcome", campaign=catalog.campaign),
             reply_markup=keyboards.share_phone(),
@@ -184,7 +184,7 @@ async def typed_name(message: Message, state: FSMContext, catalog: Catalog) -> N
         await message.answer(render("input_problem", problem=str(exc)))
         return
     if parsed is None:
-        await message.answer(render("input_problem", problem="请发送企业全称。"))
+        await message.answer(render("input_problem", problem=phrase("enterprise_name_missing")))
         return
     await state.set_state(Binding.region)
     await _ask_region(
