@@ -202,7 +202,6 @@ def _json_items(path: Path) -> Iterator[object]:
         decoder = codecs.getincrementaldecoder(json.detect_encoding(head))("surrogatepass")
         text, at, block = decoder.decode(head, final=not head), 0, _BLOCK
         single = 0  # up to here, items are decoded one by one: they did not decode together
-        grown = False  # the next piece read already, and still no item ends
 
         def more() -> bool:
             """The text from `at` on, and the next piece of the file (a piece twice as long
@@ -228,11 +227,9 @@ def _json_items(path: Path) -> Iterator[object]:
             at += 1
         else:
             while True:
-                last = text.rfind("},", max(at, single))  # where items end, most likely
-                if last < at and not grown and more():  # what is left is part of an item
-                    grown = True
+                if text.find("}", at) < 0 and more():  # no item ends in what is left: read on
                     continue
-                grown = False
+                last = text.rfind("},", max(at, single))  # where items end, most likely
                 if last > at:
                     together = f"[{text[at : last + 1]}]"
                     try:
@@ -245,6 +242,8 @@ def _json_items(path: Path) -> Iterator[object]:
                         space()
                         continue
                     single = last + 1  # "}," in a text: decoded one by one past it
+                else:
+                    single = len(text)  # items not ended by "},": one by one, as read
                 try:
                     item, end = _DECODER.raw_decode(text, at)
                 except ValueError:

@@ -39,7 +39,7 @@ def _read(path: Path, block: int, monkeypatch: pytest.MonkeyPatch) -> list[objec
 @given(
     items=documents,
     space=st.text(" \t\r\n", max_size=3),
-    indent=st.sampled_from([None, 1]),
+    between=st.sampled_from([", ", ",\n  ", "\n,", " , "]),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
     block=pieces,
 )
@@ -48,11 +48,14 @@ def test_items_read_in_pieces_are_the_items_read_whole(
     monkeypatch: pytest.MonkeyPatch,
     items: list[object],
     space: str,
-    indent: int | None,
+    between: str,
     encoding: str,
     block: int,
 ) -> None:
-    text = space + json.dumps(items, ensure_ascii=False, indent=indent) + space
+    """Items written as json.dumps writes them ("}, {" between records: decoded many at once)
+    and as other writers may ("}\n,{": one by one)."""
+    listed = between.join(json.dumps(item, ensure_ascii=False) for item in items)
+    text = f"{space}[{space}{listed}{space}]{space}"
     path = tmp_path / "records.json"
     path.write_bytes(text.encode(encoding))
     assert _read(path, block, monkeypatch) == json.loads(path.read_bytes(), parse_float=Decimal)
@@ -88,3 +91,22 @@ def test_what_json_refuses_is_refused_in_pieces(
     else:
         with pytest.raises(RecordFileError):
             _read(path, block, monkeypatch)
+
+
+def test_items_not_ended_by_a_comma_right_after_are_read_piece_by_piece(tmp_path: Path) -> None:
+    """Records written "}\\n,{" are decoded one by one, each piece of the file still read once
+    (not a piece more for every record, the text growing to the whole file)."""
+    items = [{"企业名称": f"第{i}家", "说明": "x" * 100} for i in range(2000)]
+    path = tmp_path / "records.json"
+    path.write_text("[" + "\n,".join(json.dumps(i, ensure_ascii=False) for i in items) + "]")
+    reads: list[int] = []
+
+    class Counted(type(path)):  # type: ignore[misc]
+        def open(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            file = super().open(*args, **kwargs)  # type: ignore[arg-type]
+            read = file.read
+            file.read = lambda size=-1: reads.append(size) or read(size)  # type: ignore[method-assign]
+            return file
+
+    assert list(_json_items(Counted(path))) == items
+    assert len(reads) <= path.stat().st_size // record_files._BLOCK + 3
