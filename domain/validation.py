@@ -274,23 +274,21 @@ def check_records(records: Iterable[Mapping[str, object]], catalog: Catalog) -> 
     """`check_record` of each record of a file, read in runs of records with the same keys (a
     file's records all have the same, as a rule)."""
     reports = []
-    for names, run in _runs(records):
-        reports.extend(_parse_run(names, run, catalog))
     always, conditional = _complete(catalog)
-    for report in reports:
-        values = report.values
-        if (  # as most records
-            not report.findings
-            and values.keys() >= always
-            and all(name in values for name, other in conditional if other in values)
-        ):
-            report.findings = _run(_CHECKS, report.values, catalog)  # nothing to skip
-        else:
-            wrong = frozenset(name for f in report.findings for name in f.fields)
-            report.findings.extend(missing_required(report.values, catalog, wrong))
-            report.findings.extend(evaluate(report.values, catalog))
-        if report.findings:
-            report.findings.sort(key=_finding_order)
+    for names, run in _runs(records):
+        checked = _parse_run(names, run, catalog)
+        keys = frozenset(names)
+        whole = keys >= always and all(name in keys for name, other in conditional if other in keys)
+        for report in checked:
+            if whole and not report.findings and len(report.values) == len(names):  # most
+                report.findings = _run(_CHECKS, report.values, catalog)  # nothing to skip
+            else:
+                wrong = frozenset(name for f in report.findings for name in f.fields)
+                report.findings.extend(missing_required(report.values, catalog, wrong))
+                report.findings.extend(evaluate(report.values, catalog))
+            if report.findings:
+                report.findings.sort(key=_finding_order)
+        reports.extend(checked)
     return reports
 
 
