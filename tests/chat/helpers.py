@@ -61,10 +61,11 @@ async def answer_current(
 
 
 async def sign(person: OfflineChat) -> list[str]:
-    """From the summary: 签署, the review pages confirmed, the commitment agreed; what was said."""
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    return texts(await person.press("我已阅读并同意"))
+    """From the summary: 签署, the review pages confirmed, the commitment agreed; what was said
+    (the submission's notice last)."""
+    said = texts(await person.press("签署承诺书并提交"))
+    said += texts(await person.press("内容无误"))
+    return said + texts(await person.press("我已阅读并同意"))
 
 
 def _way_on(person: OfflineChat) -> str:

@@ -14,7 +14,7 @@ from reminders import planner
 from services import deadlines
 from storage.models import AuditEntry, Enterprise, Submission
 from tests.chat.conftest import World, official
-from tests.chat.helpers import fill
+from tests.chat.helpers import fill, sign
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import submitted_form
 from tests.conftest import CLEAN
@@ -113,9 +113,7 @@ async def test_refused_after_the_deadline_then_accepted_after_extend(world: Worl
 
     said = texts(await person.send("/start"))
     assert "提交截止日期已延至<b>7月3日</b>" in said[-1] and "全部就绪" in said[-1]
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    said = texts(await person.press("我已阅读并同意"))
+    said = await sign(person)
     assert "已提交" in said[-1] and await status(world, other.id) == "draft"
     assert await status(world) == "submitted"
     async with world.sessions() as session:

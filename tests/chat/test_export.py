@@ -19,7 +19,7 @@ from services.record_files import read_records
 from storage.codec import decode
 from storage.models import Answer, Enterprise, now
 from tests.chat.conftest import World
-from tests.chat.helpers import fill
+from tests.chat.helpers import fill, sign
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus, send_back
 from tests.conftest import CLEAN
@@ -35,9 +35,7 @@ async def submitted_with_a_confirmed_warning(world: World) -> OfflineChat:
     await fill(world, person, {**CLEAN, **WARNED})
     await person.send("/start")
     await person.press("第 1 项无误")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     return person
 
 

@@ -10,6 +10,7 @@ from bot.offline import OfflineChat, texts
 from bot.telegram import visible_length
 from storage.models import Contact, Enterprise
 from tests.chat.conftest import World
+from tests.chat.helpers import sign
 from tests.chat.test_review import GROUP, bureaus, last_text, send_back, status, submitted_form
 from tests.factories import credit_code
 
@@ -49,9 +50,7 @@ async def resubmit(person: OfflineChat) -> list[str]:
         said += texts(await person.send(value))
         while "继续" in (said[-1] if said else "") and "请确认" in said[-1]:
             said += texts(await person.press("继续"))
-    said += texts(await person.press("签署承诺书并提交"))
-    said += texts(await person.press("内容无误"))
-    said += texts(await person.press("我已阅读并同意"))
+    said += await sign(person)
     return said
 
 

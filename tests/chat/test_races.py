@@ -25,7 +25,7 @@ from services.record_files import Record
 from storage.models import Answer, Commitment, Submission
 from storage.repositories import Store
 from tests.chat.conftest import World
-from tests.chat.helpers import fill
+from tests.chat.helpers import fill, sign
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus, status, submitted_form
 from tests.conftest import CLEAN
@@ -167,9 +167,7 @@ async def test_a_return_confirmed_after_the_form_was_returned_and_resubmitted(
         # … when the second one's return goes through and the enterprise resubmits
         await group.press("确认退回")
         await person.press("开始修改")
-        await person.press("签署承诺书并提交")
-        await person.press("内容无误")
-        await person.press("我已阅读并同意")
+        await sign(person)
 
     confirmed, _ = await asyncio.gather(
         county.press("确认退回"), gate.meanwhile(returned_and_resubmitted())

@@ -16,6 +16,7 @@ from bot.texts import phrase
 from handlers.workbench import QueueSheet
 from storage.models import AuditEntry, Delivery, Submission
 from tests.chat.conftest import World, official
+from tests.chat.helpers import sign
 from tests.chat.test_export import submitted_with_a_confirmed_warning
 from tests.chat.test_review import (
     GROUP,
@@ -278,9 +279,7 @@ async def test_what_a_form_is_marked_with_follows_it_up_the_levels(world: World)
     await send_back(group, [("创新投入", "2025年度研发费用")], ["请核对"])
     await person.press("开始修改")
     await person.send("380")
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     said = texts(await county.send("/queue"))[-1]
     assert "✏️ 重新提交，改了 1 项" in said and "通过全部无问题表单" not in str(labels(county))
     await group.press("通过")

@@ -18,7 +18,7 @@ from services.workbook import FILL, HEADER_ROW, KEY, SHEET
 from storage.codec import decode
 from storage.models import Answer, AuditEntry, Enterprise, Submission
 from tests.chat.conftest import World
-from tests.chat.helpers import fill, screen
+from tests.chat.helpers import fill, screen, sign
 from tests.chat.test_journey import PRELOADED, bound
 from tests.chat.test_review import bureaus, send_back, submitted_form
 from tests.chat.test_workbook import download, sent_workbook
@@ -260,9 +260,7 @@ async def test_a_submitted_form_never_changes_by_file(world: World) -> None:
     _, person = await bound(world)
     data = await download(person)
     await fill(world, person, SAME_TYPED)
-    await person.press("签署承诺书并提交")
-    await person.press("内容无误")
-    await person.press("我已阅读并同意")
+    await sign(person)
     said = await unchanged_after(world, person, "f.xlsx", filled(data, {"employees_2025": 999}))
     assert "表单已提交" in said and "不能再用表格修改" in said
     readonly = sent_workbook(await person.send("/excel"))  # now a read-only copy
