@@ -292,6 +292,10 @@ class Flow:
         info = self.catalog.section(step.section)
         return f"第{screens.NUMERALS[info.number - 1]}部分“{info.title}”"
 
+    async def skipped(self, name: str) -> None:
+        """After a question is skipped: the next screen, saying so as it says what was saved."""
+        await self.advance(name, f"{self.catalog.by_name[name].label}：{phrase('skip')}")
+
     async def answered(
         self,
         name: str,
@@ -396,7 +400,7 @@ async def on_text(message: Message, flow: Flow) -> None:
         await flow.ask(name, error=result.error)
         return
     if result.skipped:
-        await flow.advance(name)
+        await flow.skipped(name)
         return
     await flow.answered(name, result.note, result.findings, result.in_yuan)
 
@@ -501,7 +505,7 @@ async def _act(flow: Flow, query: CallbackQuery, act: str, arg: str) -> str:
         elif act == "skip" and f is not None:
             if not await form.skip(flow.store, draft, name, flow.user_id):
                 return phrase("required_no_skip")
-            await flow.advance(name)
+            await flow.skipped(name)
         elif act == "back" and f is not None:
             previous = previous_field(catalog, draft.state, name, draft.changeable)
             if previous:

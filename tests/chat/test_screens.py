@@ -94,7 +94,7 @@ async def test_skipping_an_optional_field(world: World) -> None:
     await person.press("企业技术需求")
     said = texts(await person.press("跳过"))
     assert (await stored(world))["tech_needs"].source == "skipped"
-    assert said  # the next screen
+    assert said[-1].startswith("✅ 企业技术需求：跳过（已记录）")  # said with the next screen
 
 
 async def test_nothing_to_report_typed_on_an_optional_question(world: World) -> None:
@@ -105,6 +105,7 @@ async def test_nothing_to_report_typed_on_an_optional_question(world: World) -> 
     assert "内容为空" in said[-1] and "ranking_list_name" not in await stored(world)
     said = texts(await person.send("无"))
     assert (await stored(world))["ranking_list_name"].source == "skipped"
+    assert said[-1].startswith("✅ 企业或主导产品上榜榜单名称：跳过（已记录）")
     assert "榜单排名" not in said[-1] and "榜单级别" not in said[-1]
     await from_menu(person, "创新影响", "企业或主导产品上榜榜单名称")
     said = texts(await person.send("辽宁省瞪羚企业名单"))
