@@ -30,6 +30,7 @@ from domain.parsing import InputError, parse_value
 from domain.rules import Finding, Severity
 from services import form, review
 from services.notifier import Notifier
+from storage.fsm import set_data_soon
 from storage.models import Contact, now
 from storage.repositories import FormRow, Store
 
@@ -90,6 +91,10 @@ class Flow:
     ) -> None:
         """Show a new screen: remember it first, so a crash never leaves buttons unknown; then
         the message it became, so text typed before it was shown is not taken as its answer.
+        That second write is not committed on its own: it goes with the next write of the
+        conversation's state (`storage.fsm.set_data_soon`, one statement and one commit fewer
+        per screen). A process killed before then loses it for the one screen shown at the
+        kill: a message typed before that screen appeared is taken as its answer.
 
         A screen Telegram did not take (the person blocked the bot, Telegram was down, slow or
         limiting) is marked unseen: the person's next message is not an answer to it; they are
@@ -123,7 +128,7 @@ class Flow:
             await self.state.set_data(self.data)
             return
         self.data["message"] = sent.message_id
-        await self.state.set_data(self.data)
+        await set_data_soon(self.state, self.data)
 
     async def missed(self, notice: str) -> None:
         """The person missed a reply (it was not delivered, or Telegram delivered their update

@@ -6,6 +6,11 @@ holds for one bot process per database, the default deployment; several instance
 webhook share state through Redis instead. Within an update, a write joins the update's
 transaction, committed before the bot next speaks (`bot.middlewares.LetGo`) and when the update
 is done (`bot.middlewares.Services`).
+
+What may be lost with the process is not written at once (`set_data_soon`): it goes to the
+database with the key's next write, in the next update's transaction (or when the storage is
+closed). Until then this process reads it from the cache; a process killed meanwhile reads the
+state as last written.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import hot
 from storage.db import update_session
 from storage.models import ConversationState, now
 from storage.repositories import dialect_insert
@@ -32,11 +39,16 @@ _READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("k
 
 @cache
 def _upsert(dialect: str) -> Any:
-    statement = dialect_insert(dialect, _TABLE)
+    statement = dialect_insert(dialect, _TABLE).values(
+        **hot.named("key", "state", "data", "updated_at")
+    )
     return statement.on_conflict_do_update(
         index_elements=["key"],
         set_={c: statement.excluded[c] for c in ("state", "data", "updated_at")},
     )
+
+
+_UPSERT = hot.Statement(_upsert)  # in an update's transaction, below its session
 
 
 class SqlStorage(BaseStorage):
@@ -44,6 +56,7 @@ class SqlStorage(BaseStorage):
         self.engine = engine
         self.keys = DefaultKeyBuilder(with_destiny=True)
         self._cache: dict[str, Record] = {}
+        self._unwritten: set[str] = set()  # keys whose cached record is newer than the database's
 
     async def _record(self, key: StorageKey) -> tuple[str, Record]:
         name = self.keys.build(key)
@@ -62,14 +75,20 @@ class SqlStorage(BaseStorage):
     async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
         name = self.keys.build(key)
         row = {"key": name, "state": state, "data": data, "updated_at": now()}
-        statement = _upsert(self.engine.dialect.name)
         session = update_session.get()
         if session is not None:
-            await session.execute(statement, row)
+            await hot.run(session, _UPSERT, row)
         else:
             async with self.engine.begin() as connection:
-                await connection.execute(statement, row)
+                await connection.execute(_upsert(self.engine.dialect.name), row)
         self._cache[name] = (state, data)
+        self._unwritten.discard(name)
+
+    async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """The data, written with the key's next write (see the module's note)."""
+        name, (state, _) = await self._record(key)
+        self._cache[name] = (state, json.dumps(dict(data), ensure_ascii=False))
+        self._unwritten.add(name)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         _, (_, data) = await self._record(key)
@@ -86,4 +105,22 @@ class SqlStorage(BaseStorage):
         return dict(json.loads((await self._record(key))[1][1]))
 
     async def close(self) -> None:
+        unwritten = [(n, *self._cache[n]) for n in self._unwritten]
+        if unwritten:
+            rows = [{"key": n, "state": s, "data": d, "updated_at": now()} for n, s, d in unwritten]
+            async with self.engine.begin() as connection:
+                await connection.execute(_upsert(self.engine.dialect.name), rows)
+        self._unwritten.clear()
         self._cache.clear()
+
+
+async def set_data_soon(state: FSMContext, data: Mapping[str, Any]) -> None:
+    """Conversation data whose loss with a killed process costs little: in the database with
+    the next write of the conversation's state (`SqlStorage.set_data_soon`), one statement and
+    one commit fewer for the update; elsewhere (Redis, where the next update may reach another
+    instance) at once."""
+    storage = state.storage
+    if isinstance(storage, SqlStorage):
+        await storage.set_data_soon(state.key, data)
+    else:
+        await state.set_data(data)

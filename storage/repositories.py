@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, update
@@ -14,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage import hot
 from storage.models import (
     Answer,
     AuditEntry,
@@ -118,8 +118,13 @@ _ANSWERS = select(
 _CONFIRMATIONS = select(Confirmation).where(
     Confirmation.submission_id == bindparam("submission_id")
 )
-_AUDIT = insert(AuditEntry.__table__)
-_HOLD = (
+# An answer's own statements, below the session (storage.hot).
+_AUDIT = hot.Statement(
+    insert(AuditEntry.__table__).values(
+        **hot.named("action", "actor", "enterprise_id", "submission_id", "detail", "at")
+    )
+)
+_HOLD = hot.Statement(
     update(Submission.__table__)
     .where(Submission.id == bindparam("submission_id"))
     .values(version=Submission.version + 1)
@@ -128,14 +133,18 @@ _HOLD = (
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
-@cache
 def _put_answer(dialect: str) -> Any:
     """INSERT … ON CONFLICT UPDATE of one answer, for the dialect."""
-    statement = dialect_insert(dialect, Answer.__table__)
+    statement = dialect_insert(dialect, Answer.__table__).values(
+        **hot.named("submission_id", "field", *_ANSWER_COLUMNS)
+    )
     return statement.on_conflict_do_update(
         index_elements=["submission_id", "field"],
         set_={c: statement.excluded[c] for c in _ANSWER_COLUMNS},
     )
+
+
+_PUT_ANSWER = hot.Statement(_put_answer)
 
 
 def unchecked(submission_id: int, field: str, value: Any, at: datetime) -> dict[str, Any]:
@@ -280,7 +289,7 @@ class Submissions:
             "answered_at": now(),
             "answered_by": user_id,
         }
-        await self.session.execute(_put_answer(_dialect(self.session)), row)
+        await hot.run(self.session, _PUT_ANSWER, row)
 
     async def confirm(self, submission_id: int, fields: Iterable[str], user_id: int) -> None:
         await self.session.execute(
@@ -303,8 +312,8 @@ class Submissions:
         version (one more), its row locked until the transaction ends (PostgreSQL), so an
         answer is never written into a form being submitted, and every instance sees the same
         order. SQLite runs one update at a time and needs no lock."""
-        row = (await self.session.execute(_HOLD, {"submission_id": submission_id})).first()
-        return (row[0], row[1], row[2]) if row else None
+        rows = await hot.run(self.session, _HOLD, {"submission_id": submission_id})
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
         """Change the status only from `expected` in the round the caller read: a second submit
@@ -362,7 +371,7 @@ class Audit:
             "detail": detail,
             "at": now(),
         }
-        await self.session.execute(_AUDIT, row)
+        await hot.run(self.session, _AUDIT, row)
 
     async def of_submission(self, submission_id: int) -> Sequence[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.submission_id == submission_id)

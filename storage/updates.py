@@ -18,13 +18,14 @@ from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from storage import hot
 from storage.models import HandledUpdate, now
 
 KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
 # Asked and written on every update: built once (building costs more than SQLite's work).
 _APPLIED = select(HandledUpdate.update_id).where(HandledUpdate.update_id == bindparam("id"))
-_RECORD = insert(HandledUpdate.__table__)
+_RECORD = hot.Statement(insert(HandledUpdate.__table__).values(**hot.named("update_id", "at")))
 
 
 async def applied(session: AsyncSession, update_id: int) -> bool:
@@ -76,7 +77,7 @@ def _record(session: Session) -> None:
         info["recorded"] = True
         # A plain INSERT: the same update applied side by side on two instances makes the
         # second one's commit fail (and roll back) rather than apply it twice.
-        session.execute(_RECORD, {"update_id": update_id, "at": now()})
+        hot.run_sync(session, _RECORD, {"update_id": update_id, "at": now()})
 
 
 @event.listens_for(Session, "after_commit")
