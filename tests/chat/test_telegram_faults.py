@@ -4,16 +4,19 @@ delivered again, replies that fail after the answer was stored."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Message, Update
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.offline import OfflineChat, next_message_id, texts
+from bot.offline import BOT_USER, OfflineChat, next_message_id, texts
 from bot.webhook import web_app
+from storage.fsm import SqlStorage
 from storage.models import AuditEntry
 from tests.chat.conftest import World
-from tests.chat.helpers import answer_current, screen
+from tests.chat.helpers import answer_current, conversation, screen
 from tests.chat.test_journey import bound, stored
 from tests.chat.test_scale_out import SECRET
 from tests.conftest import CLEAN
@@ -147,3 +150,67 @@ async def test_text_typed_before_the_question_appeared_does_not_answer_it(world:
     assert "下面这个问题还没有显示出来" in said[0] and "是否为民营企业？" in said[-1]
     answers = await stored(world)
     assert answers["contact_email"].value == "zhangwei@example.com"
+
+
+async def written(world: World, person: OfflineChat) -> dict[str, Any]:
+    """The person's conversation data as the database has it (not this process's cache)."""
+    key = StorageKey(bot_id=BOT_USER.id, chat_id=person.chat.id, user_id=person.user.id)
+    return await SqlStorage(world.sessions.kw["bind"]).get_data(key)
+
+
+def in_redis(world: World) -> bool:
+    """The conversation's state is in Redis (TEST_REDIS_URL), not the database."""
+    return world.shared[0] is not None
+
+
+async def test_a_screens_message_id_goes_with_the_next_write(world: World) -> None:
+    """The id of the message a screen became is not committed on its own: this process knows
+    it at once, the database only with the conversation's next write (here the next screen's,
+    which has its own)."""
+    _, person = await bound(world)
+    await at_question(world, person, "contact_email")
+    await person.send("zhangwei@example.com")  # 是否为民营企业 sent
+    assert (await conversation(world, person))["at"]["field"] == "is_private"
+    assert (await conversation(world, person)).get("message")  # this process: at once
+    if in_redis(world):
+        return  # Redis: at once, as the next update may reach another instance
+    assert "message" not in await written(world, person)
+    await person.press("是")  # the next screen: written before it is sent, its own id not yet
+    assert (await written(world, person))["at"]["field"] == "has_party_org"
+
+
+async def test_a_crash_after_a_screen_was_sent_loses_only_its_own_guard(world: World) -> None:
+    """The process is killed after 是否为民营企业 was sent, before its message id was written: a
+    message typed before the question appeared then answers it (only the screen on screen at
+    the crash; with Redis the id is written at once and the guard holds)."""
+    _, person = await bound(world)
+    await at_question(world, person, "contact_email")
+    first = person._message(text="zhangwei@example.com")
+    second = person._message(text="否")  # typed before the next question appeared
+    await person._feed(message=first)
+    world.restart()  # killed: what this process knew of the screen is gone
+    person = world.person()
+    said = texts(await person._feed(message=second))
+    if in_redis(world):
+        assert "下面这个问题还没有显示出来" in said[0]
+        assert "is_private" not in await stored(world)
+        return
+    assert "下面这个问题还没有显示出来" not in said[0]
+    assert (await stored(world))["is_private"].value is False
+    assert "是否建立党组织？" in said[-1]
+
+
+async def test_a_bot_stopped_in_order_writes_what_it_had_not_yet(world: World) -> None:
+    """Stopped in order (the Dispatcher's shutdown closes the storage), the bot writes the last
+    screen's message id: after the restart, text typed before it still does not answer it."""
+    _, person = await bound(world)
+    await at_question(world, person, "contact_email")
+    first = person._message(text="zhangwei@example.com")
+    second = person._message(text="否")
+    await person._feed(message=first)
+    await world.dispatcher.emit_shutdown()
+    world.restart()
+    person = world.person()
+    said = texts(await person._feed(message=second))
+    assert "下面这个问题还没有显示出来" in said[0]
+    assert "is_private" not in await stored(world)
