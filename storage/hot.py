@@ -5,8 +5,9 @@ the session's own connection, in its transaction, through the driver's cursor.
 events, the compiled-statement cache key, the execution context, the result) where SQLite takes
 ~7 µs to run it; an answer runs five. Here a statement is compiled once per dialect into its SQL
 and the order and conversion of its parameters (`TypeEngine.bind_processor`: JSON, datetimes on
-SQLite), and run with the PEP 249 cursor of the connection the session holds: the same
-transaction, so it commits or rolls back with everything else the update did. The engine's
+SQLite), and run with the PEP 249 cursor of the connection the session holds (on SQLite, by its
+connection at once: `storage.sqlite.InPlaceConnection.run_now`): the same transaction, so it
+commits or rolls back with everything else the update did. The engine's
 `before_cursor_execute` listeners still see each statement (the tests that make the database fail
 mid-answer rely on it), and a driver's error is raised as SQLAlchemy's own (`IntegrityError`…),
 as `session.execute` would. A write marks the session as having written (`storage.updates`).
@@ -87,21 +88,30 @@ def run_sync(session: Session, statement: Statement, values: Mapping[str, Any]) 
     compiled = statement.compiled(dialect)
     arguments = compiled.arguments(values)
     sql = compiled.sql
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    pooled = connection.connection
+    listeners = connection.dispatch.before_cursor_execute
+    try:
+        now = None if listeners else getattr(pooled.driver_connection, "run_now", None)
+        rows = now(sql, arguments) if now is not None else None  # SQLite, in place
+        if rows is None:
+            rows = _with_cursor(connection, pooled.dbapi_connection, sql, arguments)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error) from error
+    if statement.writes:
+        session.info["wrote"] = True
+    return rows
+
+
+def _with_cursor(connection: Connection, dbapi: Any, sql: str, arguments: Any) -> list[Row]:
+    """The statement through the driver's PEP 249 cursor, seen by the engine's listeners."""
+    cursor = dbapi.cursor()
     try:
         for listener in connection.dispatch.before_cursor_execute:
             sql, arguments = listener(connection, cursor, sql, arguments, None, False)
         cursor.execute(sql, arguments)
-        rows = list(cursor.fetchall()) if cursor.description else []
-    except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error) from error
-    except DBAPIError:
-        raise
+        return list(cursor.fetchall()) if cursor.description else []
     finally:
         cursor.close()
-    if statement.writes:
-        session.info["wrote"] = True
-    return rows
 
 
 async def run(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -43,6 +43,23 @@ class InPlaceConnection(aiosqlite.Connection):
             pause = _PAUSES[min(attempt, len(_PAUSES) - 1)]
             await asyncio.sleep(pause)
             attempt, waited = attempt + 1, waited + pause
+
+    def run_now(self, sql: str, arguments: Sequence[Any]) -> list[tuple[Any, ...]] | None:
+        """One statement run at once, without a coroutine or a cursor object in between
+        (`storage.hot`): the rows it returns; None when the file is locked by another process,
+        the statement not run (SQLITE_BUSY: it did nothing), to be run the way that waits."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        try:
+            cursor = self._connection.execute(sql, arguments)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                return None
+            raise
+        try:
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
 
 
 def connector(arguments: list[Any], options: dict[str, Any]) -> Callable[[], Any]:

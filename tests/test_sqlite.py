@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import sqlite
+from storage import hot, sqlite
 from storage.db import create_engine
 
 
@@ -50,8 +50,14 @@ def _hold_lock(path: str, seconds: float, taken: threading.Event) -> None:
     other.close()
 
 
-async def _insert_while_locked(engine: AsyncEngine, seconds: float) -> tuple[float, int]:
-    """Insert while another connection holds the write lock: (seconds it took, loop ticks)."""
+_INSERT = hot.Statement(text("INSERT INTO t VALUES (:x)").bindparams(bindparam("x")))
+
+
+async def _insert_while_locked(
+    engine: AsyncEngine, seconds: float, in_place: bool = False
+) -> tuple[float, int]:
+    """Insert while another connection holds the write lock: (seconds it took, loop ticks).
+    `in_place`: as an answer's statements are run (`storage.hot`)."""
     taken, ticks, done = threading.Event(), 0, False
     holder = asyncio.create_task(
         asyncio.to_thread(_hold_lock, str(engine.url.database), seconds, taken)
@@ -67,8 +73,13 @@ async def _insert_while_locked(engine: AsyncEngine, seconds: float) -> tuple[flo
     ticker = asyncio.create_task(tick())
     start = time.perf_counter()
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text("INSERT INTO t VALUES (2)"))
+        if in_place:
+            async with AsyncSession(engine) as session:
+                await hot.run(session, _INSERT, {"x": 2})
+                await session.commit()
+        else:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (2)"))
     finally:
         took, done = time.perf_counter() - start, True
         await ticker
@@ -76,8 +87,11 @@ async def _insert_while_locked(engine: AsyncEngine, seconds: float) -> tuple[flo
     return took, ticks
 
 
-async def test_a_locked_file_is_waited_for_while_the_loop_goes_on(engine: AsyncEngine) -> None:
-    took, ticks = await _insert_while_locked(engine, 0.3)
+@pytest.mark.parametrize("in_place", [False, True], ids=["statement", "answer's statement"])
+async def test_a_locked_file_is_waited_for_while_the_loop_goes_on(
+    engine: AsyncEngine, in_place: bool
+) -> None:
+    took, ticks = await _insert_while_locked(engine, 0.3, in_place)
     assert took >= 0.25
     assert ticks >= 10  # other updates were served meanwhile
     async with engine.connect() as connection:
