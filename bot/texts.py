@@ -48,6 +48,9 @@ _OPTIONS: dict[str, Any] = {
     "lstrip_blocks": True,
     "undefined": StrictUndefined,
     "auto_reload": False,  # templates ship with the code; no file check on every message
+    # Every template kept in a plain dictionary, not jinja's LRU cache (a lock and a reordered
+    # queue on every lookup, an include's too): there are as many as there are files.
+    "cache_size": -1,
 }
 # How far a screen gives way to fit a message, step by step: the most characters a variable
 # text keeps (a comment, a typed answer) and the most items a list shows.
