@@ -27,6 +27,13 @@ _EVALUATED = tuple(
 )
 _READ = frozenset().union(*(reads for reads, _, _ in _EVALUATED))
 _CHECKS = tuple((check, rule) for _, check, rule in _EVALUATED)
+# Per field, the rules that may name it in a finding: those that read it, and the partial ones
+# (which name what they found); in the order of `_EVALUATED`.
+_PARTIAL = tuple(e for e in _EVALUATED if e[2].partial)
+_TOUCHING = {
+    name: tuple(e for e in _EVALUATED if e[2].partial or name in e[2].reads)
+    for name in frozenset().union(*(rule.reads for _, _, rule in _EVALUATED))
+}
 
 
 @dataclass(slots=True)
@@ -201,17 +208,22 @@ def _plan(
 
 
 def evaluate(
-    values: Values, catalog: Catalog, within: frozenset[str] | None = None
+    values: Values,
+    catalog: Catalog,
+    within: frozenset[str] | None = None,
+    touching: str | None = None,
 ) -> list[Finding]:
     """Every rule whose inputs are all filled (or that works on what there is); with `within`,
     only the rules that read nothing else (the chat checks an answer against the rules of the
-    questions already asked)."""
+    questions already asked); with `touching`, only the rules that may name that field (the
+    findings naming it are the same as among all of them)."""
     filled = values.keys()
-    if within is None and filled >= _READ:
+    if within is None and touching is None and filled >= _READ:
         return _run(_CHECKS, values, catalog)  # a whole record, every rule: none to skip
+    candidates = _EVALUATED if touching is None else _TOUCHING.get(touching, _PARTIAL)
     applicable = [
         (check, rule)
-        for reads, check, rule in _EVALUATED
+        for reads, check, rule in candidates
         if reads <= filled and (within is None or within.issuperset(rule.reads))
     ]
     return _run(applicable, values, catalog)

@@ -190,7 +190,7 @@ class Draft:
         """Problems involving this field right now: strong ones and unconfirmed weak ones, of
         rules whose every field the contact has gone past (S8 waits for the rank after the
         list's name): a rule does not complain of a question not yet asked."""
-        found = evaluate(self.values, self.catalog, within=self.state.passed)
+        found = evaluate(self.values, self.catalog, within=self.state.passed, touching=name)
         found.sort(key=lambda f: order_key(f.rule))
         return [
             f

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.catalog import Catalog, Kind
 from domain.rules import RULES, Finding, Severity
-from domain.validation import check_record, check_values
+from domain.validation import check_record, check_values, evaluate
 from tests.factories import uscc_of
 
 Record = dict[str, object]
@@ -547,3 +547,20 @@ def test_no_record_however_strange_crashes_the_rules(catalog: Catalog, data: st.
     report = check_record(data.draw(_answers(catalog)), catalog)
     for finding in report.findings:
         assert finding.text and all(f in catalog.by_name for f in finding.fields)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_the_rules_that_may_name_a_field_find_what_all_of_them_find_about_it(
+    catalog: Catalog, data: st.DataObject
+) -> None:
+    """The chat runs, for an answer, only the rules that read its field and the partial ones
+    (`evaluate(touching=…)`): what they find naming the field is what all the rules find."""
+    values = check_record(data.draw(_answers(catalog)), catalog).values
+    names = [f.name for f in catalog.fields]
+    asked = frozenset(data.draw(st.lists(st.sampled_from(names), max_size=len(names))))
+    for within in (None, asked):
+        every = evaluate(values, catalog, within=within)
+        for name in names:
+            some = evaluate(values, catalog, within=within, touching=name)
+            assert [f for f in some if name in f.fields] == [f for f in every if name in f.fields]
