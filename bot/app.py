@@ -46,6 +46,7 @@ from services.admins import Admins
 from services.notifier import Notifier
 from storage.fsm import SqlStorage
 from storage.leader import Leader
+from storage.shared_fsm import HeldRedisIsolation, HeldRedisStorage
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
@@ -171,12 +172,14 @@ def assemble(
 
 def shared_state(redis_url: str) -> tuple[RedisStorage, RedisEventIsolation]:
     """aiogram's Redis storage (keys per bot, chat, user and thread, like the database's) and
-    its lock, so two instances never handle one user's updates at once."""
+    its lock, so two instances never handle one user's updates at once; while an update holds
+    the lock, its conversation's state and data are read in one round trip
+    (`storage.shared_fsm`)."""
     redis = Redis.from_url(redis_url)
-    storage = RedisStorage(
+    storage = HeldRedisStorage(
         redis, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
     )
-    return storage, RedisEventIsolation(redis, key_builder=storage.key_builder)
+    return storage, HeldRedisIsolation(storage)
 
 
 async def _on_error(event: ErrorEvent, bot: Bot) -> bool:

@@ -233,3 +233,32 @@ async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: W
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "李娜"
     slow.released.set()
     assert "联系人手机号" in texts(await answering)[-1]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_REDIS_URL"), reason="the conversation's state is in the database"
+)
+async def test_an_update_reads_its_conversation_from_redis_in_one_round_trip(
+    world: World,
+) -> None:
+    """Holding the conversation's lock, an update reads its state and its data together, once
+    (`storage.shared_fsm`); what it wrote is what the next update reads."""
+    _, person = await bound(world)
+    redis = world.shared[0].redis  # type: ignore[union-attr]
+    commands: list[str] = []
+    original = redis.execute_command
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        commands.append(str(args[0]))
+        return await original(*args, **kwargs)
+
+    redis.execute_command = counted
+    try:
+        await person.press("全部正确")  # now at 联系人姓名
+        await person.send("张伟")
+    finally:
+        del redis.execute_command
+    assert [c for c in commands if c in ("GET", "MGET")] == ["MGET", "MGET"]
+    assert (await stored(world))["contact_name"].value == "张伟"
+    said = texts(await person.send("13812345678"))
+    assert "联系人手机号：13812345678（已记录）" in said[-1]
