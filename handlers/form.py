@@ -92,8 +92,9 @@ class Flow:
         """Show a new screen: remember it first, so a crash never leaves buttons unknown; then
         the message it became, so text typed before it was shown is not taken as its answer.
         That second write is not committed on its own: it goes with the next write of the
-        conversation's state (`storage.fsm.set_data_soon`, one statement and one commit fewer
-        per screen). A process killed before then loses it for the one screen shown at the
+        conversation's state, or with Redis as the update releases the conversation's lock
+        (`storage.fsm.set_data_soon`: one statement and one commit fewer per screen, or one
+        round trip). A process killed before then loses it for the one screen shown at the
         kill: a message typed before that screen appeared is taken as its answer.
 
         A screen Telegram did not take (the person blocked the bot, Telegram was down, slow or

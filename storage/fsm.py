@@ -117,10 +117,10 @@ class SqlStorage(BaseStorage):
 async def set_data_soon(state: FSMContext, data: Mapping[str, Any]) -> None:
     """Conversation data whose loss with a killed process costs little: in the database with
     the next write of the conversation's state (`SqlStorage.set_data_soon`), one statement and
-    one commit fewer for the update; elsewhere (Redis, where the next update may reach another
-    instance) at once."""
-    storage = state.storage
-    if isinstance(storage, SqlStorage):
-        await storage.set_data_soon(state.key, data)
+    one commit fewer for the update; in Redis with the release of the conversation's lock, as
+    the next update may reach another instance (`storage.shared_fsm`); elsewhere at once."""
+    soon = getattr(state.storage, "set_data_soon", None)
+    if soon is not None:
+        await soon(state.key, data)
     else:
         await state.set_data(data)

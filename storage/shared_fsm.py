@@ -7,6 +7,11 @@ an update holds the lock no other instance handles that conversation, and nothin
 update writes it, so here the state and the data are read together, once, when the lock has
 been taken, and kept (with what this instance writes) until it is released: the next holder,
 on any instance, reads them afresh. Outside the lock every call goes to Redis as before.
+
+What may be lost with the process (`set_data_soon`: the id of the message a screen became) is
+written when the lock is released, by the same script that releases it, atomically and only if
+the lock is still this update's: one round trip for both. A process killed before then loses it,
+as the database's storage does (`storage.fsm`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockNotOwnedError
 
 Held = tuple[str | None, str | None]  # the state, the data as JSON (None: none stored)
 
@@ -33,6 +40,7 @@ class HeldRedisStorage(RedisStorage):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.held: dict[str, Held | None] = {}  # by lock name: held, read (or not yet)
+        self.unwritten: dict[str, tuple[str, str]] = {}  # by lock name: the data's key, JSON
 
     async def _held(self, key: StorageKey) -> tuple[str, Held] | None:
         name = self.key_builder.build(key, "lock")
@@ -67,9 +75,52 @@ class HeldRedisStorage(RedisStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await super().set_data(key, data)
         name = self.key_builder.build(key, "lock")
+        self.unwritten.pop(name, None)
         read = self.held.get(name)
         if read is not None:
             self.held[name] = (read[0], self.json_dumps(data) if data else None)
+
+    async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """The data, written with the release of the conversation's lock (see the module's
+        note); at once when the lock is not held here."""
+        held = await self._held(key)
+        if held is None or not data or self.data_ttl is not None:
+            await self.set_data(key, data)
+            return
+        name, (state, _) = held
+        written = self.json_dumps(dict(data))
+        self.held[name] = (state, written)
+        self.unwritten[name] = (self.key_builder.build(key, "data"), written)
+
+
+# KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first.
+_RELEASE_WRITING = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+for i = 2, #KEYS do
+    redis.call('set', KEYS[i], ARGV[i])
+end
+redis.call('del', KEYS[1])
+return 1
+"""
+
+
+class _WritingLock(Lock):
+    """redis-py's lock, setting `writes` as it releases: in one script, only while it is
+    still this lock's (expired, another instance may hold it, and nothing is written)."""
+
+    writes: tuple[tuple[str, str], ...] = ()
+
+    async def do_release(self, expected_token: bytes) -> None:
+        if not self.writes:
+            await super().do_release(expected_token)
+            return
+        keys = [self.name, *(k for k, _ in self.writes)]
+        values = [expected_token, *(v for _, v in self.writes)]
+        released = await self.redis.eval(_RELEASE_WRITING, len(keys), *keys, *values)
+        if not released:
+            raise LockNotOwnedError("Cannot release a lock that's no longer owned")
 
 
 class HeldRedisIsolation(RedisEventIsolation):
@@ -82,9 +133,12 @@ class HeldRedisIsolation(RedisEventIsolation):
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         name = self.key_builder.build(key, "lock")
-        async with super().lock(key):
+        lock = self.redis.lock(name=name, **self.lock_kwargs, lock_class=_WritingLock)
+        async with lock:
             self.storage.held[name] = None  # read afresh by the first use
             try:
                 yield None
             finally:
                 self.storage.held.pop(name, None)
+                unwritten = self.storage.unwritten.pop(name, None)
+                lock.writes = (unwritten,) if unwritten else ()

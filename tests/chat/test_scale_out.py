@@ -28,6 +28,7 @@ from storage.leader import Leader
 from storage.models import AuditEntry, ConversationState, Delivery
 from storage.repositories import Outgoing, Store, enqueue
 from tests.chat.conftest import World
+from tests.chat.helpers import conversation
 from tests.chat.test_journey import bound, stored
 
 SECRET = "s3cret-token_for-tests"
@@ -241,7 +242,8 @@ async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: W
 async def test_an_update_reads_its_conversation_from_redis_in_one_round_trip(
     world: World,
 ) -> None:
-    """Holding the conversation's lock, an update reads its state and its data together, once
+    """Holding the conversation's lock, an update reads its state and its data together, once,
+    and writes the id of the message its screen became as it releases the lock
     (`storage.shared_fsm`); what it wrote is what the next update reads."""
     _, person = await bound(world)
     redis = world.shared[0].redis  # type: ignore[union-attr]
@@ -259,6 +261,10 @@ async def test_an_update_reads_its_conversation_from_redis_in_one_round_trip(
     finally:
         del redis.execute_command
     assert [c for c in commands if c in ("GET", "MGET")] == ["MGET", "MGET"]
+    # each: the lock taken, the screen's state before it is sent; the message id it became
+    # goes with the lock's release, in the same script
+    assert [c for c in commands if c != "MGET"] == ["SET", "SET", "EVAL"] * 2
+    assert (await conversation(world, person)).get("message")
     assert (await stored(world))["contact_name"].value == "张伟"
     said = texts(await person.send("13812345678"))
     assert "联系人手机号：13812345678（已记录）" in said[-1]

@@ -173,7 +173,7 @@ async def test_a_screens_message_id_goes_with_the_next_write(world: World) -> No
     assert (await conversation(world, person))["at"]["field"] == "is_private"
     assert (await conversation(world, person)).get("message")  # this process: at once
     if in_redis(world):
-        return  # Redis: at once, as the next update may reach another instance
+        return  # Redis: as the update released the lock (the next may reach another instance)
     assert "message" not in await written(world, person)
     await person.press("是")  # the next screen: written before it is sent, its own id not yet
     assert (await written(world, person))["at"]["field"] == "has_party_org"
@@ -182,7 +182,8 @@ async def test_a_screens_message_id_goes_with_the_next_write(world: World) -> No
 async def test_a_crash_after_a_screen_was_sent_loses_only_its_own_guard(world: World) -> None:
     """The process is killed after 是否为民营企业 was sent, before its message id was written: a
     message typed before the question appeared then answers it (only the screen on screen at
-    the crash; with Redis the id is written at once and the guard holds)."""
+    the crash; with Redis the id was written as the update released its lock, before the
+    crash, and the guard holds)."""
     _, person = await bound(world)
     await at_question(world, person, "contact_email")
     first = person._message(text="zhangwei@example.com")
