@@ -69,8 +69,8 @@ class Statement:
     def compiled(self, dialect: Dialect) -> _Compiled:
         done = self._by_dialect.get(dialect.name)
         if done is None:
-            statement = self.build if isinstance(self.build, ClauseElement) else None
-            statement = statement if statement is not None else self.build(dialect.name)  # type: ignore[operator]
+            build = self.build
+            statement = build if isinstance(build, ClauseElement) else build(dialect.name)
             done = self._by_dialect[dialect.name] = _Compiled(statement, dialect)
         return done
 
