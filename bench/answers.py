@@ -8,7 +8,9 @@ its audit entry, the next question rendered and sent), then presses 上一项 to
 and again, through the real Dispatcher on a SQLite file (or PostgreSQL, the conversation state
 in Redis, one instance: `--postgres`, `--redis`, databases of the bench's own, emptied), replies
 going to the recording (offline) Bot API. The same messages go to a Dispatcher whose only
-handler echoes the text, so the ratio shows our own cost.
+handler echoes the text, so the ratio shows our own cost; and to a third whose handlers make
+the form's calls and nothing else (the question's text and keyboard; to a press, the same and
+the pop-up's answer), the floor under those calls.
 
 Two measurements. Throughput: N contacts send as fast as they are answered (no pause), so with
 20 of them the time an update waits for the 19 before it is part of its latency. The form and
@@ -39,7 +41,7 @@ from typing import Any
 
 from aiogram import Dispatcher, F, Router
 from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bench.databases import flush, invited
 from bot import app
@@ -86,6 +88,23 @@ class Walker:
         self.person.session.calls.clear()  # a bot keeps nothing of what it sent
 
 
+class Mirror(Walker):
+    """The same contact to a bot that makes the form's calls and does nothing else."""
+
+    def __init__(self, person: OfflineChat, back: str) -> None:
+        super().__init__(person)
+        self.button = back
+
+    async def step(self) -> None:
+        if self.back:
+            await self.person.press_data(0, self.back)
+            self.back = ""
+        else:
+            await self.person.send("13812345678")
+            self.back = self.button
+        self.person.session.calls.clear()
+
+
 @dataclass
 class Run:
     """Updates sent flat out: their latencies, and the wall and CPU time they took."""
@@ -120,16 +139,14 @@ async def flat_out(steps: list[Step], each: int, run: Run | None = None) -> Run:
     return run
 
 
-async def side_by_side(
-    ours: list[Step], echoes: list[Step], each: int, rounds: int = 10
-) -> tuple[Run, Run]:
-    """The form and the echo flat out by turns, `each` updates per contact for each."""
-    form, echo = Run(), Run()
+async def side_by_side(sides: list[list[Step]], each: int, rounds: int = 10) -> list[Run]:
+    """The form and its baselines flat out by turns, `each` updates per contact for each."""
+    runs = [Run() for _ in sides]
     for turn in range(rounds):
         share = each * (turn + 1) // rounds - each * turn // rounds
-        await flat_out(ours, share, form)
-        await flat_out(echoes, share, echo)
-    return form, echo
+        for steps, run in zip(sides, runs, strict=True):
+            await flat_out(steps, share, run)
+    return runs
 
 
 async def at_rate(walkers: list[Walker], rate: float, seconds: float) -> tuple[float, list[float]]:
@@ -185,23 +202,31 @@ async def main(
         person = OfflineChat(dispatcher, offline_bot(), 10_000 + i)  # one each: see Walker.step
         await person.send(f"/start {token}")
         await person.press("全部正确")  # now at 联系人姓名
-        await person.send("张伟")  # now at 联系人手机号, which has a 上一项
+        question = await person.send("张伟")  # now at 联系人手机号, which has a 上一项
         walkers.append(Walker(person))
     app.settle()  # as `python main.py run` does once it is up
 
     echo, bot = _echo(), offline_bot()
+    mirror, mirror_bot = _mirror(question), offline_bot()
     where = "PostgreSQL" + (" + Redis" if redis else "") if postgres else "SQLite file, WAL"
     print(f"Throughput: each contact {cycles} answers and {cycles} 上一项 ({where})\n")
     print(
         "| contacts sending at once | the form | p50 | p99 | an echo handler | ratio "
-        "| CPU per update: form / echo | ratio by CPU |"
+        "| CPU per update: form / echo | ratio by CPU "
+        "| an echo making the form's calls: CPU per update | ratio by CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     echo_rate = 0.0
     for count in counts:
         echoing = [OfflineChat(echo, bot, 20_000 + i) for i in range(count)]
         echoes: list[Step] = [partial(p.send, "13812345678") for p in echoing]
-        ours, baseline = await side_by_side([w.step for w in walkers[:count]], echoes, 2 * cycles)
+        mirrors: list[Step] = [
+            Mirror(OfflineChat(mirror, mirror_bot, 30_000 + i), _back(question)).step
+            for i in range(count)
+        ]
+        ours, baseline, same = await side_by_side(
+            [[w.step for w in walkers[:count]], echoes, mirrors], 2 * cycles
+        )
         bot.session.calls.clear()
         echo_rate = baseline.rate
         p50, p99, _ = percentiles(ours.latencies)
@@ -209,7 +234,8 @@ async def main(
             f"| {count} | {ours.rate:,.0f} updates/s | {p50:.1f} ms | {p99:.1f} ms "
             f"| {baseline.rate:,.0f} updates/s | {baseline.rate / ours.rate:.1f}× "
             f"| {ours.cpu_each * 1e6:,.0f} µs / {baseline.cpu_each * 1e6:,.0f} µs "
-            f"| {ours.cpu_each / baseline.cpu_each:.1f}× |"
+            f"| {ours.cpu_each / baseline.cpu_each:.1f}× "
+            f"| {same.cpu_each * 1e6:,.0f} µs | {ours.cpu_each / same.cpu_each:.1f}× |"
         )
 
     rate = rate or echo_rate / 6
@@ -234,6 +260,28 @@ def _echo() -> Dispatcher:
     @router.message(F.text)
     async def echo(message: Message) -> None:
         await message.answer(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+def _mirror(calls: list[TelegramMethod[Any]]) -> Dispatcher:
+    """A bot that answers as the form does, with none of its work: a message with the
+    question's text and keyboard to a text, the same and the pop-up's answer to a press (the
+    floor under the form's own calls, where the echo sends one short text)."""
+    sent = next(m for m in reversed(calls) if isinstance(m, SendMessage))
+    router = Router()
+
+    @router.message(F.text)
+    async def answered(message: Message) -> None:
+        await message.answer(sent.text, reply_markup=sent.reply_markup)
+
+    @router.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        await query.message.answer(sent.text, reply_markup=sent.reply_markup)
+        await query.answer()
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
