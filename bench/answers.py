@@ -74,35 +74,20 @@ def percentiles(latencies: list[float]) -> tuple[float, float, float]:
 
 
 class Walker:
-    """A contact at 联系人手机号: answers it, presses 上一项, answers again, …"""
+    """A contact at 联系人手机号: answers it, presses 上一项, answers again, …; with `button`,
+    that one pressed each time (to a bot whose replies are not the form's)."""
 
-    def __init__(self, person: OfflineChat) -> None:
-        self.person, self.back = person, ""
+    def __init__(self, person: OfflineChat, button: str = "") -> None:
+        self.person, self.back, self.button = person, "", button
 
     async def step(self) -> None:
         if self.back:
             await self.person.press_data(0, self.back)
             self.back = ""
         else:
-            self.back = _back(await self.person.send("13812345678"))
+            calls = await self.person.send("13812345678")
+            self.back = self.button or _back(calls)
         self.person.session.calls.clear()  # a bot keeps nothing of what it sent
-
-
-class Mirror(Walker):
-    """The same contact to a bot that makes the form's calls and does nothing else."""
-
-    def __init__(self, person: OfflineChat, back: str) -> None:
-        super().__init__(person)
-        self.button = back
-
-    async def step(self) -> None:
-        if self.back:
-            await self.person.press_data(0, self.back)
-            self.back = ""
-        else:
-            await self.person.send("13812345678")
-            self.back = self.button
-        self.person.session.calls.clear()
 
 
 @dataclass
@@ -221,7 +206,7 @@ async def main(
         echoing = [OfflineChat(echo, bot, 20_000 + i) for i in range(count)]
         echoes: list[Step] = [partial(p.send, "13812345678") for p in echoing]
         mirrors: list[Step] = [
-            Mirror(OfflineChat(mirror, mirror_bot, 30_000 + i), _back(question)).step
+            Walker(OfflineChat(mirror, mirror_bot, 30_000 + i), _back(question)).step
             for i in range(count)
         ]
         ours, baseline, same = await side_by_side(

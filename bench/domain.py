@@ -46,13 +46,12 @@ def per_second(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f} records/s"
 
 
-def command_seconds(args: Sequence[str]) -> float:
-    def run() -> None:
-        subprocess.run(
-            [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, check=False
-        )
+def _main_py(args: Sequence[str]) -> None:
+    subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, check=False)
 
-    return best_of(3, run)
+
+def command_seconds(args: Sequence[str]) -> float:
+    return best_of(3, lambda: _main_py(args))
 
 
 def command_cpu_seconds(args: Sequence[str]) -> float:
@@ -61,9 +60,7 @@ def command_cpu_seconds(args: Sequence[str]) -> float:
     fastest = float("inf")
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run(
-            [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, check=False
-        )
+        _main_py(args)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
         fastest = min(fastest, used)

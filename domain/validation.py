@@ -111,7 +111,8 @@ def _column(
     start, size = 0, _FIRST_BLOCK
     while start < len(column):
         block = column[start : start + size]
-        if unique:
+        direct = unique  # this block read without being looked up
+        if direct:
             found, new = [_UNREAD] * len(block), range(len(block))
         else:
             try:  # every answer read before, as in most blocks of most fields: one pass
@@ -127,20 +128,20 @@ def _column(
                 # the rest of the column is read without looking it up first.
                 unique = len(known) >= _REMEMBERED and len(new) * 2 > len(block)  # type: ignore[arg-type]
         if new:
-            raws = list(block) if type(new) is range else list(map(block.__getitem__, new))
+            raws = list(block) if direct else list(map(block.__getitem__, new))
             read_new = None if many is None else many(raws)
             if read_new is None:
                 try:  # without a Python loop while every answer is readable
                     read_new = list(map(read, raws))
                 except InputError:
                     read_new = [_read_one(name, read, format_rule, raw) for raw in raws]
-            if type(new) is range and _SPECIAL.isdisjoint(map(type, read_new)):
+            if direct and _SPECIAL.isdisjoint(map(type, read_new)):
                 found = read_new  # nothing to remember, nothing to note
             else:
                 room = known is not None and len(known) < _REMEMBERED
                 for index, value in zip(new, read_new, strict=True):
                     found[index] = value
-                    if value is None or type(value) is Finding or type(value) is Noted:
+                    if type(value) in _SPECIAL:
                         special.add(start + index)
                         if value is not None:
                             continue  # read again, to say it again
@@ -148,7 +149,7 @@ def _column(
                         known[raw] = value  # type: ignore[index]
                         if value is None:
                             known[_BLANKS] = True
-        if type(new) is not range and known is not None and _BLANKS in known:
+        if not direct and known is not None and _BLANKS in known:
             # blanks among the answers looked up
             special.update(compress(count(start), map(is_, found, repeat(None))))
         values.extend(found)

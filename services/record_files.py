@@ -69,12 +69,6 @@ def _columns_of(names: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
 
 
 @dataclass(slots=True)
-class RecordFile:
-    records: list[Record]
-    ignored_columns: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class RecordStream:
     records: Iterator[Record]
     ignored_columns: list[str]  # complete once the records are
@@ -107,12 +101,6 @@ def stream_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> Rec
     before the next (`validate`). Raises `RecordFileError` when it reaches what is wrong."""
     ignored = _Ignored()
     return RecordStream(_records(path, catalog, limits, ignored), ignored.columns)
-
-
-def read_records(path: Path, catalog: Catalog, limits: Limits = LIMITS) -> RecordFile:
-    """Every record in memory, for the commands that need them all at once (validate, score)."""
-    ignored = _Ignored()
-    return RecordFile(list(_records(path, catalog, limits, ignored)), ignored.columns)
 
 
 def _records(path: Path, catalog: Catalog, limits: Limits, ignored: _Ignored) -> Iterator[Record]:

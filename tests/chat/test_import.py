@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.offline import texts
 from services import form
 from services.imports import ImportReport, import_records
-from services.record_files import read_records
+from services.record_files import stream_records
 from storage.models import Answer, AuditEntry, Enterprise
 from storage.repositories import Store
 from tests.chat.conftest import World
@@ -41,11 +41,9 @@ def write(path: Path, rows: list[list[str]]) -> Path:
 
 
 async def run_import(world: World, path: Path, dry_run: bool = False) -> ImportReport:
-    read = read_records(path, world.catalog)
+    records = list(stream_records(path, world.catalog).records)
     async with world.sessions() as session:
-        return await import_records(
-            Store(session), world.catalog, read.records, 42_000, dry_run=dry_run
-        )
+        return await import_records(Store(session), world.catalog, records, 42_000, dry_run=dry_run)
 
 
 async def count(world: World, model: type) -> int:

@@ -22,7 +22,7 @@ from domain.catalog import Catalog
 from domain.validation import check_record, check_records
 from main import app
 from services import record_files
-from services.record_files import read_records
+from services.record_files import stream_records
 from settings import Settings
 from storage.db import create_engine, session_factory
 from tests.chat.test_scores import cohort
@@ -79,7 +79,7 @@ def test_each_record_of_a_file_reads_as_it_would_alone(
         items = [dict(zip(keys, cells, strict=False)) for cells in table]
         del items[5]["net_profit_2025"]
         path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    records = read_records(path, catalog).records
+    records = list(stream_records(path, catalog).records)
     first = catalog.field_for_header(keys[0]).name  # type: ignore[union-attr]
     alone = [check_record(dict(r.answers), catalog) for r in records]
     assert [
