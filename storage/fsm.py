@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import hot
 from storage.db import update_session
 from storage.models import ConversationState, now
-from storage.repositories import dialect_insert
+from storage.repositories import upsert
 
 Record = tuple[str | None, str]  # (state, data as JSON)
 
@@ -37,18 +36,12 @@ _TABLE = ConversationState.__table__
 _READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
 
 
-@cache
-def _upsert(dialect: str) -> Any:
-    statement = dialect_insert(dialect, _TABLE).values(
-        **hot.named("key", "state", "data", "updated_at")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["key"],
-        set_={c: statement.excluded[c] for c in ("state", "data", "updated_at")},
-    )
+# In an update's transaction, below its session; outside one, the usual way.
+_UPSERT = upsert(_TABLE, ("key",), ("state", "data", "updated_at"))
 
 
-_UPSERT = hot.Statement(_upsert)  # in an update's transaction, below its session
+def _row(name: str, state: str | None, data: str) -> dict[str, Any]:
+    return {"key": name, "state": state, "data": data, "updated_at": now()}
 
 
 class SqlStorage(BaseStorage):
@@ -74,13 +67,13 @@ class SqlStorage(BaseStorage):
 
     async def _write(self, key: StorageKey, state: str | None, data: str) -> None:
         name = self.keys.build(key)
-        row = {"key": name, "state": state, "data": data, "updated_at": now()}
+        row = _row(name, state, data)
         session = update_session.get()
         if session is not None:
             await hot.run(session, _UPSERT, row)
         else:
             async with self.engine.begin() as connection:
-                await connection.execute(_upsert(self.engine.dialect.name), row)
+                await connection.execute(_UPSERT.clause(self.engine.dialect.name), row)
         self._cache[name] = (state, data)
         self._unwritten.discard(name)
 
@@ -105,11 +98,10 @@ class SqlStorage(BaseStorage):
         return dict(json.loads((await self._record(key))[1][1]))
 
     async def close(self) -> None:
-        unwritten = [(n, *self._cache[n]) for n in self._unwritten]
-        if unwritten:
-            rows = [{"key": n, "state": s, "data": d, "updated_at": now()} for n, s, d in unwritten]
+        rows = [_row(name, *self._cache[name]) for name in self._unwritten]
+        if rows:
             async with self.engine.begin() as connection:
-                await connection.execute(_upsert(self.engine.dialect.name), rows)
+                await connection.execute(_UPSERT.clause(self.engine.dialect.name), rows)
         self._unwritten.clear()
         self._cache.clear()
 

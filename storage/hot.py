@@ -58,20 +58,28 @@ class Statement:
     dialect's name (an INSERT … ON CONFLICT). Its bound parameters are named
     (`bindparam("x")`, `named`)."""
 
-    __slots__ = ("_by_dialect", "build", "writes")
+    __slots__ = ("_by_dialect", "_clauses", "build", "writes")
 
     def __init__(
         self, build: ClauseElement | Callable[[str], ClauseElement], *, writes: bool = True
     ) -> None:
         self.build, self.writes = build, writes
         self._by_dialect: dict[str, _Compiled] = {}
+        self._clauses: dict[str, ClauseElement] = {}
+
+    def clause(self, dialect: str) -> ClauseElement:
+        """The statement for a dialect, to run the usual way (outside an update's session)."""
+        done = self._clauses.get(dialect)
+        if done is None:
+            build = self.build
+            done = build if isinstance(build, ClauseElement) else build(dialect)
+            self._clauses[dialect] = done
+        return done
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         done = self._by_dialect.get(dialect.name)
         if done is None:
-            build = self.build
-            statement = build if isinstance(build, ClauseElement) else build(dialect.name)
-            done = self._by_dialect[dialect.name] = _Compiled(statement, dialect)
+            done = self._by_dialect[dialect.name] = _Compiled(self.clause(dialect.name), dialect)
         return done
 
 

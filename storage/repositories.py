@@ -66,6 +66,19 @@ def dialect_insert(dialect: str, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
+def upsert(table: Any, keys: Sequence[str], changed: Sequence[str]) -> hot.Statement:
+    """INSERT … ON CONFLICT (`keys`) UPDATE `changed`, each value bound by its column's name, for
+    whichever dialect runs it (below the session: `storage.hot`)."""
+
+    def build(dialect: str) -> Any:
+        statement = dialect_insert(dialect, table).values(**hot.named(*keys, *changed))
+        return statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in changed}
+        )
+
+    return hot.Statement(build)
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
     return dialect_insert(_dialect(session), table)
 
@@ -133,18 +146,7 @@ _HOLD = hot.Statement(
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
 
-def _put_answer(dialect: str) -> Any:
-    """INSERT … ON CONFLICT UPDATE of one answer, for the dialect."""
-    statement = dialect_insert(dialect, Answer.__table__).values(
-        **hot.named("submission_id", "field", *_ANSWER_COLUMNS)
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["submission_id", "field"],
-        set_={c: statement.excluded[c] for c in _ANSWER_COLUMNS},
-    )
-
-
-_PUT_ANSWER = hot.Statement(_put_answer)
+_PUT_ANSWER = upsert(Answer.__table__, ("submission_id", "field"), _ANSWER_COLUMNS)
 
 
 def unchecked(submission_id: int, field: str, value: Any, at: datetime) -> dict[str, Any]:

@@ -30,9 +30,13 @@ class InPlaceConnection(aiosqlite.Connection):
     setter, which queues to it directly); every statement, fetch and commit runs here.
     """
 
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _open(self) -> sqlite3.Connection:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        return self._connection
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._open()
         attempt, waited = 0, 0.0
         while True:
             try:
@@ -48,10 +52,8 @@ class InPlaceConnection(aiosqlite.Connection):
         """One statement run at once, without a coroutine or a cursor object in between
         (`storage.hot`): the rows it returns; None when the file is locked by another process,
         the statement not run (SQLITE_BUSY: it did nothing), to be run the way that waits."""
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
         try:
-            cursor = self._connection.execute(sql, arguments)
+            cursor = self._open().execute(sql, arguments)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
                 return None
