@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -100,11 +100,11 @@ _EXTENSIONS_STAMP = (
 _ITS_SUBMISSION = (Submission.enterprise_id == Enterprise.id) & (
     Submission.campaign == bindparam("campaign")
 )
-_SENDER_AND_CHAT = (
+_SENDER = (Contact, Enterprise, Submission)
+# Asked on every update: below the session (storage.hot), its instances made as the ORM would.
+_SENDER_AND_CHAT = hot.Statement(
     select(
-        Contact,
-        Enterprise,
-        Submission,
+        *(column for cls in _SENDER for column in hot.columns(cls)),
         _EXTENSIONS_STAMP,
         select(literal(True))
         .where(ChatState.chat_id == bindparam("chat_id"), ChatState.active.is_(False))
@@ -116,8 +116,8 @@ _SENDER_AND_CHAT = (
     .select_from(select(literal(1)).subquery())  # one row, whether the contact exists or not
     .outerjoin(Contact, Contact.telegram_user_id == bindparam("user_id"))
     .outerjoin(Enterprise, Enterprise.id == Contact.enterprise_id)
-    .outerjoin(Submission, _ITS_SUBMISSION)
-    .execution_options(populate_existing=True)
+    .outerjoin(Submission, _ITS_SUBMISSION),
+    writes=False,
 )
 _ENTERPRISE_AND_SUBMISSION = (
     select(Enterprise, Submission, _EXTENSIONS_STAMP)
@@ -201,14 +201,26 @@ class Contacts:
             "update_id": update_id,
             "campaign": campaign,
         }
-        contact, enterprise, submission, extensions, inactive, applied = (
-            await self.session.execute(_SENDER_AND_CHAT, values)
-        ).one()
+        (row,) = await hot.run(self.session, _SENDER_AND_CHAT, values)
+        contact, enterprise, submission = (
+            None if columns[0] is None else hot.loaded(self.session, cls, columns)
+            for cls, columns in _split(row, _SENDER)
+        )
+        extensions, inactive, applied = row[-3:]
         form = FormRow(enterprise, submission, extensions) if enterprise is not None else None
         return Sender(contact, form, bool(inactive), bool(applied))
 
     def add(self, contact: Contact) -> None:
         self.session.add(contact)
+
+
+def _split(row: hot.Row, classes: Sequence[type]) -> Iterator[tuple[type, hot.Row]]:
+    """A row's columns of each class in turn (`hot.columns`)."""
+    start = 0
+    for cls in classes:
+        end = start + len(hot.columns(cls))
+        yield cls, row[start:end]
+        start = end
 
 
 class Invitations:
