@@ -101,6 +101,27 @@ async def test_a_locked_file_is_waited_for_while_the_loop_goes_on(
         ]
 
 
+_COUNT = hot.Statement(text("SELECT count(*) FROM t"), writes=False)
+
+
+async def test_a_statement_run_in_place_still_waits_for_a_locked_file(engine: AsyncEngine) -> None:
+    """Once the session's transaction holds the connection, its statements run without a trip
+    through SQLAlchemy's greenlet; one that finds the file locked waits as any other."""
+    async with AsyncSession(engine) as session:
+        assert await hot.run(session, _COUNT) == [(0,)]
+        taken = threading.Event()
+        holder = asyncio.create_task(
+            asyncio.to_thread(_hold_lock, str(engine.url.database), 0.2, taken)
+        )
+        await asyncio.to_thread(taken.wait)
+        started = time.perf_counter()
+        await hot.run(session, _INSERT, {"x": 2})
+        assert time.perf_counter() - started >= 0.15
+        assert await hot.run(session, _COUNT) == [(2,)]
+        await session.commit()
+        await holder
+
+
 async def test_a_lock_held_too_long_is_an_error(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
