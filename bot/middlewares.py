@@ -135,12 +135,13 @@ class Services(BaseMiddleware):
 async def _close(session: AsyncSession) -> None:
     """`async with session` closes it in a task of its own, shielded from a cancellation, which
     costs more than closing it does when it no longer holds a connection (the update committed,
-    the usual end): then it is closed in place, with nothing to wait for on the way."""
+    the usual end): then it is closed in place, with nothing to wait for on the way (no
+    connection to give back: not even a trip through SQLAlchemy's greenlet)."""
     if session.in_transaction():
         async with session:
             pass
     else:
-        await session.close()
+        session.sync_session.close()
 
 
 class LetGo(BaseRequestMiddleware):

@@ -31,6 +31,7 @@ from storage.repositories import Store
 async def send_workbook(flow: Flow) -> None:
     """The contact's workbook as it stands (read-only once the form is submitted)."""
     draft = flow.draft
+    await flow.store.release()  # the one SQLite connection is free while the workbook is made
     data = await asyncio.to_thread(workbooks.contact_copy, draft)
     year = flow.catalog.campaign.year
     await flow.bot.send_document(

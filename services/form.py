@@ -234,7 +234,9 @@ async def open_draft(
 ) -> Draft:
     """The enterprise's draft for the campaign, made (with its pre-loaded values) on first use;
     from the form as `read` with the sender in this update (`bot.middlewares.Services`), if it
-    is the contact's enterprise's."""
+    is the contact's enterprise's. The reading transaction is left open (no `Store.release`):
+    the update goes on to write or to speak, and before it speaks its work is committed
+    (`bot.middlewares.LetGo`); ending it here cost a commit per update for nothing."""
     campaign = catalog.campaign.year
     if read is None or read.enterprise.id != contact.enterprise_id:
         read = await store.submissions.with_enterprise(contact.enterprise_id, campaign)
@@ -272,7 +274,6 @@ async def open_draft(
         if submission.status in EDITABLE
         else None
     )
-    await store.release()
     return Draft(
         catalog,
         enterprise,
