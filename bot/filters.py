@@ -65,7 +65,17 @@ class NotAnAnswer(Filter):
         return True
 
 
+class PlainText(Filter):
+    """A text that is no command: checked first, an answer to the form passes no command's
+    filter on its way."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        return bool(text) and text.lstrip()[:1] != "/"  # type: ignore[union-attr]
+
+
 PRIVATE = Magic(F.chat.type == "private")
 GROUP = Magic(F.chat.type.in_({"group", "supergroup"}))
 TEXT = Magic(F.text)
 NOT_COMMAND = Magic(~F.text.startswith("/"))
+PLAIN_TEXT = PlainText()

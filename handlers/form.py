@@ -19,7 +19,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
-from bot.filters import PRIVATE, TEXT, Command
+from bot.filters import PLAIN_TEXT, PRIVATE, TEXT, Command
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
@@ -744,12 +744,13 @@ def router() -> Router:
     r = Router(name="form")
     r.message.filter(PRIVATE, bound)
     r.callback_query.filter(bound)
+    r.message.register(on_text, PLAIN_TEXT)  # an answer, the usual update: checked first
     r.message.register(cmd_start, Command("start"))
     r.message.register(cmd_menu, Command("menu"))
     r.message.register(cmd_status, Command("status"))
     r.message.register(cmd_help, Command("help"))
     r.message.register(cmd_history, Command("history"))
-    r.message.register(on_text, TEXT)
+    r.message.register(on_text, TEXT)  # a command it has none for
     r.message.register(on_other)
     r.callback_query.register(on_press, Press.filter())
     r.callback_query.register(on_resume, Resume.filter())

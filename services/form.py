@@ -99,6 +99,7 @@ class Draft:
     notes: dict[str, str] = field(default_factory=dict)  # a returned form's comments by field
     extension: date | None = None  # the province's latest extension covering the enterprise
     values: dict[str, object] = field(default_factory=dict)  # the answers decoded (if not given)
+    _state: FormState | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -155,11 +156,23 @@ class Draft:
 
     @property
     def state(self) -> FormState:
-        return FormState(
-            self.values,
-            skipped=frozenset(n for n, a in self.answers.items() if a.source == "skipped"),
-            unconfirmed=frozenset(n for n, a in self.answers.items() if not a.confirmed),
-        )
+        """Worked out once (a screen asks for it several times) until an answer changes."""
+        if self._state is None:
+            self._state = FormState(
+                self.values,
+                skipped=frozenset(n for n, a in self.answers.items() if a.source == "skipped"),
+                unconfirmed=frozenset(n for n, a in self.answers.items() if not a.confirmed),
+            )
+        return self._state
+
+    def answer(self, name: str, answer: StoredAnswer) -> None:
+        """An answer stored: the draft as it now is."""
+        self.answers[name] = answer
+        self._state = None
+
+    def confirm(self, name: str) -> None:
+        """A pre-loaded value checked by the contact."""
+        self.answer(name, replace(self.answers[name], confirmed=True))
 
     def stored(self, names: tuple[str, ...]) -> dict[str, object]:
         return {n: self.answers[n].value if n in self.answers else None for n in names}
@@ -443,9 +456,9 @@ async def put_many(
         await store.submissions.confirm(draft.submission.id, checked, user_id)
         await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))
     for name in checked:
-        draft.answers[name] = replace(draft.answers[name], confirmed=True)
+        draft.confirm(name)
     for name, answer in written.items():
-        draft.answers[name] = answer
+        draft.answer(name, answer)
         if values[name] is None:
             draft.values.pop(name, None)
         else:
@@ -478,7 +491,7 @@ async def confirm_preloaded(store: Store, draft: Draft, section: str, user_id: i
             fields=names,
         )
         for name in names:
-            draft.answers[name] = replace(draft.answers[name], confirmed=True)
+            draft.confirm(name)
         _keep(store, draft, version)
     return names
 
