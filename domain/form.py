@@ -100,18 +100,24 @@ def previous_field(
 
 def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
     """How far along: a field that follows another counts from the start (answering the list's
-    name does not make the form longer), until the one it follows is skipped."""
-    asked = [
-        f
-        for f in catalog.fields
-        if state.applies(f) or (f.follows and f.follows not in state.skipped)
-    ]
-    missing = [
-        f.name for f in asked if (f.required or f.required_with) and f.name not in state.values
-    ]
+    name does not make the form longer), until the one it follows is skipped. (One pass: every
+    question screen shows it.)"""
+    values, skipped, unconfirmed = state.values, state.skipped, state.unconfirmed
+    done, total, missing = 0, 0, []
+    for f in catalog.fields:
+        name, follows = f.name, f.follows
+        if follows and follows not in values and follows in skipped:
+            continue  # not asked
+        total += 1
+        if name in values:
+            done += name not in unconfirmed
+        else:
+            done += name in skipped and name not in unconfirmed
+            if f.required or f.required_with:
+                missing.append(name)
     return Progress(
         section=catalog.section(step.section).number if step.section else 1,
-        done=sum(1 for f in asked if state.settled(f)),
-        total=len(asked),
+        done=done,
+        total=total,
         missing_required=missing,
     )

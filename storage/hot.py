@@ -47,19 +47,22 @@ class _Compiled:
             fixed = None if bind.required else bind.effective_value
             self.order.append((name, fixed, bind.required))
             self.convert.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
-        # what each returned column needs converted, if any column does
+        # the returned columns that need converting, by their place
         columns = statement.selected_columns if isinstance(statement, Select) else ()
-        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        self.results = results if any(results) else None
+        processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        self.results = [(i, f) for i, f in enumerate(processors) if f is not None]
 
     def rows(self, rows: list[Row]) -> list[Row]:
-        results = self.results
-        if results is None:
+        if not self.results:
             return rows
-        return [
-            tuple(v if f is None or v is None else f(v) for f, v in zip(results, row, strict=True))
-            for row in rows
-        ]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, convert in self.results:
+                if (value := values[i]) is not None:
+                    values[i] = convert(value)
+            converted.append(tuple(values))
+        return converted
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         out = []

@@ -1,12 +1,12 @@
 """The conversation state of several instances, in Redis: aiogram's storage and per-person lock,
 with one round trip fewer per update.
 
-aiogram reads a conversation's state (its FSM middleware, for every update, holding the
-conversation's lock) and then its data (the form, `handlers.form.Flow`): two round trips. While
-an update holds the lock no other instance handles that conversation, and nothing outside an
-update writes it, so here the state and the data are read together, once, when the lock has
-been taken, and kept (with what this instance writes) until it is released: the next holder,
-on any instance, reads them afresh. Outside the lock every call goes to Redis as before.
+aiogram takes a conversation's lock, then reads its state (its FSM middleware, for every
+update) and its data (the form, `handlers.form.Flow`): three round trips. While an update holds
+the lock no other instance handles that conversation, and nothing outside an update writes it,
+so here the state and the data are read by the script that takes the lock, in the same round
+trip, and kept (with what this instance writes) until it is released: the next holder, on any
+instance, reads them afresh. Outside the lock every call goes to Redis as before.
 
 What may be lost with the process (`set_data_soon`: the id of the message a screen became) is
 written when the lock is released, by the same script that releases it, atomically and only if
@@ -39,27 +39,20 @@ class HeldRedisStorage(RedisStorage):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.held: dict[str, Held | None] = {}  # by lock name: held, read (or not yet)
+        self.held: dict[str, Held] = {}  # by lock name: held, as read when it was taken
         self.unwritten: dict[str, tuple[str, str]] = {}  # by lock name: the data's key, JSON
 
-    async def _held(self, key: StorageKey) -> tuple[str, Held] | None:
+    def _held(self, key: StorageKey) -> tuple[str, Held] | None:
         name = self.key_builder.build(key, "lock")
-        if name not in self.held:
-            return None
-        read = self.held[name]
-        if read is None:
-            state, data = await self.redis.mget(
-                self.key_builder.build(key, "state"), self.key_builder.build(key, "data")
-            )
-            read = self.held[name] = (_text(state), _text(data))
-        return name, read
+        read = self.held.get(name)
+        return None if read is None else (name, read)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        held = await self._held(key)
+        held = self._held(key)
         return held[1][0] if held else await super().get_state(key)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        held = await self._held(key)
+        held = self._held(key)
         if held is None:
             return await super().get_data(key)
         data = held[1][1]
@@ -83,7 +76,7 @@ class HeldRedisStorage(RedisStorage):
     async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """The data, written with the release of the conversation's lock (see the module's
         note); at once when the lock is not held here."""
-        held = await self._held(key)
+        held = self._held(key)
         if held is None or not data or self.data_ttl is not None:
             await self.set_data(key, data)
             return
@@ -92,6 +85,21 @@ class HeldRedisStorage(RedisStorage):
         self.held[name] = (state, written)
         self.unwritten[name] = (self.key_builder.build(key, "data"), written)
 
+
+# KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms ("": until released);
+# KEYS[2], KEYS[3]: the conversation's state and data, read once it is taken.
+_ACQUIRE_READING = """
+local taken
+if ARGV[2] ~= '' then
+    taken = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+else
+    taken = redis.call('set', KEYS[1], ARGV[1], 'NX')
+end
+if not taken then
+    return {0}
+end
+return {1, redis.call('get', KEYS[2]), redis.call('get', KEYS[3])}
+"""
 
 # KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first.
 _RELEASE_WRITING = """
@@ -107,10 +115,22 @@ return 1
 
 
 class _WritingLock(Lock):
-    """redis-py's lock, setting `writes` as it releases: in one script, only while it is
-    still this lock's (expired, another instance may hold it, and nothing is written)."""
+    """redis-py's lock, reading `reads` as it is taken (into `read`), and setting `writes` as it
+    is released: in one script each, the writes only while it is still this lock's (expired,
+    another instance may hold it, and nothing is written)."""
 
+    reads: tuple[str, str] = ("", "")
+    read: Held | None = None
     writes: tuple[tuple[str, str], ...] = ()
+
+    async def do_acquire(self, token: str | bytes) -> bool:
+        holds = str(int(self.timeout * 1000)) if self.timeout else ""
+        taken, *read = await self.redis.eval(
+            _ACQUIRE_READING, 3, self.name, *self.reads, token, holds
+        )
+        if taken:
+            self.read = (_text(read[0]), _text(read[1]))
+        return bool(taken)
 
     async def do_release(self, expected_token: bytes) -> None:
         if not self.writes:
@@ -134,8 +154,10 @@ class HeldRedisIsolation(RedisEventIsolation):
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         name = self.key_builder.build(key, "lock")
         lock = self.redis.lock(name=name, **self.lock_kwargs, lock_class=_WritingLock)
+        lock.reads = (self.key_builder.build(key, "state"), self.key_builder.build(key, "data"))
         async with lock:
-            self.storage.held[name] = None  # read afresh by the first use
+            assert lock.read is not None
+            self.storage.held[name] = lock.read
             try:
                 yield None
             finally:
