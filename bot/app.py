@@ -85,6 +85,7 @@ def dispatcher(
         excel.router(),  # before the form's: a file is a workbook sent back
     )
     dp.include_routers(
+        form.answers(),  # the usual update, applied for the first time: at once
         redelivered.router(),
         before_form,
         form.router(),

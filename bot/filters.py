@@ -65,6 +65,21 @@ class NotAnAnswer(Filter):
         return True
 
 
+class Answer(NotAnAnswer):
+    """A bound contact's answer to the form or press of one of its buttons, applied for the
+    first time: the usual update, routed first (`handlers.form.answers`), past the filters of
+    every other router."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        event: TelegramObject,
+        contact: Contact | None = None,
+        raw_state: str | None = None,
+        redelivered: bool = False,
+    ) -> bool:
+        return not redelivered and not await super().__call__(event, contact, raw_state)
+
+
 class PlainText(Filter):
     """A text that is no command: checked first, an answer to the form passes no command's
     filter on its way."""
@@ -79,3 +94,4 @@ GROUP = Magic(F.chat.type.in_({"group", "supergroup"}))
 TEXT = Magic(F.text)
 NOT_COMMAND = Magic(~F.text.startswith("/"))
 PLAIN_TEXT = PlainText()
+ANSWER = Answer()

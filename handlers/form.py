@@ -19,7 +19,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import screens
-from bot.filters import PLAIN_TEXT, PRIVATE, TEXT, Command
+from bot.filters import ANSWER, PLAIN_TEXT, PRIVATE, TEXT, Command
 from bot.keyboards import Press
 from bot.notifier import Resume
 from bot.texts import fitted, paged, phrase, render, shown
@@ -737,6 +737,19 @@ async def _submit(flow: Flow, query: CallbackQuery) -> str:
 async def bound(event: object, contact: Contact | None = None) -> bool:
     """The sender is a confirmed contact of an enterprise."""
     return contact is not None and contact.status == "active"
+
+
+def answers() -> Router:
+    """The form's answers and button presses (`Answer`), the usual update: before every other
+    router, which they would only pass by; anything else goes on to them and to `router`."""
+    r = Router(name="answers")
+    r.message.filter(ANSWER)
+    r.callback_query.filter(ANSWER)
+    r.message.register(on_text)
+    r.callback_query.register(on_press, Press.filter())
+    r.message.middleware(OpenFlow())
+    r.callback_query.middleware(OpenFlow())
+    return r
 
 
 def router() -> Router:
