@@ -473,10 +473,11 @@ class Store:
 
     async def release(self) -> None:
         """On SQLite, end a reading transaction, so its one connection is free for the sender
-        while the update goes on rendering and sending. (A commit, not a rollback: a rollback
-        would expire the objects just read.) On PostgreSQL every turn at the database has a
-        connection of its own (`bot.middlewares.Services`): the transaction goes on to the
-        update's own commit, two round trips fewer.
+        while the update waits on something else (a workbook or a chart made in a thread); an
+        update that goes on to speak needs none (`LetGo` commits). (A commit, not a rollback:
+        a rollback would expire the objects just read.) On PostgreSQL every turn at the
+        database has a connection of its own (`bot.middlewares.Services`): the transaction
+        goes on to the update's own commit, two round trips fewer.
         """
         if _dialect(self.session) == "sqlite":
             await self.session.commit()
