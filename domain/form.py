@@ -102,19 +102,14 @@ def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
     """How far along: a field that follows another counts from the start (answering the list's
     name does not make the form longer), until the one it follows is skipped. (One pass: every
     question screen shows it.)"""
-    values, skipped, unconfirmed = state.values, state.skipped, state.unconfirmed
     done, total, missing = 0, 0, []
     for f in catalog.fields:
-        name, follows = f.name, f.follows
-        if follows and follows not in values and follows in skipped:
-            continue  # not asked
+        if not (state.applies(f) or f.follows not in state.skipped):
+            continue  # it follows one that was skipped
         total += 1
-        if name in values:
-            done += name not in unconfirmed
-        else:
-            done += name in skipped and name not in unconfirmed
-            if f.required or f.required_with:
-                missing.append(name)
+        done += state.settled(f)
+        if (f.required or f.required_with) and f.name not in state.values:
+            missing.append(f.name)
     return Progress(
         section=catalog.section(step.section).number if step.section else 1,
         done=done,

@@ -165,14 +165,19 @@ class Draft:
             )
         return self._state
 
-    def answer(self, name: str, answer: StoredAnswer) -> None:
-        """An answer stored: the draft as it now is."""
+    def answer(self, name: str, answer: StoredAnswer, value: object) -> None:
+        """An answer stored, `value` decoded (None: none): the draft as it now is."""
         self.answers[name] = answer
+        if value is None:
+            self.values.pop(name, None)
+        else:
+            self.values[name] = value
         self._state = None
 
     def confirm(self, name: str) -> None:
         """A pre-loaded value checked by the contact."""
-        self.answer(name, replace(self.answers[name], confirmed=True))
+        self.answers[name] = replace(self.answers[name], confirmed=True)
+        self._state = None
 
     def stored(self, names: tuple[str, ...]) -> dict[str, object]:
         return {n: self.answers[n].value if n in self.answers else None for n in names}
@@ -458,11 +463,7 @@ async def put_many(
     for name in checked:
         draft.confirm(name)
     for name, answer in written.items():
-        draft.answer(name, answer)
-        if values[name] is None:
-            draft.values.pop(name, None)
-        else:
-            draft.values[name] = values[name]
+        draft.answer(name, answer, values[name])
     _keep(store, draft, version)
 
 

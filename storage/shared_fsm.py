@@ -60,18 +60,18 @@ class HeldRedisStorage(RedisStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         await super().set_state(key, state)
-        name = self.key_builder.build(key, "lock")
-        read = self.held.get(name)
-        if read is not None:
-            self.held[name] = (state.state if isinstance(state, State) else state, read[1])
+        held = self._held(key)
+        if held is not None:
+            name, (_, data) = held
+            self.held[name] = (state.state if isinstance(state, State) else state, data)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await super().set_data(key, data)
-        name = self.key_builder.build(key, "lock")
-        self.unwritten.pop(name, None)
-        read = self.held.get(name)
-        if read is not None:
-            self.held[name] = (read[0], self.json_dumps(data) if data else None)
+        self.unwritten.pop(self.key_builder.build(key, "lock"), None)
+        held = self._held(key)
+        if held is not None:
+            name, (state, _) = held
+            self.held[name] = (state, self.json_dumps(data) if data else None)
 
     async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """The data, written with the release of the conversation's lock (see the module's
