@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
+from storage import hot
 from storage.sqlite import connector
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -51,19 +52,29 @@ def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
 
 
 def after_commit(session: AsyncSession, then: Callable[[], None]) -> None:
-    """`then()` once the session's transaction is committed; forgotten if it is rolled back."""
+    """`then()` once the session's transaction is committed; forgotten if it is not."""
     session.sync_session.info.setdefault("after_commit", []).append(then)
+
+
+def unless_committed(session: AsyncSession, then: Callable[[], None]) -> None:
+    """`then()` if the session's transaction ends without being committed: rolled back, or
+    closed after its commit failed (as late as the COMMIT itself)."""
+    session.sync_session.info.setdefault("unless_committed", []).append(then)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    session.info.pop("unless_committed", None)
     for then in session.info.pop("after_commit", ()):
         then()
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop("after_commit", None)
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction, not a savepoint in it
+        session.info.pop("after_commit", None)
+        for then in session.info.pop("unless_committed", ()):
+            then()
 
 
 def is_sqlite(url: str) -> bool:
@@ -75,6 +86,7 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     if not is_sqlite(url):
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "checkout", _closed_by_server)
+        hot.batching(engine.sync_engine)
         return engine
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":

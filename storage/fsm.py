@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import hot
-from storage.db import update_session
+from storage.db import unless_committed, update_session
 from storage.models import ConversationState, now
 from storage.repositories import upsert
 
@@ -71,6 +71,9 @@ class SqlStorage(BaseStorage):
         session = update_session.get()
         if session is not None:
             await hot.run(session, _UPSERT, row)
+            # not committed after all (it may fail as late as the COMMIT, on PostgreSQL:
+            # `storage.hot`): read again
+            unless_committed(session, lambda: self._cache.pop(name, None))
         else:
             async with self.engine.begin() as connection:
                 await connection.execute(_UPSERT.clause(self.engine.dialect.name), row)

@@ -76,7 +76,7 @@ def upsert(table: Any, keys: Sequence[str], changed: Sequence[str]) -> hot.State
             index_elements=list(keys), set_={c: statement.excluded[c] for c in changed}
         )
 
-    return hot.Statement(build)
+    return hot.Statement(build, later=True)
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -135,7 +135,8 @@ _CONFIRMATIONS = select(Confirmation).where(
 _AUDIT = hot.Statement(
     insert(AuditEntry.__table__).values(
         **hot.named("action", "actor", "enterprise_id", "submission_id", "detail", "at")
-    )
+    ),
+    later=True,
 )
 _HOLD = hot.Statement(
     update(Submission.__table__)

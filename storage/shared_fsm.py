@@ -12,6 +12,9 @@ What may be lost with the process (`set_data_soon`: the id of the message a scre
 written when the lock is released, by the same script that releases it, atomically and only if
 the lock is still this update's: one round trip for both. A process killed before then loses it,
 as the database's storage does (`storage.fsm`).
+
+Before the state or the data changes, the update's writes waiting to go to PostgreSQL are sent
+(`storage.updates.settle`): an answer the database refuses does not move the conversation on.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from aiogram.fsm.storage.base import StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError
+
+from storage import updates
+from storage.db import update_session
 
 Held = tuple[str | None, str | None]  # the state, the data as JSON (None: none stored)
 
@@ -59,6 +65,7 @@ class HeldRedisStorage(RedisStorage):
         return dict(self.json_loads(data)) if data else {}
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await _database_first()
         await super().set_state(key, state)
         held = self._held(key)
         if held is not None:
@@ -66,6 +73,7 @@ class HeldRedisStorage(RedisStorage):
             self.held[name] = (state.state if isinstance(state, State) else state, data)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await _database_first()
         await super().set_data(key, data)
         self.unwritten.pop(self.key_builder.build(key, "lock"), None)
         held = self._held(key)
@@ -84,6 +92,12 @@ class HeldRedisStorage(RedisStorage):
         written = self.json_dumps(dict(data))
         self.held[name] = (state, written)
         self.unwritten[name] = (self.key_builder.build(key, "data"), written)
+
+
+async def _database_first() -> None:
+    session = update_session.get()
+    if session is not None:
+        await updates.settle(session)
 
 
 # KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms ("": until released);

@@ -25,7 +25,9 @@ KEPT = timedelta(days=2)  # Telegram gives up on an update after 24 hours
 
 # Asked and written on every update: built once (building costs more than SQLite's work).
 _APPLIED = select(HandledUpdate.update_id).where(HandledUpdate.update_id == bindparam("id"))
-_RECORD = hot.Statement(insert(HandledUpdate.__table__).values(**hot.named("update_id", "at")))
+_RECORD = hot.Statement(
+    insert(HandledUpdate.__table__).values(**hot.named("update_id", "at")), later=True
+)
 
 
 async def applied(session: AsyncSession, update_id: int) -> bool:
@@ -49,6 +51,20 @@ def aside(session: AsyncSession) -> Iterator[None]:
     finally:
         if update_id is not None:
             info["update_id"] = update_id
+
+
+async def settle(session: AsyncSession) -> None:
+    """What the update wrote so far, and its record if it wrote, sent to the database now
+    (`storage.hot`'s writes wait otherwise until the commit): they fail here if they fail,
+    before something outside the database moves on (the conversation's state in Redis)."""
+    info = session.sync_session.info
+    if hot.waiting(session.sync_session) or (info.get("wrote") and not info.get("recorded")):
+        await session.run_sync(_settle)
+
+
+def _settle(session: Session) -> None:
+    _record(session)
+    hot.send(session)
 
 
 async def prune(session: AsyncSession) -> None:

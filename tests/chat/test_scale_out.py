@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiogram.methods import SendMessage
@@ -16,7 +17,7 @@ from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
 
 from bot.app import Running
 from bot.offline import Hold, texts
@@ -164,8 +165,9 @@ async def test_a_kept_draft_is_read_again_once_another_instance_changed_the_form
 async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
     world: World,
 ) -> None:
-    """The connection fails between the answer and its audit entry: the contact is asked to
-    try again, neither is stored, and trying again works."""
+    """The connection fails as the answer's audit entry is written (on SQLite after the answer,
+    on PostgreSQL in one statement with it: `storage.hot`): the contact is asked to try again,
+    neither is stored, and trying again works."""
     _, person = await bound(world)
     await person.press("全部正确")  # now at 联系人姓名
     engine = world.sessions.kw["bind"].sync_engine
@@ -173,7 +175,7 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
     world.failures_expected = True
 
     def drop(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if failing[0] and statement.startswith("INSERT INTO audit_log"):
+        if failing[0] and "INSERT INTO audit_log" in statement:
             raise OperationalError(statement, parameters, ConnectionError("connection lost"))
 
     event.listen(engine, "before_cursor_execute", drop)
@@ -234,6 +236,57 @@ async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: W
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "李娜"
     slow.released.set()
     assert "联系人手机号" in texts(await answering)[-1]
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")),
+    reason="PostgreSQL with the conversation in Redis, as several instances run",
+)
+async def test_an_answer_is_five_round_trips_to_postgresql_and_a_step_back_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What PostgreSQL receives: for an answer, the sender's read before any transaction, then
+    BEGIN, the form's hold, the answer with its audit entry and the update's record in one
+    statement, COMMIT (asyncpg's log of its plain queries); for 上一项, the sender's read only."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    statements: list[str] = []
+    plain: list[str] = []  # BEGIN and COMMIT, which SQLAlchemy's events do not show
+    engine = world.sessions.kw["bind"].sync_engine
+    logged: list[Any] = []
+
+    def statement(_: object, __: object, sql: str, *___: object) -> None:
+        statements.append(sql)
+
+    def checkout(_: object, __: object, proxy: PoolProxiedConnection) -> None:
+        if proxy.driver_connection not in logged:
+            logged.append(proxy.driver_connection)
+            proxy.driver_connection.add_query_logger(lambda query: plain.append(query.query))
+
+    async def idle() -> None:  # the delivery queue's polling after each update is not its own
+        pass
+
+    monkeypatch.setattr(world.sender, "drain", idle)
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine.pool, "checkout", checkout)
+    try:
+        await person.send("张伟")
+        await asyncio.sleep(0)  # asyncpg logs once the loop comes round
+        answered = [s.split()[0] for s in statements], [p.split()[0] for p in plain]
+        written = statements[-1]
+        statements.clear()
+        plain.clear()
+        said = texts(await person.press("上一项"))
+        await asyncio.sleep(0)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine.pool, "checkout", checkout)
+        for connection in logged:
+            connection._query_loggers.clear()
+    assert answered == (["SELECT", "UPDATE", "WITH"], ["BEGIN;", "COMMIT;"])
+    assert all(f"INSERT INTO {t} " in written for t in ("answers", "audit_log", "handled_updates"))
+    assert statements[0].split()[0] == "SELECT" and len(statements) == 1 and plain == []
+    assert "当前：张伟" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
 
 
 @pytest.mark.skipif(

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import alembic_config
-from storage.models import AuditEntry, Contact, Enterprise, Submission, now
+from storage.models import Answer, AuditEntry, Contact, Enterprise, Submission, now
 from storage.repositories import Sender, Store
 from tests.chat.conftest import World
 
@@ -64,6 +64,39 @@ async def test_the_sender_read_below_the_session_is_what_the_orm_reads(world: Wo
         assert (await session.scalars(select(Submission.stage))).one() == "county"
         nobody = await Store(session).contacts.of_update(8, 8, None, 2026)
         assert nobody == Sender(None, None, False, False)
+
+
+async def test_an_answers_writes_that_wait_are_seen_by_what_follows_and_undone_with_it(
+    world: World,
+) -> None:
+    """On PostgreSQL an answer and its audit entry wait to be sent with what the transaction
+    does next (`storage.hot`): a read afterwards sees them, a rollback takes them back, a commit
+    keeps them, a second answer in the same transaction does not overwrite the first."""
+    async with world.sessions() as session:
+        enterprise = Enterprise(credit_code="91210200MA0XXXXX1X", name="大连海创", created_at=now())
+        session.add(enterprise)
+        await session.flush()
+        session.add(Submission(enterprise_id=enterprise.id, campaign=2026))
+        await session.commit()
+    answers = select(Answer.field, Answer.value).order_by(Answer.field)
+    async with world.sessions() as session:
+        store = Store(session)
+        await store.submissions.put(1, "a", "1", "typed", 7)
+        await store.audit.record("answer", 7, submission_id=1, field="a")
+        assert (await session.execute(answers)).all() == [("a", "1")]
+        await store.submissions.put(1, "b", "2", "typed", 7)
+        await store.audit.record("answer", 7, submission_id=1, field="b")
+        await session.rollback()
+        assert (await session.execute(answers)).all() == []
+        await store.submissions.put(1, "a", "3", "typed", 7)
+        await store.submissions.put(1, "b", "4", "typed", 7)
+        await store.submissions.put(1, "a", "5", "typed", 7)  # the latest wins
+        await store.audit.record("answer", 7, submission_id=1, field="a")
+        await session.commit()
+    async with world.sessions() as session:
+        assert (await session.execute(answers)).all() == [("a", "5"), ("b", "4")]
+        entries = (await session.scalars(select(AuditEntry.detail))).all()
+        assert entries == [{"field": "a"}]
 
 
 def _columns(instance: object | None) -> dict[str, object]:
