@@ -435,7 +435,6 @@ async def put_many(
     (`FormLocked`)."""
     if not all(draft.may_change(name) for name in (*values, *checked)):
         raise FormLocked(draft.submission.status)
-    version = await _hold(store, draft)
     written: dict[str, StoredAnswer] = {}
     for name, value in values.items():
         f: Field = draft.catalog.by_name[name]
@@ -457,6 +456,9 @@ async def put_many(
             source=kind,
         )
         written[name] = StoredAnswer(stored, kind, confirmed=True, answered_at=now())
+    # held after the writes, in the same transaction: on PostgreSQL they go in the hold's own
+    # statement (`storage.hot`); a form found locked rolls them back
+    version = await _hold(store, draft)
     if checked:
         await store.submissions.confirm(draft.submission.id, checked, user_id)
         await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))

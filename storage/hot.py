@@ -25,8 +25,10 @@ the statement costs the server (~100–250 µs of socket and event-loop work in 
   part once, all seeing the database as it was before the statement, in no set order: so no
   two parts may write one row (a statement already waiting is sent before it waits again).
   Anything the transaction sends afterwards, by any way (`before_cursor_execute`), finds them
-  done; a rollback forgets them (savepoints are not minded: nothing here makes one). An
-  answer, its audit entry and the update's record are one round trip, were three.
+  done; a rollback forgets them (savepoints are not minded: nothing here makes one). A write
+  that touches none of their rows and reads none (`carries`: the form's hold) takes them into
+  its own statement, as its `WITH`, its rows the statement's. An answer's hold, the answer, its
+  audit entry and the update's record are one round trip, were four.
 - a statement that only reads (`writes=False`, and locks nothing) does not begin the
   transaction on the server (`_with_cursor`): an update that only reads (上一项 with the
   conversation in Redis) is one round trip, was three.
@@ -96,9 +98,10 @@ class Statement:
     """A Core statement run below the session (`run`, `run_sync`), or what builds it for a
     dialect's name (an INSERT … ON CONFLICT). Its bound parameters are named
     (`bindparam("x")`, `named`). `later`: a write whose rows are not read, which may wait to
-    go with the transaction's next statement (see the module's note)."""
+    go with the transaction's next statement; `carries`: a write that reads and writes nothing
+    such writes do, which takes those waiting into its own statement (see the module's note)."""
 
-    __slots__ = ("_by_dialect", "_clauses", "build", "later", "writes")
+    __slots__ = ("_by_dialect", "_clauses", "build", "carries", "later", "writes")
 
     def __init__(
         self,
@@ -106,8 +109,9 @@ class Statement:
         *,
         writes: bool = True,
         later: bool = False,
+        carries: bool = False,
     ) -> None:
-        self.build, self.writes, self.later = build, writes, later
+        self.build, self.writes, self.later, self.carries = build, writes, later, carries
         self._by_dialect: dict[str, _Compiled] = {}
         self._clauses: dict[str, ClauseElement] = {}
 
@@ -165,6 +169,8 @@ def _run(
             queued.append((statement, sql, arguments))  # not two writes of one row
             session.info[_QUEUED] = connection  # for `send`
             return []
+        if statement.carries:
+            return compiled.rows(_send(connection, (sql, arguments)))
         _send(connection)  # what waits goes first
         return compiled.rows(_execute(connection, sql, arguments, reads=not statement.writes))
     pooled = connection.connection
@@ -207,20 +213,23 @@ def send(session: Session) -> None:
         _send(connection)
 
 
-def _send(connection: Connection) -> None:
-    """The connection's waiting writes, as one statement (see the module's note)."""
-    queued = connection.info.pop(_QUEUED, None)
-    if not queued:
-        return
-    parts: list[str] = []
+def _send(connection: Connection, then: tuple[str, list[Any]] | None = None) -> list[Row]:
+    """The connection's waiting writes as one statement (see the module's note), with `then`
+    (a statement's SQL and arguments) as its last part if given: that part's rows."""
+    parts = [(sql, values) for _, sql, values in connection.info.pop(_QUEUED, None) or ()]
+    if then is not None:
+        parts.append(then)
+    if not parts:
+        return []
+    sqls: list[str] = []
     arguments: list[Any] = []
-    for _, sql, values in queued:
+    for sql, values in parts:
         after = len(arguments)  # its $1 is the whole statement's $(after + 1)
-        parts.append(_PLACE.sub(lambda m, n=after: f"${int(m[1]) + n}", sql))  # type: ignore[misc]
+        sqls.append(_PLACE.sub(lambda m, n=after: f"${int(m[1]) + n}", sql))  # type: ignore[misc]
         arguments.extend(values)
-    *first, last = parts
+    *first, last = sqls
     ahead = ", ".join(f"q{i} AS ({part})" for i, part in enumerate(first))
-    _execute(connection, f"WITH {ahead} {last}" if first else last, arguments)
+    return _execute(connection, f"WITH {ahead} {last}" if first else last, arguments)
 
 
 _PLACE = re.compile(r"\$(\d+)")  # PostgreSQL's numbered parameters, in statements of our own

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage import hot
+from storage import hot, updates
 from storage.models import (
     Answer,
     AuditEntry,
@@ -142,7 +142,8 @@ _HOLD = hot.Statement(
     update(Submission.__table__)
     .where(Submission.id == bindparam("submission_id"))
     .values(version=Submission.version + 1)
-    .returning(Submission.status, Submission.round, Submission.version)
+    .returning(Submission.status, Submission.round, Submission.version),
+    carries=True,  # the answers and audit entries before it, and the update's record
 )
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
@@ -326,7 +327,9 @@ class Submissions:
         """Before a change to the form's answers or confirmations: its status, round and new
         version (one more), its row locked until the transaction ends (PostgreSQL), so an
         answer is never written into a form being submitted, and every instance sees the same
-        order. SQLite runs one update at a time and needs no lock."""
+        order. SQLite runs one update at a time and needs no lock. The update's record, and on
+        PostgreSQL the writes waiting before it, go in the same statement (`storage.hot`)."""
+        await updates.recording(self.session)
         rows = await hot.run(self.session, _HOLD, {"submission_id": submission_id})
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 

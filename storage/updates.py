@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,17 +84,32 @@ def _flushed(session: Session, _: UOWTransaction) -> None:
     session.info["wrote"] = True
 
 
+async def recording(session: AsyncSession) -> None:
+    """The update's record written now, with the write about to be made (on PostgreSQL in the
+    same statement: `storage.hot`), rather than as the update commits."""
+    values = _to_record(session.sync_session.info)
+    if values is not None:
+        await hot.run(session, _RECORD, values)
+
+
 @event.listens_for(Session, "before_commit")
 def _record(session: Session) -> None:
-    info = session.info
+    if session.info.get("wrote") or session.new or session.dirty or session.deleted:
+        values = _to_record(session.info)
+        if values is not None:
+            # A plain INSERT: the same update applied side by side on two instances makes the
+            # second one's commit fail (and roll back) rather than apply it twice.
+            hot.run_sync(session, _RECORD, values)
+
+
+def _to_record(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's values, if the session works for an update not recorded yet in this
+    transaction: then it is, from here on."""
     update_id = info.get("update_id")
     if update_id is None or info.get("recorded"):
-        return
-    if info.get("wrote") or session.new or session.dirty or session.deleted:
-        info["recorded"] = True
-        # A plain INSERT: the same update applied side by side on two instances makes the
-        # second one's commit fail (and roll back) rather than apply it twice.
-        hot.run_sync(session, _RECORD, {"update_id": update_id, "at": now()})
+        return None
+    info["recorded"] = True
+    return {"update_id": update_id, "at": now()}
 
 
 @event.listens_for(Session, "after_commit")
