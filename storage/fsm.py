@@ -73,11 +73,15 @@ class SqlStorage(BaseStorage):
             await hot.run(session, _UPSERT, row)
             # not committed after all (it may fail as late as the COMMIT, on PostgreSQL:
             # `storage.hot`): read again
-            unless_committed(session, lambda: self._cache.pop(name, None))
+            unless_committed(session, lambda: self._forget(name))
         else:
             async with self.engine.begin() as connection:
                 await connection.execute(_UPSERT.clause(self.engine.dialect.name), row)
         self._cache[name] = (state, data)
+        self._unwritten.discard(name)
+
+    def _forget(self, name: str) -> None:
+        self._cache.pop(name, None)
         self._unwritten.discard(name)
 
     async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:

@@ -164,9 +164,10 @@ def _run(
     if statement.writes:
         session.info["wrote"] = True
     if connection.engine in _batching:  # PostgreSQL
-        queued: list[tuple[Statement, str, list[Any]]] = connection.info.setdefault(_QUEUED, [])
-        if statement.later and all(s is not statement for s, _, _ in queued):
-            queued.append((statement, sql, arguments))  # not two writes of one row
+        if statement.later:
+            if any(s is statement for s, _, _ in connection.info.get(_QUEUED, ())):
+                _send(connection)  # not two writes of one row in one statement
+            connection.info.setdefault(_QUEUED, []).append((statement, sql, arguments))
             session.info[_QUEUED] = connection  # for `send`
             return []
         if statement.carries:

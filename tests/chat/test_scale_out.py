@@ -15,7 +15,7 @@ import pytest
 from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
 
@@ -190,6 +190,38 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
             await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
         ).all()
     assert audited == []
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_REDIS_URL")),
+    reason="the conversation's state in Redis is written before the database commits: a COMMIT "
+    "that fails after it leaves the conversation a step ahead (not yet handled)",
+)
+async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: World) -> None:
+    """The database refuses the COMMIT itself, after the answer and the new screen's state were
+    written in the transaction: the contact is asked to try again, and trying again answers the
+    same question (the conversation's state is read again, not kept from the failed update)."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    engine = world.sessions.kw["bind"].sync_engine
+    failing = [True]
+    world.failures_expected = True
+
+    def refuse(conn: Connection) -> None:  # as a server gone at the COMMIT: nothing kept
+        if failing[0]:
+            failing[0] = False
+            conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+            raise OperationalError("COMMIT", None, ConnectionError("connection lost"))
+
+    event.listen(engine, "commit", refuse)
+    try:
+        said = texts(await person.send("王五"))
+    finally:
+        event.remove(engine, "commit", refuse)
+    assert said[-1] == "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
+    assert "contact_name" not in await stored(world)
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
 
