@@ -168,7 +168,6 @@ def _run(
             if any(s is statement for s, _, _ in connection.info.get(_QUEUED, ())):
                 _send(connection)  # not two writes of one row in one statement
             connection.info.setdefault(_QUEUED, []).append((statement, sql, arguments))
-            session.info[_QUEUED] = connection  # for `send`
             return []
         if statement.carries:
             return compiled.rows(_send(connection, (sql, arguments)))
@@ -199,19 +198,6 @@ def _execute(connection: Connection, sql: str, arguments: Any, *, reads: bool = 
         return _with_cursor(connection, dbapi, sql, arguments, reads)
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error) from error
-
-
-def waiting(session: Session) -> bool:
-    """Whether writes of the session's wait to be sent (`send`)."""
-    return _QUEUED in session.info
-
-
-def send(session: Session) -> None:
-    """The session's waiting writes sent now (in SQLAlchemy's greenlet), so that they fail
-    here if they fail."""
-    connection: Connection | None = session.info.pop(_QUEUED, None)
-    if connection is not None and not connection.closed:
-        _send(connection)
 
 
 def _send(connection: Connection, then: tuple[str, list[Any]] | None = None) -> list[Row]:
@@ -256,11 +242,6 @@ def _forget(connection: Connection) -> None:
 
 def _fresh(_: Any, record: Any, __: Any) -> None:
     record.info.pop(_QUEUED, None)  # a connection given back unfinished sends nothing later
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, _: Any) -> None:
-    session.info.pop(_QUEUED, None)  # the transaction's connection sent or forgot them
 
 
 def _with_cursor(

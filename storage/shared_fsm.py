@@ -8,13 +8,13 @@ so here the state and the data are read by the script that takes the lock, in th
 trip, and kept (with what this instance writes) until it is released: the next holder, on any
 instance, reads them afresh. Outside the lock every call goes to Redis as before.
 
-What may be lost with the process (`set_data_soon`: the id of the message a screen became) is
-written when the lock is released, by the same script that releases it, atomically and only if
-the lock is still this update's: one round trip for both. A process killed before then loses it,
-as the database's storage does (`storage.fsm`).
-
-Before the state or the data changes, the update's writes waiting to go to PostgreSQL are sent
-(`storage.updates.settle`): an answer the database refuses does not move the conversation on.
+What the update changes in its conversation is written once its database work is committed,
+so that a transaction that fails, as late as its COMMIT, leaves the conversation where it was
+(as the database's storage does, in the same transaction: `storage.fsm`): before the bot speaks
+(`before_speaking`, from `bot.middlewares.LetGo`, which commits first), so that what the person
+is shown is stored; else as the lock is released, by the same script that releases it,
+atomically and only if the lock is still this update's. What may be lost with the process
+(`set_data_soon`: the id of the message a screen became) waits for the release.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -30,8 +31,7 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError
 
-from storage import updates
-from storage.db import update_session
+from storage.db import unless_committed, update_session
 
 Held = tuple[str | None, str | None]  # the state, the data as JSON (None: none stored)
 
@@ -42,12 +42,14 @@ def _text(value: bytes | str | None) -> str | None:
 
 class HeldRedisStorage(RedisStorage):
     """`RedisStorage` serving a conversation whose lock this instance holds from what it read
-    once (see the module's note)."""
+    once, and writing what the update changes in it later (see the module's note)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.held: dict[str, Held] = {}  # by lock name: held, as read when it was taken
-        self.unwritten: dict[str, tuple[str, str]] = {}  # by lock name: the data's key, JSON
+        self.held: dict[str, Held] = {}  # by lock name: the conversation as the update has it
+        self.stored: dict[str, Held] = {}  # by lock name: as Redis has it
+        self.unwritten: dict[str, dict[str, str]] = {}  # by lock name: key → value ("": delete)
+        self.speaking: set[str] = set()  # lock names whose unwritten go before the bot speaks
 
     def _held(self, key: StorageKey) -> tuple[str, Held] | None:
         name = self.key_builder.build(key, "lock")
@@ -66,39 +68,82 @@ class HeldRedisStorage(RedisStorage):
         return dict(self.json_loads(data)) if data else {}
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await _database_first()
-        await super().set_state(key, state)
         held = self._held(key)
-        if held is not None:
-            name, (_, data) = held
-            self.held[name] = (state.state if isinstance(state, State) else state, data)
+        if held is None or self.state_ttl is not None:
+            await super().set_state(key, state)
+            return
+        name, (_, data) = held
+        value = state.state if isinstance(state, State) else state
+        self.held[name] = (value, data)
+        self._later(name, self.key_builder.build(key, "state"), value, speaking=True)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await _database_first()
-        await super().set_data(key, data)
-        self.unwritten.pop(self.key_builder.build(key, "lock"), None)
-        held = self._held(key)
-        if held is not None:
-            name, (state, _) = held
-            self.held[name] = (state, self.json_dumps(data) if data else None)
+        await self._set_data(key, data, speaking=True)
 
     async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """The data, written with the release of the conversation's lock (see the module's
         note); at once when the lock is not held here."""
+        await self._set_data(key, data, speaking=False)
+
+    async def _set_data(self, key: StorageKey, data: Mapping[str, Any], *, speaking: bool) -> None:
         held = self._held(key)
-        if held is None or not data or self.data_ttl is not None:
-            await self.set_data(key, data)
+        if held is None or self.data_ttl is not None:
+            await super().set_data(key, data)
             return
         name, (state, _) = held
-        written = self.json_dumps(dict(data))
+        written = self.json_dumps(dict(data)) if data else None
         self.held[name] = (state, written)
-        self.unwritten[name] = (self.key_builder.build(key, "data"), written)
+        self._later(name, self.key_builder.build(key, "data"), written, speaking=speaking)
+
+    def _later(self, name: str, key: str, value: str | None, *, speaking: bool) -> None:
+        """`value` for `key` once the update's database work is committed: before the bot
+        speaks (`speaking`), or as the lock is released; never if it is not committed."""
+        self.unwritten.setdefault(name, {})[key] = value or ""
+        if speaking:
+            self.speaking.add(name)
+        session = update_session.get()
+        if session is not None:
+            unless_committed(session, lambda: self._undo(name))
+
+    def _undo(self, name: str) -> None:
+        """The update's transaction was not committed: its conversation is as Redis has it."""
+        if name in self.held:
+            self.held[name] = self.stored[name]
+        self.unwritten.pop(name, None)
+        self.speaking.discard(name)
+
+    async def write(self, name: str) -> None:
+        """The conversation's changes that must be stored before the bot speaks, written."""
+        if name not in self.speaking:
+            return
+        self.speaking.discard(name)
+        writes = self.unwritten.pop(name)
+        await self.redis.eval(_WRITING, len(writes), *writes, *writes.values())
+        self.stored[name] = self.held[name]
 
 
-async def _database_first() -> None:
-    session = update_session.get()
-    if session is not None:
-        await updates.settle(session)
+_holding: ContextVar[tuple[HeldRedisStorage, str] | None] = ContextVar("holding", default=None)
+
+
+async def before_speaking() -> None:
+    """The update is about to speak, its database work committed (`bot.middlewares.LetGo`):
+    what it changed in its conversation is written now, so that what the person is shown is
+    what is stored."""
+    holding = _holding.get()
+    if holding is not None:
+        await holding[0].write(holding[1])
+
+
+# KEYS, ARGV: each key set to its value ("": deleted).
+_WRITING = """
+for i = 1, #KEYS do
+    if ARGV[i] == '' then
+        redis.call('del', KEYS[i])
+    else
+        redis.call('set', KEYS[i], ARGV[i])
+    end
+end
+"""
 
 
 # KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms ("": until released);
@@ -116,13 +161,17 @@ end
 return {1, redis.call('get', KEYS[2]), redis.call('get', KEYS[3])}
 """
 
-# KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first.
+# KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first ("": delete).
 _RELEASE_WRITING = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
     return 0
 end
 for i = 2, #KEYS do
-    redis.call('set', KEYS[i], ARGV[i])
+    if ARGV[i] == '' then
+        redis.call('del', KEYS[i])
+    else
+        redis.call('set', KEYS[i], ARGV[i])
+    end
 end
 redis.call('del', KEYS[1])
 return 1
@@ -182,10 +231,14 @@ class HeldRedisIsolation(RedisEventIsolation):
         lock.reads = (self.key_builder.build(key, "state"), self.key_builder.build(key, "data"))
         async with lock:
             assert lock.read is not None
-            self.storage.held[name] = lock.read
+            storage = self.storage
+            storage.held[name] = storage.stored[name] = lock.read
+            token = _holding.set((storage, name))
             try:
                 yield None
             finally:
-                self.storage.held.pop(name, None)
-                unwritten = self.storage.unwritten.pop(name, None)
-                lock.writes = (unwritten,) if unwritten else ()
+                _holding.reset(token)
+                storage.held.pop(name, None)
+                storage.stored.pop(name, None)
+                storage.speaking.discard(name)
+                lock.writes = tuple(storage.unwritten.pop(name, {}).items())

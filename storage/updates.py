@@ -54,20 +54,6 @@ def aside(session: AsyncSession) -> Iterator[None]:
             info["update_id"] = update_id
 
 
-async def settle(session: AsyncSession) -> None:
-    """What the update wrote so far, and its record if it wrote, sent to the database now
-    (`storage.hot`'s writes wait otherwise until the commit): they fail here if they fail,
-    before something outside the database moves on (the conversation's state in Redis)."""
-    info = session.sync_session.info
-    if hot.waiting(session.sync_session) or (info.get("wrote") and not info.get("recorded")):
-        await session.run_sync(_settle)
-
-
-def _settle(session: Session) -> None:
-    _record(session)
-    hot.send(session)
-
-
 async def prune(session: AsyncSession) -> None:
     """Forget updates Telegram can no longer deliver again. Does not commit."""
     await session.execute(delete(HandledUpdate).where(HandledUpdate.at < now() - KEPT))
