@@ -134,9 +134,9 @@ async def before_speaking() -> None:
         await holding[0].write(holding[1])
 
 
-# KEYS, ARGV: each key set to its value ("": deleted).
-_WRITING = """
-for i = 1, #KEYS do
+# Each of KEYS from the `first` on set to its ARGV ("": deleted).
+_SETTING = """
+for i = {first}, #KEYS do
     if ARGV[i] == '' then
         redis.call('del', KEYS[i])
     else
@@ -144,7 +144,7 @@ for i = 1, #KEYS do
     end
 end
 """
-
+_WRITING = _SETTING.format(first=1)
 
 # KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms ("": until released);
 # KEYS[2], KEYS[3]: the conversation's state and data, read once it is taken.
@@ -162,17 +162,11 @@ return {1, redis.call('get', KEYS[2]), redis.call('get', KEYS[3])}
 """
 
 # KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first ("": delete).
-_RELEASE_WRITING = """
+_RELEASE_WRITING = f"""
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
     return 0
 end
-for i = 2, #KEYS do
-    if ARGV[i] == '' then
-        redis.call('del', KEYS[i])
-    else
-        redis.call('set', KEYS[i], ARGV[i])
-    end
-end
+{_SETTING.format(first=2)}
 redis.call('del', KEYS[1])
 return 1
 """

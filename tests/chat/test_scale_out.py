@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,30 +169,12 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
     """The connection fails as the answer's audit entry is written (on SQLite after the answer,
     on PostgreSQL in one statement with it: `storage.hot`): the contact is asked to try again,
     neither is stored, and trying again works."""
-    _, person = await bound(world)
-    await person.press("全部正确")  # now at 联系人姓名
-    engine = world.sessions.kw["bind"].sync_engine
-    failing = [True]
-    world.failures_expected = True
 
     def drop(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if failing[0] and "INSERT INTO audit_log" in statement:
+        if "INSERT INTO audit_log" in statement:
             raise OperationalError(statement, parameters, ConnectionError("connection lost"))
 
-    event.listen(engine, "before_cursor_execute", drop)
-    try:
-        said = texts(await person.send("王五"))
-    finally:
-        event.remove(engine, "before_cursor_execute", drop)
-    assert said[-1] == "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
-    assert "contact_name" not in await stored(world)
-    async with world.sessions() as session:
-        audited = (
-            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
-        ).all()
-    assert audited == []
-    said = texts(await person.send("王五"))
-    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+    await _fails_then_works(world, "before_cursor_execute", drop)
 
 
 async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: World) -> None:
@@ -199,11 +182,7 @@ async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: W
     written (in the transaction, or waiting for it in Redis): the contact is asked to try again,
     and trying again answers the same question (the conversation is as it was stored, not as
     the failed update left it in the process)."""
-    _, person = await bound(world)
-    await person.press("全部正确")  # now at 联系人姓名
-    engine = world.sessions.kw["bind"].sync_engine
     failing = [True]
-    world.failures_expected = True
 
     def refuse(conn: Connection) -> None:  # as a server gone at the COMMIT: nothing kept
         if failing[0]:
@@ -211,13 +190,29 @@ async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: W
             conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
             raise OperationalError("COMMIT", None, ConnectionError("connection lost"))
 
-    event.listen(engine, "commit", refuse)
+    await _fails_then_works(world, "commit", refuse)
+
+
+async def _fails_then_works(world: World, name: str, failing: Callable[..., None]) -> None:
+    """王五 typed at 联系人姓名 while the engine's `name` event makes the database fail: the
+    contact is asked to try again, neither the answer nor its audit entry is stored, and typing
+    it again is taken as the answer to the same question."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    engine = world.sessions.kw["bind"].sync_engine
+    world.failures_expected = True
+    event.listen(engine, name, failing)
     try:
         said = texts(await person.send("王五"))
     finally:
-        event.remove(engine, "commit", refuse)
+        event.remove(engine, name, failing)
     assert said[-1] == "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
     assert "contact_name" not in await stored(world)
+    async with world.sessions() as session:
+        audited = (
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
+        ).all()
+    assert audited == []
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
 
