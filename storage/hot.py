@@ -255,16 +255,16 @@ def _with_cursor(
     the first write begins it. At READ COMMITTED each statement sees what was committed when it
     began, in a transaction or not, so the read sees what it would have seen."""
     cursor = dbapi.cursor()
-    began = not reads or dbapi.autocommit
+    outside = reads and not dbapi.autocommit  # run outside a transaction, just for this
     try:
         for listener in connection.dispatch.before_cursor_execute:
             sql, arguments = listener(connection, cursor, sql, arguments, None, False)
-        if not began:
+        if outside:
             dbapi.autocommit = True
         cursor.execute(sql, arguments)
         return list(cursor.fetchall()) if cursor.description else []
     finally:
-        if not began:
+        if outside:
             dbapi.autocommit = False
         cursor.close()
 

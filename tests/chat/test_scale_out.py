@@ -276,7 +276,10 @@ async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
     statements: list[str] = []
     plain: list[str] = []  # BEGIN and COMMIT, which SQLAlchemy's events do not show
     engine = world.sessions.kw["bind"].sync_engine
-    logged: list[Any] = []
+    logged: list[Any] = []  # the driver's connections whose queries `log` records
+
+    def log(query: Any) -> None:
+        plain.append(query.query)
 
     def statement(_: object, __: object, sql: str, *___: object) -> None:
         statements.append(sql)
@@ -284,7 +287,7 @@ async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
     def checkout(_: object, __: object, proxy: PoolProxiedConnection) -> None:
         if proxy.driver_connection not in logged:
             logged.append(proxy.driver_connection)
-            proxy.driver_connection.add_query_logger(lambda query: plain.append(query.query))
+            proxy.driver_connection.add_query_logger(log)
 
     async def idle() -> None:  # the delivery queue's polling after each update is not its own
         pass
@@ -305,7 +308,7 @@ async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine.pool, "checkout", checkout)
         for connection in logged:
-            connection._query_loggers.clear()
+            connection.remove_query_logger(log)
     assert answered == (["SELECT", "WITH"], ["BEGIN;", "COMMIT;"])
     assert all(f"INSERT INTO {t} " in written for t in ("answers", "audit_log", "handled_updates"))
     assert "UPDATE submissions SET version" in written
