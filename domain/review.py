@@ -27,6 +27,7 @@ WAITING: dict[Level, str] = {
 REPORTED = "reported"
 RETURNED = "returned"
 UNDER_REVIEW = frozenset(WAITING.values())
+EDITABLE = ("draft", RETURNED)  # a contact may change the form
 
 
 class ReviewError(Exception):

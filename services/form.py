@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import clock, units
@@ -27,7 +28,7 @@ from domain.catalog import Catalog, Field
 from domain.deadlines import Where, Window, submission_window
 from domain.form import KEEP_WORDS, SKIP_WORDS, FormState
 from domain.parsing import InputError, parse_value
-from domain.review import RETURNED, WAITING, after_resubmission
+from domain.review import EDITABLE, RETURNED, WAITING, after_resubmission
 from domain.rules import Finding, Severity, order_key
 from domain.scoring import Score, raw_values, score_against, stage_of
 from domain.text import folded
@@ -47,7 +48,6 @@ from storage.models import (
 )
 from storage.repositories import FormRow, Store, StoredAnswer, cancel_reminders
 
-EDITABLE = ("draft", RETURNED)
 DRAFTS_KEPT = 1_000  # drafts a process keeps between updates, the most recently used
 SUBMITTED = (*WAITING.values(), "reported", "scored")
 
@@ -402,17 +402,26 @@ async def _audit(store: Store, draft: Draft, action: str, user_id: int, **detail
     )
 
 
-async def _hold(store: Store, draft: Draft) -> int:
+async def _hold(store: Store, draft: Draft, *, last: bool = False) -> int:
     """In the transaction that writes: the form is still as the contact's screen showed it
     (editable, same round), and stays so until the commit; `FormLocked` (rolled back) if not.
-    The form's new version (see `_keep`)."""
-    submission_id = draft.submission.id
-    held = await store.submissions.hold(submission_id)
-    if held is not None and held[0] in EDITABLE and held[1] == draft.submission.round:
-        return held[2]
+    The form's new version (see `_keep`). `last`: the transaction writes nothing more to the
+    form after it (`Submissions.hold`)."""
+    submission_id, round_ = draft.submission.id, draft.submission.round
+    try:
+        version = await store.submissions.hold(submission_id, round_, last=last)
+    except IntegrityError as refused:  # its statement failed, and all it carried with it
+        await store.rollback()
+        status, now_round = await store.submissions.status(submission_id)
+        if status in EDITABLE and now_round == round_:
+            raise refused  # not the hold that refused
+    else:
+        if version is not None:
+            return version
+        await store.rollback()
+        status = ""  # no such form
     by, at = await review.last_decision(store, submission_id)
-    await store.rollback()
-    raise FormLocked(held[0] if held else "", by, at)
+    raise FormLocked(status, by, at)
 
 
 async def put(
@@ -458,7 +467,7 @@ async def put_many(
         written[name] = StoredAnswer(stored, kind, confirmed=True, answered_at=now())
     # held after the writes, in the same transaction: on PostgreSQL they go in the hold's own
     # statement (`storage.hot`); a form found locked rolls them back
-    version = await _hold(store, draft)
+    version = await _hold(store, draft, last=not checked)
     if checked:
         await store.submissions.confirm(draft.submission.id, checked, user_id)
         await _audit(store, draft, "preloaded.confirmed", user_id, fields=list(checked))

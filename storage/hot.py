@@ -136,13 +136,15 @@ def named(*columns: str) -> dict[str, Any]:
     return {column: bindparam(column) for column in columns}
 
 
-def run_sync(session: Session, statement: Statement, values: Mapping[str, Any]) -> list[Row]:
+def run_sync(
+    session: Session, statement: Statement, values: Mapping[str, Any], last: bool = False
+) -> list[Row]:
     """Run it in the session's transaction (from synchronous code in SQLAlchemy's greenlet: an
-    event of the session); the rows it returns, if any."""
+    event of the session); the rows it returns, if any. `last`: see `run`."""
     connection: Connection = session.connection()
     if hasattr(connection.connection.driver_connection, "run_now"):  # SQLite: see `run`
         session.info["held"] = (session.get_transaction(), connection)
-    rows = _run(session, connection, statement, values, in_place=False)
+    rows = _run(session, connection, statement, values, in_place=False, last=last)
     assert rows is not None
     return rows
 
@@ -154,9 +156,10 @@ def _run(
     values: Mapping[str, Any],
     *,
     in_place: bool,
+    last: bool = False,
 ) -> list[Row] | None:
     """`in_place`: only if it runs without a coroutine (SQLite, the file not locked, no
-    listeners), else None, not run."""
+    listeners), else None, not run. `last`: see `run`."""
     dialect = connection.dialect
     compiled = statement.compiled(dialect)
     arguments = compiled.arguments(values)
@@ -170,9 +173,9 @@ def _run(
             connection.info.setdefault(_QUEUED, []).append((statement, sql, arguments))
             return []
         if statement.carries:
-            return compiled.rows(_send(connection, (sql, arguments)))
+            return compiled.rows(_send(connection, (sql, arguments), alone=last))
         _send(connection)  # what waits goes first
-        return compiled.rows(_execute(connection, sql, arguments, reads=not statement.writes))
+        return compiled.rows(_execute(connection, sql, arguments, not statement.writes))
     pooled = connection.connection
     now = None
     if not connection.dispatch.before_cursor_execute:
@@ -189,20 +192,24 @@ def _run(
     return compiled.rows(_execute(connection, sql, arguments))
 
 
-def _execute(connection: Connection, sql: str, arguments: Any, *, reads: bool = False) -> list[Row]:
+def _execute(connection: Connection, sql: str, arguments: Any, alone: bool = False) -> list[Row]:
     """The statement through the driver's PEP 249 cursor, a driver's error raised as
-    SQLAlchemy's."""
+    SQLAlchemy's. `alone`: see `_with_cursor`."""
     dialect = connection.dialect
     try:
         dbapi = connection.connection.dbapi_connection
-        return _with_cursor(connection, dbapi, sql, arguments, reads)
+        return _with_cursor(connection, dbapi, sql, arguments, alone)
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error) from error
 
 
-def _send(connection: Connection, then: tuple[str, list[Any]] | None = None) -> list[Row]:
+def _send(
+    connection: Connection, then: tuple[str, list[Any]] | None = None, *, alone: bool = False
+) -> list[Row]:
     """The connection's waiting writes as one statement (see the module's note), with `then`
-    (a statement's SQL and arguments) as its last part if given: that part's rows."""
+    (a statement's SQL and arguments) as its last part if given: that part's rows. `alone`:
+    if the transaction has not begun on the server, the statement is a transaction of its own
+    (it commits itself; the transaction's later statements begin another)."""
     parts = [(sql, values) for _, sql, values in connection.info.pop(_QUEUED, None) or ()]
     if then is not None:
         parts.append(then)
@@ -216,7 +223,7 @@ def _send(connection: Connection, then: tuple[str, list[Any]] | None = None) -> 
         arguments.extend(values)
     *first, last = sqls
     ahead = ", ".join(f"q{i} AS ({part})" for i, part in enumerate(first))
-    return _execute(connection, f"WITH {ahead} {last}" if first else last, arguments)
+    return _execute(connection, f"WITH {ahead} {last}" if first else last, arguments, alone)
 
 
 _PLACE = re.compile(r"\$(\d+)")  # PostgreSQL's numbered parameters, in statements of our own
@@ -226,7 +233,7 @@ def batching(engine: Engine) -> None:
     """A PostgreSQL engine's `later` writes wait and go together (see the module's note)."""
     _batching.add(engine)
     event.listen(engine, "before_cursor_execute", _send_first)
-    event.listen(engine, "commit", _send)
+    event.listen(engine, "commit", _send_last)
     event.listen(engine, "rollback", _forget)
     event.listen(engine.pool, "checkout", _fresh)
 
@@ -234,6 +241,10 @@ def batching(engine: Engine) -> None:
 def _send_first(connection: Connection, *_: Any) -> None:
     if connection.info.get(_QUEUED):
         _send(connection)
+
+
+def _send_last(connection: Connection) -> None:
+    _send(connection, alone=True)  # what the transaction writes last, or all it writes
 
 
 def _forget(connection: Connection) -> None:
@@ -245,17 +256,20 @@ def _fresh(_: Any, record: Any, __: Any) -> None:
 
 
 def _with_cursor(
-    connection: Connection, dbapi: Any, sql: str, arguments: Any, reads: bool
+    connection: Connection, dbapi: Any, sql: str, arguments: Any, alone: bool
 ) -> list[Row]:
     """The statement through the driver's PEP 249 cursor, seen by the engine's listeners.
 
-    `reads` (a statement that only reads and locks nothing, on PostgreSQL): if the transaction
-    has not begun on the server, it is not begun for this (the driver's `autocommit` while it
-    runs), so an update that only reads makes one round trip, not three (BEGIN, it, COMMIT);
-    the first write begins it. At READ COMMITTED each statement sees what was committed when it
-    began, in a transaction or not, so the read sees what it would have seen."""
+    `alone` (on PostgreSQL): if the transaction has not begun on the server, it is not begun
+    for this statement (the driver's `autocommit` while it runs), which is then a transaction
+    of its own, in one round trip, not three (BEGIN, it, COMMIT). So for a statement that only
+    reads and locks nothing: an update that only reads makes one round trip, and the first
+    write begins the transaction; at READ COMMITTED each statement sees what was committed when
+    it began, in a transaction or not, so the read sees what it would have seen. And for the
+    last writes of a transaction that has not begun (`run`'s `last`, and what waits at the
+    COMMIT), which one statement then applies all or none of."""
     cursor = dbapi.cursor()
-    outside = reads and not dbapi.autocommit  # run outside a transaction, just for this
+    outside = alone and not dbapi.autocommit  # run outside a transaction, just for this
     try:
         for listener in connection.dispatch.before_cursor_execute:
             sql, arguments = listener(connection, cursor, sql, arguments, None, False)
@@ -270,18 +284,27 @@ def _with_cursor(
 
 
 async def run(
-    session: AsyncSession, statement: Statement, values: Mapping[str, Any] | None = None
+    session: AsyncSession,
+    statement: Statement,
+    values: Mapping[str, Any] | None = None,
+    *,
+    last: bool = False,
 ) -> Sequence[Row]:
     """Run it in the session's transaction; the rows it returns, if any. Once the transaction
     holds its connection, a statement SQLite runs at once needs no trip through SQLAlchemy's
-    greenlet (`run_sync`, ~20 µs): it runs here."""
+    greenlet (`run_sync`, ~20 µs): it runs here.
+
+    `last` (a `carries` statement): nothing the transaction writes after it must be applied
+    with it or under its locks; on PostgreSQL, if nothing has begun the transaction on the
+    server, it and the writes it carries are a transaction of their own (`_with_cursor`). It
+    must then fail, not merely write nothing, where its writes must not stand."""
     sync = session.sync_session
     held = sync.info.get("held")
     if held is not None and held[0] is sync.get_transaction() and held[0].is_active:
         rows = _run(sync, held[1], statement, values or {}, in_place=True)
         if rows is not None:
             return rows
-    return await session.run_sync(run_sync, statement, values or {})
+    return await session.run_sync(run_sync, statement, values or {}, last)
 
 
 @cache

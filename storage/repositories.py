@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from domain.review import EDITABLE
 from storage import hot, updates
 from storage.models import (
     Answer,
@@ -141,9 +142,25 @@ _AUDIT = hot.Statement(
 _HOLD = hot.Statement(
     update(Submission.__table__)
     .where(Submission.id == bindparam("submission_id"))
-    .values(version=Submission.version + 1)
-    .returning(Submission.status, Submission.round, Submission.version),
+    # a form no longer editable in the round the contact saw is refused: its version would be
+    # NULL, which fails the statement, and with it the writes it carries
+    .values(
+        version=case(
+            (
+                and_(
+                    or_(*(Submission.status == status for status in EDITABLE)),
+                    Submission.round == bindparam("round"),
+                ),
+                Submission.version + 1,
+            )
+        )
+    )
+    .returning(Submission.version),
     carries=True,  # the answers and audit entries before it, and the update's record
+)
+_STATUS = hot.Statement(
+    select(Submission.status, Submission.round).where(Submission.id == bindparam("submission_id")),
+    writes=False,
 )
 _ANSWER_COLUMNS = ("value", "source", "confirmed", "answered_at", "answered_by")
 
@@ -323,15 +340,26 @@ class Submissions:
     def add_commitment(self, commitment: Commitment) -> None:
         self.session.add(commitment)
 
-    async def hold(self, submission_id: int) -> tuple[str, int, int] | None:
-        """Before a change to the form's answers or confirmations: its status, round and new
-        version (one more), its row locked until the transaction ends (PostgreSQL), so an
+    async def hold(self, submission_id: int, round_: int, *, last: bool = False) -> int | None:
+        """Before a change to the form's answers or confirmations: its new version (one more;
+        None: no such form), its row locked until the transaction ends (PostgreSQL), so an
         answer is never written into a form being submitted, and every instance sees the same
-        order. SQLite runs one update at a time and needs no lock. The update's record, and on
-        PostgreSQL the writes waiting before it, go in the same statement (`storage.hot`)."""
+        order. SQLite runs one update at a time and needs no lock. `IntegrityError` if the form
+        is no longer editable in round `round_`; the transaction is then to be rolled back.
+
+        The update's record, and on PostgreSQL the writes waiting before it, go in the same
+        statement (`storage.hot`). `last`: the transaction writes nothing more that must go
+        with them, so on PostgreSQL, if nothing else began the transaction on the server, that
+        statement is the transaction (no BEGIN or COMMIT)."""
         await updates.recording(self.session)
-        rows = await hot.run(self.session, _HOLD, {"submission_id": submission_id})
-        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        values = {"submission_id": submission_id, "round": round_}
+        rows = await hot.run(self.session, _HOLD, values, last=last)
+        return rows[0][0] if rows else None
+
+    async def status(self, submission_id: int) -> tuple[str, int]:
+        """The form's status and round, as committed."""
+        ((status, round_),) = await hot.run(self.session, _STATUS, {"submission_id": submission_id})
+        return status, round_
 
     async def move(self, submission: Submission, expected: str, status: str, **values: Any) -> bool:
         """Change the status only from `expected` in the round the caller read: a second submit

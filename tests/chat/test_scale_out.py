@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +16,15 @@ import pytest
 from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
 
+from bot import app
 from bot.app import Running
-from bot.offline import Hold, texts
+from bot.offline import Hold, OfflineChat, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
 from services import form
@@ -168,20 +171,28 @@ async def test_the_database_dropping_mid_answer_leaves_nothing_half_written(
 ) -> None:
     """The connection fails as the answer's audit entry is written (on SQLite after the answer,
     on PostgreSQL in one statement with it: `storage.hot`): the contact is asked to try again,
-    neither is stored, and trying again works."""
+    neither is stored, and typing it again is taken as the answer to the same question."""
 
     def drop(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if "INSERT INTO audit_log" in statement:
             raise OperationalError(statement, parameters, ConnectionError("connection lost"))
 
-    await _fails_then_works(world, "before_cursor_execute", drop)
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    said = await _failing(world, "before_cursor_execute", drop, person.send("王五"))
+    assert said[-1] == SORRY
+    assert "contact_name" not in await stored(world)
+    assert await _audited(world, "answer") == 0
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
 
 
 async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: World) -> None:
-    """The database refuses the COMMIT itself, after the answer and the new screen's state were
-    written (in the transaction, or waiting for it in Redis): the contact is asked to try again,
-    and trying again answers the same question (the conversation is as it was stored, not as
-    the failed update left it in the process)."""
+    """The database refuses the COMMIT itself, after the pre-loaded section's confirmation and
+    the next screen's state were written (in the transaction, or waiting for it in Redis): the
+    contact is asked to try again, nothing is confirmed, and pressing again goes on as the first
+    press would have (the conversation is as it was stored, not as the failed update left it in
+    the process). An answer has no COMMIT of its own on PostgreSQL (`storage.hot`)."""
     failing = [True]
 
     def refuse(conn: Connection) -> None:  # as a server gone at the COMMIT: nothing kept
@@ -190,31 +201,33 @@ async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: W
             conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
             raise OperationalError("COMMIT", None, ConnectionError("connection lost"))
 
-    await _fails_then_works(world, "commit", refuse)
+    _, person = await bound(world)  # at the pre-loaded section
+    said = await _failing(world, "commit", refuse, person.press("全部正确"))
+    assert said[-1] == SORRY and await _audited(world, "preloaded.confirmed") == 0
+    said = texts(await person.press("全部正确"))
+    assert "联系人姓名" in said[-1] and await _audited(world, "preloaded.confirmed") == 1
 
 
-async def _fails_then_works(world: World, name: str, failing: Callable[..., None]) -> None:
-    """王五 typed at 联系人姓名 while the engine's `name` event makes the database fail: the
-    contact is asked to try again, neither the answer nor its audit entry is stored, and typing
-    it again is taken as the answer to the same question."""
-    _, person = await bound(world)
-    await person.press("全部正确")  # now at 联系人姓名
+SORRY = "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
+
+
+async def _failing(
+    world: World, name: str, failing: Callable[..., None], step: Awaitable[list[Any]]
+) -> list[str]:
+    """What the person is told of `step` while the engine's `name` event makes it fail."""
     engine = world.sessions.kw["bind"].sync_engine
     world.failures_expected = True
     event.listen(engine, name, failing)
     try:
-        said = texts(await person.send("王五"))
+        return texts(await step)
     finally:
         event.remove(engine, name, failing)
-    assert said[-1] == "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
-    assert "contact_name" not in await stored(world)
+
+
+async def _audited(world: World, action: str) -> int:
     async with world.sessions() as session:
-        audited = (
-            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "answer"))
-        ).all()
-    assert audited == []
-    said = texts(await person.send("王五"))
-    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+        entries = await session.scalars(select(AuditEntry.id).where(AuditEntry.action == action))
+        return len(entries.all())
 
 
 @pytest.mark.skipif(
@@ -265,12 +278,13 @@ async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: W
     not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")),
     reason="PostgreSQL with the conversation in Redis, as several instances run",
 )
-async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
+async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What PostgreSQL receives: for an answer, the sender's read before any transaction, then
-    BEGIN, the answer, its audit entry, the update's record and the form's hold in one
-    statement, COMMIT (asyncpg's log of its plain queries); for 上一项, the sender's read only."""
+    """What PostgreSQL receives: for an answer, the sender's read, then the answer, its audit
+    entry, the update's record and the form's hold in one statement that is its own transaction
+    (no BEGIN or COMMIT in asyncpg's log of its plain queries); for 上一项, the sender's read
+    only."""
     _, person = await bound(world)
     await person.press("全部正确")  # now at 联系人姓名
     statements: list[str] = []
@@ -309,7 +323,7 @@ async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
         event.remove(engine.pool, "checkout", checkout)
         for connection in logged:
             connection.remove_query_logger(log)
-    assert answered == (["SELECT", "WITH"], ["BEGIN;", "COMMIT;"])
+    assert answered == (["SELECT", "WITH"], [])
     assert all(f"INSERT INTO {t} " in written for t in ("answers", "audit_log", "handled_updates"))
     assert "UPDATE submissions SET version" in written
     assert statements[0].split()[0] == "SELECT" and len(statements) == 1 and plain == []
@@ -320,26 +334,23 @@ async def test_an_answer_is_four_round_trips_to_postgresql_and_a_step_back_one(
     not os.environ.get("TEST_REDIS_URL"), reason="the conversation's state is in the database"
 )
 async def test_an_update_reads_its_conversation_from_redis_as_it_takes_the_lock(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An update reads its conversation's state and data in the script that takes the
     conversation's lock, and writes the id of the message its screen became as it releases it
     (`storage.shared_fsm`): three round trips; what it wrote is what the next update reads."""
     _, person = await bound(world)
-    redis = world.shared[0].redis  # type: ignore[union-attr]
     commands: list[str] = []
-    original = redis.execute_command
+    original = AbstractConnection.send_command
 
-    async def counted(*args: object, **kwargs: object) -> object:
+    async def counted(self: AbstractConnection, *args: object, **kwargs: object) -> None:
         commands.append(str(args[0]))
-        return await original(*args, **kwargs)
+        await original(self, *args, **kwargs)
 
-    redis.execute_command = counted
-    try:
+    with monkeypatch.context() as patched:  # every command, whichever way it is sent
+        patched.setattr(AbstractConnection, "send_command", counted)
         await person.press("全部正确")  # now at 联系人姓名
         await person.send("张伟")
-    finally:
-        del redis.execute_command
     # each: the lock taken with the conversation read, the screen's state once the database
     # has committed and before the screen is sent; the message id it became goes with the lock's
     # release, in the same script
@@ -348,3 +359,61 @@ async def test_an_update_reads_its_conversation_from_redis_as_it_takes_the_lock(
     assert (await stored(world))["contact_name"].value == "张伟"
     said = texts(await person.send("13812345678"))
     assert "联系人手机号：13812345678（已记录）" in said[-1]
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
+async def test_a_persons_next_update_on_another_instance_waits_for_the_first(
+    world: World,
+) -> None:
+    """Two instances behind a load balancer: the person's second message, on the other one,
+    is handled once the first has spoken and let go of the conversation, with all it wrote: typed
+    before the next question appeared, it is not taken as its answer."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    storage, isolation = app.shared_state(os.environ["TEST_REDIS_URL"])
+    other = OfflineChat(
+        app.dispatcher(world.sessions, world.catalog, world.notifier, storage, isolation=isolation),
+        world.bot,
+        person.user.id,
+    )
+    slow = world.bot.session.holds[person.chat.id] = Hold()  # type: ignore[attr-defined]
+    try:
+        answering = asyncio.create_task(person.send("张伟"))
+        await asyncio.wait_for(slow.arrived.wait(), 5)  # 联系人手机号 on its way, lock held
+        waiting = asyncio.create_task(other.send("13812345678"))
+        await asyncio.sleep(0.35)  # the other instance tries again every 0.1 s meanwhile
+        assert not waiting.done()
+        slow.released.set()
+        assert "联系人手机号" in texts(await answering)[-1]
+        said = texts(await asyncio.wait_for(waiting, 5))
+    finally:
+        await storage.close()
+    assert "下面这个问题还没有显示出来" in said[0] and "请填写联系人手机号" in said[-1]
+    assert "contact_mobile" not in await stored(world)
+    said = texts(await other.send("13812345678"))
+    assert "联系人手机号：13812345678（已记录）" in said[-1]
+    assert (await stored(world))["contact_name"].value == "张伟"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
+async def test_a_lock_taken_whose_reply_was_lost_is_taken_on_the_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops after Redis took the conversation's lock, before its reply came
+    back: the retry, on a new connection, finds the lock already the update's (not another's,
+    to wait 60 s for)."""
+    _, person = await bound(world)
+    original = AbstractConnection.read_response
+    lost: list[bool] = []
+
+    async def drop_once(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        reply = await original(self, *args, **kwargs)
+        if not lost:
+            lost.append(True)
+            raise RedisConnectionError("Connection closed by server.")
+        return reply
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AbstractConnection, "read_response", drop_once)
+        said = texts(await asyncio.wait_for(person.press("全部正确"), 5))
+    assert lost and "联系人姓名" in said[-1]
