@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 
 from domain.catalog import Catalog
 from domain.parsing import InputError, parse_value
+from domain.review import EDITABLE  # forms whose unchecked pre-loaded answers follow a re-import
 from services.record_files import Record
 from storage.codec import encode
 from storage.models import Answer, AuditEntry, Enterprise, Submission, now
@@ -28,7 +29,6 @@ from storage.repositories import Store, unchecked
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 OUTCOMES = {"created": "新建", "updated": "更新", "unchanged": "未变", "rejected": "拒绝"}
 IDENTITY = ("credit_code", "enterprise_name", "region_code")  # a row without these is rejected
-EDITABLE = ("draft", "returned")  # forms whose unchecked pre-loaded answers follow a re-import
 CHUNK = 1000
 
 

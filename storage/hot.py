@@ -32,6 +32,11 @@ the statement costs the server (~100–250 µs of socket and event-loop work in 
 - a statement that only reads (`writes=False`, and locks nothing) does not begin the
   transaction on the server (`_with_cursor`): an update that only reads (上一项 with the
   conversation in Redis) is one round trip, was three.
+- nor does a transaction's last statement, where nothing began it before (`run`'s `last`: an
+  answer's hold, which fails where the form is no longer editable, so that nothing it carries
+  stands; and what waits at the COMMIT): that one statement is the transaction, its writes all
+  applied or none. An answer with the conversation in Redis is two round trips (the sender's
+  read, the hold with all it carries), was four (and BEGIN, COMMIT).
 """
 
 from __future__ import annotations
