@@ -143,7 +143,8 @@ _HOLD = hot.Statement(
     update(Submission.__table__)
     .where(Submission.id == bindparam("submission_id"))
     # a form no longer editable in the round the contact saw is refused: its version would be
-    # NULL, which fails the statement, and with it the writes it carries
+    # NULL, which fails the statement, and with it the writes it carries (`or_`, not `in_`:
+    # its expanding parameter is rendered per execution, and `hot` compiles once)
     .values(
         version=case(
             (
