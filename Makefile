@@ -9,7 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: run test bench bench-broadcast bench-scale lint
+.PHONY: run test bench bench-instructions bench-broadcast bench-scale lint
 # The main job without a Telegram token: the bot in the terminal, with demo enterprises.
 run: $(VENV)/.installed
 	$(PY) main.py chat --demo
@@ -28,6 +28,10 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.workbench
 	$(PY) -m bench.workbook
 	$(PY) -m bench.uploads
+
+# The instructions one update costs (the form's and the echo's, counted by valgrind): ~7 min.
+bench-instructions: $(VENV)/.installed
+	$(PY) -m bench.instructions
 
 # A 2,000- and a 20,000-recipient broadcast at 25 messages/s: about 15 minutes.
 bench-broadcast: $(VENV)/.installed

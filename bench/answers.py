@@ -42,6 +42,7 @@ from typing import Any
 from aiogram import Dispatcher, F, Router
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.databases import flush, invited
 from bot import app
@@ -159,19 +160,15 @@ async def at_rate(walkers: list[Walker], rate: float, seconds: float) -> tuple[f
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-async def main(
-    counts: list[int],
-    cycles: int,
-    rate: float | None,
-    seconds: float,
-    api_ms: float,
-    postgres: str | None,
-    redis: str | None,
-) -> None:
+async def contacts(
+    count: int, postgres: str | None = None, redis: str | None = None
+) -> tuple[AsyncEngine, list[Walker], list[TelegramMethod[Any]]]:
+    """`count` contacts bound to enterprises with the pre-loaded values of CLEAN, each at
+    联系人手机号 (which has a 上一项) in the bot's own Dispatcher, on a SQLite file of its own
+    (or PostgreSQL + Redis: see the module's note); the engine, and the question's screen."""
     catalog = Settings().catalog()
     url = postgres or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    # enterprises with the pre-loaded values of CLEAN, each with an invitation
-    tokens = await invited(url, max(*counts, RATE_CONTACTS))
+    tokens = await invited(url, count)
     engine = create_engine(url, pool_size=20) if postgres else create_engine(url)
     sessions = session_factory(engine)
     if redis:
@@ -183,6 +180,7 @@ async def main(
     notifier = TelegramNotifier(Outbox(sessions), catalog)
     dispatcher = app.dispatcher(sessions, catalog, notifier, storage, isolation=isolation)
     walkers = []
+    question: list[TelegramMethod[Any]] = []
     for i, token in enumerate(tokens):
         person = OfflineChat(dispatcher, offline_bot(), 10_000 + i)  # one each: see Walker.step
         await person.send(f"/start {token}")
@@ -190,7 +188,19 @@ async def main(
         question = await person.send("张伟")  # now at 联系人手机号, which has a 上一项
         walkers.append(Walker(person))
     app.settle()  # as `python main.py run` does once it is up
+    return engine, walkers, question
 
+
+async def main(
+    counts: list[int],
+    cycles: int,
+    rate: float | None,
+    seconds: float,
+    api_ms: float,
+    postgres: str | None,
+    redis: str | None,
+) -> None:
+    engine, walkers, question = await contacts(max(*counts, RATE_CONTACTS), postgres, redis)
     echo, bot = _echo(), offline_bot()
     mirror, mirror_bot = _mirror(question), offline_bot()
     where = "PostgreSQL" + (" + Redis" if redis else "") if postgres else "SQLite file, WAL"

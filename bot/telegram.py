@@ -24,6 +24,7 @@ TAGS = frozenset({
 # fmt: on
 _SPACE = " \t\r\n\f\v"
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_PLAIN = re.compile(r"[^<&]*")
 
 
 class Refused(Exception):
@@ -74,9 +75,10 @@ def parse_html(text: str) -> str:
             out.append(decoded[0])
             i = decoded[1]
             continue
-        if char != "<":
-            out.append(char)
-            i += 1
+        if char != "<":  # it and the plain text after it, up to the next tag or entity
+            end = _PLAIN.match(text, i + 1).end()  # type: ignore[union-attr]
+            out.append(text[i:end])
+            i = end
             continue
         begin = i
         i += 1

@@ -92,10 +92,13 @@ def previous_field(
 ) -> str:
     """The field asked before `name` ("上一项"); "" at the first field. `among`: the only
     fields that may be asked (a returned form's reopened fields)."""
-    before = [f for f in catalog.fields if state.applies(f) and (among is None or f.name in among)]
-    names = [f.name for f in before]
-    index = names.index(name) if name in names else len(names)
-    return names[index - 1] if index > 0 else ""
+    last = ""  # one that may be asked: the one before `name`, or the last of all if it is none
+    for f in catalog.fields:
+        if state.applies(f) and (among is None or f.name in among):
+            if f.name == name:
+                return last
+            last = f.name
+    return last
 
 
 def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:

@@ -44,7 +44,8 @@ def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
     """What this process keeps of what it read from the session's database, by `name` (one
     store per database: tests and benchmarks open several in one process). Whoever keeps
     something there reads, with each use, what tells whether it is still current."""
-    engine = session.bind.sync_engine  # type: ignore[union-attr]
+    engine = session.sync_session.bind  # as it is (`AsyncSession.bind` translates it each time)
+    assert isinstance(engine, Engine)
     stores = _kept.get(engine)
     if stores is None:
         stores = _kept[engine] = {}

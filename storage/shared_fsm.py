@@ -28,6 +28,7 @@ import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from itertools import count
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -217,6 +218,12 @@ class _Line:
             raise
 
 
+# A lock's token: this process's, one number each (not a system call per update for 16 random
+# bytes); tokens of other instances begin otherwise.
+_INSTANCE = os.urandom(8).hex()
+_LOCKS = count()
+
+
 class HeldRedisIsolation(RedisEventIsolation):
     """aiogram's per-conversation lock in Redis (as aiogram's: held for 60 s at most, waited for
     by trying every 0.1 s), telling the storage while it is held."""
@@ -231,7 +238,7 @@ class HeldRedisIsolation(RedisEventIsolation):
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         build, storage = self.key_builder.build, self.storage
-        name, token = build(key, "lock"), os.urandom(16).hex()
+        name, token = build(key, "lock"), f"{_INSTANCE}-{next(_LOCKS)}"
         keys, args = (name, build(key, "state"), build(key, "data")), (token, self.holds)
         async with _Line(self.redis) as line:
             while not (read := await line.eval(_ACQUIRE_READING, keys, args))[0]:
