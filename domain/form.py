@@ -92,7 +92,7 @@ def previous_field(
 ) -> str:
     """The field asked before `name` ("上一项"); "" at the first field. `among`: the only
     fields that may be asked (a returned form's reopened fields)."""
-    last = ""  # one that may be asked: the one before `name`, or the last of all if it is none
+    last = ""  # the last field so far that may be asked (all of them, if `name` may not be)
     for f in catalog.fields:
         if state.applies(f) and (among is None or f.name in among):
             if f.name == name:
