@@ -201,8 +201,6 @@ async def main(
     redis: str | None,
 ) -> None:
     engine, walkers, question = await contacts(max(*counts, RATE_CONTACTS), postgres, redis)
-    echo, bot = _echo(), offline_bot()
-    mirror, mirror_bot = _mirror(question), offline_bot()
     where = "PostgreSQL" + (" + Redis" if redis else "") if postgres else "SQLite file, WAL"
     print(f"Throughput: each contact {cycles} answers and {cycles} 上一项 ({where})\n")
     print(
@@ -213,16 +211,10 @@ async def main(
     print("|---|---|---|---|---|---|---|---|---|---|")
     echo_rate = 0.0
     for count in counts:
-        echoing = [OfflineChat(echo, bot, 20_000 + i) for i in range(count)]
-        echoes: list[Step] = [partial(p.send, "13812345678") for p in echoing]
-        mirrors: list[Step] = [
-            Walker(OfflineChat(mirror, mirror_bot, 30_000 + i), _back(question)).step
-            for i in range(count)
-        ]
+        echoes, mirrors = baselines(count, question)
         ours, baseline, same = await side_by_side(
             [[w.step for w in walkers[:count]], echoes, mirrors], 2 * cycles
         )
-        bot.session.calls.clear()
         echo_rate = baseline.rate
         p50, p99, _ = percentiles(ours.latencies)
         print(
@@ -247,6 +239,22 @@ async def main(
             f"({len(latencies):,}) | {p50:.1f} ms | {p99:.1f} ms | {longest:.1f} ms |"
         )
     await engine.dispose()
+
+
+def baselines(count: int, question: list[TelegramMethod[Any]]) -> tuple[list[Step], list[Step]]:
+    """What the form is measured against, for `count` people: each sending the form's answer
+    to the echo handler, and each walking the echo that makes the form's calls (`_mirror`);
+    new bots, so that nothing sent before is kept."""
+    echo, bot = _echo(), offline_bot()
+    mirror, mirror_bot = _mirror(question), offline_bot()
+    echoes: list[Step] = [
+        partial(OfflineChat(echo, bot, 20_000 + i).send, "13812345678") for i in range(count)
+    ]
+    mirrors: list[Step] = [
+        Walker(OfflineChat(mirror, mirror_bot, 30_000 + i), _back(question)).step
+        for i in range(count)
+    ]
+    return echoes, mirrors
 
 
 def _echo() -> Dispatcher:

@@ -27,10 +27,8 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
-from bench.answers import Step, Walker, _back, _echo, _mirror, contacts, flat_out
-from bot.offline import OfflineChat, offline_bot
+from bench.answers import baselines, contacts, flat_out
 
 WORKLOADS = ("form", "echo", "mirror")
 _COUNTED = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -39,19 +37,8 @@ _COUNTED = re.compile(r"I\s+refs:\s+([\d,]+)")
 async def workload(name: str, count: int, each: int) -> None:
     """One workload's updates, `each` per contact, after the setup every run shares."""
     engine, walkers, question = await contacts(count)
-    steps: list[Step]
-    if name == "form":
-        steps = [w.step for w in walkers]
-    elif name == "echo":
-        echo, bot = _echo(), offline_bot()
-        steps = [
-            partial(OfflineChat(echo, bot, 20_000 + i).send, "13812345678") for i in range(count)
-        ]
-    else:
-        mirror, bot = _mirror(question), offline_bot()
-        steps = [
-            Walker(OfflineChat(mirror, bot, 30_000 + i), _back(question)).step for i in range(count)
-        ]
+    echoes, mirrors = baselines(count, question)
+    steps = {"form": [w.step for w in walkers], "echo": echoes, "mirror": mirrors}[name]
     await flat_out(steps, 4)  # each path taken once before counting
     await flat_out(steps, each)
     await engine.dispose()

@@ -45,10 +45,9 @@ class UtcDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
+            value = self.process_bind_param(value, dialect)
             if value is None:
                 return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime")
             return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
         return process
