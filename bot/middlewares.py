@@ -34,7 +34,7 @@ from domain.catalog import Catalog
 from services import chats
 from services.admins import Admins
 from services.notifier import Notifier
-from storage import updates
+from storage import greenlets, updates
 from storage.db import connections, update_session
 from storage.repositories import Sender, Store
 from storage.shared_fsm import before_speaking
@@ -109,7 +109,7 @@ class Services(BaseMiddleware):
                 data["contact_form"] = form
                 result = await handler(event, data)
                 if session.in_transaction():  # what it did since it last spoke (`LetGo`)
-                    await session.commit()
+                    await greenlets.commit(session)
                 return result
             finally:
                 turn.give_up()
@@ -166,7 +166,7 @@ class LetGo(BaseRequestMiddleware):
         if turn is not None:
             session = update_session.get()
             if session is not None and session.in_transaction():
-                await session.commit()
+                await greenlets.commit(session)
             await before_speaking()
             turn.give_up()
         return await make_request(bot, method)

@@ -149,6 +149,15 @@ class Catalog:
         return frozenset(f.name for f in self.required_fields)
 
     @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.by_name)
+
+    @cached_property
+    def followers(self) -> tuple[tuple[str, str], ...]:
+        """Each field that follows another (asked once that one is answered), with that one."""
+        return tuple((f.name, f.follows) for f in self.fields if f.follows)
+
+    @cached_property
     def numeric_names(self) -> tuple[str, ...]:
         """Fields answered with a number: money, counts, ranks."""
         return tuple(f.name for f in self.fields if f.kind in NUMERIC_KINDS)

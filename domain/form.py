@@ -103,19 +103,20 @@ def previous_field(
 
 def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
     """How far along: a field that follows another counts from the start (answering the list's
-    name does not make the form longer), until the one it follows is skipped. (One pass: every
-    question screen shows it.)"""
-    done, total, missing = 0, 0, []
-    for f in catalog.fields:
-        if not (state.applies(f) or f.follows not in state.skipped):
-            continue  # it follows one that was skipped
-        total += 1
-        done += state.settled(f)
-        if (f.required or f.required_with) and f.name not in state.values:
-            missing.append(f.name)
+    name does not make the form longer), until the one it follows is skipped. (In sets, not
+    field by field: every question screen shows it.)"""
+    values, skipped = state.values, state.skipped
+    left_out = {
+        name for name, follows in catalog.followers if follows in skipped and follows not in values
+    }
+    settled = (values.keys() | skipped) & catalog.names
+    done = len(settled - state.unconfirmed - left_out)
+    missing = [
+        f.name for f in catalog.required_fields if f.name not in values and f.name not in left_out
+    ]
     return Progress(
         section=catalog.section(step.section).number if step.section else 1,
         done=done,
-        total=total,
+        total=len(catalog.fields) - len(left_out),
         missing_required=missing,
     )

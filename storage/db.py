@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState, QueuePool
 
 from storage import hot
 from storage.sqlite import connector
@@ -98,7 +98,16 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     # never waits for a connection it holds itself.
     arguments = parsed.get_dialect()().create_connect_args(parsed)
     options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **options}
+    options.setdefault("pool_reset_on_return", None)  # see `_reset`
     engine = create_async_engine(url, async_creator=connector(*arguments), **options)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, _: Any, state: PoolResetState) -> None:
+        """The pool's rollback of a connection given back, only where a transaction is open:
+        not after a commit, the usual end of an update (a trip through SQLAlchemy's greenlet
+        and aiosqlite less an update)."""
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _: Any) -> None:

@@ -55,6 +55,8 @@ from sqlalchemy.orm import Mapper, Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql import ClauseElement, Select
 
+from storage import greenlets
+
 Row = tuple[Any, ...]
 T = TypeVar("T")
 _QUEUED = "hot.queued"  # in a connection's `info`: the `later` writes not yet sent
@@ -309,7 +311,7 @@ async def run(
         rows = _run(sync, held[1], statement, values or {}, in_place=True)
         if rows is not None:
             return rows
-    return await session.run_sync(run_sync, statement, values or {}, last)
+    return await greenlets.run(run_sync, sync, statement, values or {}, last)
 
 
 @cache

@@ -128,6 +128,19 @@ async def test_a_statement_run_in_place_still_waits_for_a_locked_file(engine: As
         await holder
 
 
+async def test_a_connection_given_back_in_a_transaction_is_rolled_back(engine: AsyncEngine) -> None:
+    """The pool rolls a connection back only where a transaction is open (not after every
+    commit): writes left open below SQLAlchemy's own transaction are undone all the same."""
+    async with AsyncSession(engine) as session:
+        await hot.run(session, _INSERT, {"x": 2})
+        await session.commit()
+    async with engine.connect() as connection:
+        pooled = await connection.get_raw_connection()
+        pooled.driver_connection.run_now("INSERT INTO t VALUES (3)", ())  # not SQLAlchemy's
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [2]
+
+
 async def test_a_lock_held_too_long_is_an_error(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
