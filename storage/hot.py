@@ -45,7 +45,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
-from weakref import WeakSet
+from weakref import WeakSet, ref
 
 from sqlalchemy import bindparam, event, inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -150,7 +150,9 @@ def run_sync(
     event of the session); the rows it returns, if any. `last`: see `run`."""
     connection: Connection = session.connection()
     if hasattr(connection.connection.driver_connection, "run_now"):  # SQLite: see `run`
-        session.info["held"] = (session.get_transaction(), connection)
+        # the transaction by a weak reference: it refers to the session, whose `info` this is,
+        # and a cycle would leave the session for the garbage collector (~40 objects an update)
+        session.info["held"] = (ref(session.get_transaction()), connection)
     rows = _run(session, connection, statement, values, in_place=False, last=last)
     assert rows is not None
     return rows
@@ -307,7 +309,8 @@ async def run(
     must then fail, not merely write nothing, where its writes must not stand."""
     sync = session.sync_session
     held = sync.info.get("held")
-    if held is not None and held[0] is sync.get_transaction() and held[0].is_active:
+    transaction = held[0]() if held is not None else None
+    if transaction is not None and transaction is sync.get_transaction() and transaction.is_active:
         rows = _run(sync, held[1], statement, values or {}, in_place=True)
         if rows is not None:
             return rows
