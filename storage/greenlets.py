@@ -4,9 +4,10 @@ An `AsyncSession` runs each call (a commit, `run_sync`) in a greenlet of its own
 (`sqlalchemy.util.concurrency.greenlet_spawn`), made for the call and dropped after it. On Python
 3.11 a greenlet's first frame maps 16 KiB from the system for its frame stack, touched once and
 given back when it ends: two system calls and a page fault, ~5 µs of kernel time a call here,
-twice an update (the sender's read, the commit). `run` does what `greenlet_spawn` does in a
-greenlet that, once done, waits for the next call with its stack kept: SQLAlchemy's kind
-(`await_` in it hands the awaitable to the caller), in the caller's context variables.
+twice an update on SQLite (the sender's read, the commit), once more for each statement on
+PostgreSQL. `run` does what `greenlet_spawn` does in a greenlet that, once done, waits for the
+next call with its stack kept: SQLAlchemy's kind (`await_` in it hands the awaitable to the
+caller), in the caller's context variables.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class _Done:
 
 
 class _Worker(greenlet):  # type: ignore[misc]
+    """Runs calls one after another, handing each one's outcome (`_Done`) or the awaitables
+    its `await_` waits for to the greenlet that made it (`run`)."""
+
     __sqlalchemy_greenlet_provider__ = True  # what `await_` asks of the greenlet it runs in
 
     def __init__(self) -> None:
@@ -51,19 +55,27 @@ class _Worker(greenlet):  # type: ignore[misc]
             fn, args = self.parent.switch(done)
 
 
-_idle = threading.local()  # greenlets belong to the thread that made them
+class _Kept(threading.local):
+    """A thread's idle workers, and the greenlet they hand back to: the first to call `run`
+    in the thread (the one its event loop runs in)."""
+
+    def __init__(self) -> None:
+        self.owner: greenlet | None = None
+        self.idle: list[_Worker] = []
+
+
+_kept = _Kept()
 
 
 async def run(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)`, as `greenlet_spawn(fn, *args)` runs it."""
-    caller = getcurrent()
-    idle: list[_Worker] | None = getattr(_idle, "workers", None)
-    if idle is None:
-        idle = _idle.workers = []
-    worker = idle.pop() if idle else _Worker()
-    if worker.parent is not caller:  # not the thread's main greenlet: the usual way
-        idle.append(worker)
+    kept, caller = _kept, getcurrent()
+    if kept.owner is None:
+        kept.owner = caller
+    elif caller is not kept.owner:  # an event loop run in another greenlet: the usual way
         return await greenlet_spawn(fn, *args)
+    idle = kept.idle
+    worker = idle.pop() if idle else _Worker()
     worker.gr_context = caller.gr_context
     result = worker.switch(fn, args)
     while not isinstance(result, _Done):  # an awaitable from `await_`: awaited here

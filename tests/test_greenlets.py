@@ -129,3 +129,22 @@ async def test_greenlets_freed_while_all_are_busy_are_kept_for_later_calls() -> 
     first = await busy(3)
     assert len(first) == 3
     assert await busy(3) == first
+
+
+async def test_a_call_from_another_greenlet_is_run_the_usual_way() -> None:
+    """The kept greenlets hand back to the greenlet the thread's event loop runs in; a call
+    made in any other is run as `greenlet_spawn` runs it, in a greenlet of its own."""
+    kept = await greenlets.run(_current)
+
+    def drive() -> greenlet:
+        call = greenlets.run(_current)
+        try:
+            call.send(None)  # the call does not wait on anything: done in one step
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        raise AssertionError("the call waited")
+
+    inner = greenlet(drive)
+    ran_in = inner.switch()
+    assert ran_in is not kept and ran_in.parent is inner
+    assert await greenlets.run(_current) is kept
