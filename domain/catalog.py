@@ -149,10 +149,6 @@ class Catalog:
         return frozenset(f.name for f in self.required_fields)
 
     @cached_property
-    def names(self) -> frozenset[str]:
-        return frozenset(self.by_name)
-
-    @cached_property
     def followers(self) -> tuple[tuple[str, str], ...]:
         """Each field that follows another (asked once that one is answered), with that one."""
         return tuple((f.name, f.follows) for f in self.fields if f.follows)

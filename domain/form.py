@@ -109,7 +109,7 @@ def progress(catalog: Catalog, state: FormState, step: Step) -> Progress:
     left_out = {
         name for name, follows in catalog.followers if follows in skipped and follows not in values
     }
-    settled = (values.keys() | skipped) & catalog.names
+    settled = (values.keys() | skipped) & catalog.by_name.keys()
     done = len(settled - state.unconfirmed - left_out)
     missing = [
         f.name for f in catalog.required_fields if f.name not in values and f.name not in left_out

@@ -27,7 +27,7 @@ def _field_by_field(catalog: Catalog, state: FormState) -> tuple[int, int, list[
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_progress_counts_as_field_by_field(catalog: Catalog, data: st.DataObject) -> None:
-    names = [*sorted(catalog.names), "not_a_field"]
+    names = [*sorted(catalog.by_name), "not_a_field"]
     some = st.frozensets(st.sampled_from(names))
     answered = data.draw(some, label="answered")
     state = FormState(
