@@ -37,7 +37,6 @@ from services.notifier import Notifier
 from storage import greenlets, updates
 from storage.db import connections, update_session
 from storage.repositories import Sender, Store
-from storage.shared_fsm import before_speaking
 
 
 class Turn:
@@ -147,8 +146,9 @@ async def _close(session: AsyncSession) -> None:
 
 class LetGo(BaseRequestMiddleware):
     """Before an update speaks to Telegram, what it did is committed (every time: the person
-    is told only what is stored), then its conversation's state (`storage.shared_fsm`, with
-    several instances), and it gives up its turn at the database.
+    is told only what is stored), and it gives up its turn at the database. (With several
+    instances its conversation's state is written as it lets go of the conversation:
+    `storage.shared_fsm`.)
 
     Telegram takes tens to hundreds of milliseconds to answer; with SQLite's one connection an
     update holding its turn meanwhile would let the bot serve ten updates a second. What an
@@ -167,7 +167,6 @@ class LetGo(BaseRequestMiddleware):
             session = update_session.get()
             if session is not None and session.in_transaction():
                 await greenlets.commit(session)
-            await before_speaking()
             turn.give_up()
         return await make_request(bot, method)
 

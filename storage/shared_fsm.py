@@ -1,5 +1,5 @@
 """The conversation state of several instances, in Redis: aiogram's storage and per-person lock,
-with one round trip fewer per update.
+in two round trips an update.
 
 aiogram takes a conversation's lock, then reads its state (its FSM middleware, for every
 update) and its data (the form, `handlers.form.Flow`): three round trips. While an update holds
@@ -8,16 +8,22 @@ so here the state and the data are read by the script that takes the lock, in th
 trip, and kept (with what this instance writes) until it is released: the next holder, on any
 instance, reads them afresh. Outside the lock every call goes to Redis as before.
 
-What the update changes in its conversation is written once its database work is committed,
-so that a transaction that fails, as late as its COMMIT, leaves the conversation where it was
-(as the database's storage does, in the same transaction: `storage.fsm`): before the bot speaks
-(`before_speaking`, from `bot.middlewares.LetGo`, which commits first), so that what the person
-is shown is stored; else as the lock is released, by the same script that releases it,
-atomically and only if the lock is still this update's. What may be lost with the process
-(`set_data_soon`: the id of the message a screen became) waits for the release.
+What the update changes in its conversation is written by the script that releases the lock,
+atomically and only if the lock is still this update's, and only if the update's database work
+was committed: a transaction that fails, as late as its COMMIT, leaves the conversation where it
+was (as the database's storage does, in the same transaction: `storage.fsm`).
 
-The update's three scripts (take, write, release) go over one connection it keeps until it lets
-go (`_Line`): redis-py's commands each take a connection from the pool and check it before use,
+The person may see the update's screen before its state is written (the release follows the
+update's last words): an instance killed in between, its lock expiring unreleased, would leave
+the conversation where it was before the update, and the person's next message would answer a
+question they no longer see. So the script that takes the lock marks the conversation as held
+(the holder's token, without expiry) and only a release clears the mark: a holder that finds
+another's mark reads the conversation as lost, as after Redis lost it, and the form resumes from
+the database (where the person is in it, nothing they send meanwhile taken for an answer).
+Writing before the bot speaks instead cost a round trip an update more.
+
+The update's two scripts (take, release) go over one connection it keeps until it lets go
+(`_Line`): redis-py's commands each take a connection from the pool and check it before use,
 ~60 µs of the ~140 a command costs here. Once let go, the connection waits for the next update
 here, not in the pool, whose checkout (a lock, a check for unread data, its counters) cost ~25 µs
 an update more: nothing is left unread on a connection that comes back (see `_Line`).
@@ -29,7 +35,6 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from itertools import count
 from typing import Any
 
@@ -53,14 +58,14 @@ def _text(value: bytes | str | None) -> str | None:
 
 class HeldRedisStorage(RedisStorage):
     """`RedisStorage` serving a conversation whose lock this instance holds from what it read
-    once, and writing what the update changes in it later (see the module's note)."""
+    once, and writing what the update changes in it as the lock is released (see the module's
+    note)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.held: dict[str, Held] = {}  # by lock name: the conversation as the update has it
         self.stored: dict[str, Held] = {}  # by lock name: as Redis has it
         self.unwritten: dict[str, dict[str, str]] = {}  # by lock name: key → value ("": delete)
-        self.speaking: set[str] = set()  # lock names whose unwritten go before the bot speaks
 
     def _held(self, key: StorageKey) -> tuple[str, Held] | None:
         name = self.key_builder.build(key, "lock")
@@ -86,17 +91,9 @@ class HeldRedisStorage(RedisStorage):
         name, (_, data) = held
         value = state.state if isinstance(state, State) else state
         self.held[name] = (value, data)
-        self._later(name, self.key_builder.build(key, "state"), value, speaking=True)
+        self._later(name, self.key_builder.build(key, "state"), value)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._set_data(key, data, speaking=True)
-
-    async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        """The data, written with the release of the conversation's lock (see the module's
-        note); at once when the lock is not held here."""
-        await self._set_data(key, data, speaking=False)
-
-    async def _set_data(self, key: StorageKey, data: Mapping[str, Any], *, speaking: bool) -> None:
         held = self._held(key)
         if held is None or self.data_ttl is not None:
             await super().set_data(key, data)
@@ -104,14 +101,16 @@ class HeldRedisStorage(RedisStorage):
         name, (state, _) = held
         written = self.json_dumps(dict(data)) if data else None
         self.held[name] = (state, written)
-        self._later(name, self.key_builder.build(key, "data"), written, speaking=speaking)
+        self._later(name, self.key_builder.build(key, "data"), written)
 
-    def _later(self, name: str, key: str, value: str | None, *, speaking: bool) -> None:
-        """`value` for `key` once the update's database work is committed: before the bot
-        speaks (`speaking`), or as the lock is released; never if it is not committed."""
+    async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """As `set_data`: what it writes waits for the release of the conversation's lock."""
+        await self.set_data(key, data)
+
+    def _later(self, name: str, key: str, value: str | None) -> None:
+        """`value` for `key` as the lock is released; never if the update's database work is
+        not committed."""
         self.unwritten.setdefault(name, {})[key] = value or ""
-        if speaking:
-            self.speaking.add(name)
         session = update_session.get()
         if session is not None:
             unless_committed(session, lambda: self._undo(name))
@@ -121,63 +120,40 @@ class HeldRedisStorage(RedisStorage):
         if name in self.held:
             self.held[name] = self.stored[name]
         self.unwritten.pop(name, None)
-        self.speaking.discard(name)
-
-    async def write(self, name: str, line: _Line) -> None:
-        """The conversation's changes that must be stored before the bot speaks, written."""
-        if name not in self.speaking:
-            return
-        self.speaking.discard(name)
-        writes = self.unwritten.pop(name)
-        await line.eval(_WRITING, [*writes], [*writes.values()])
-        self.stored[name] = self.held[name]
 
 
-_holding: ContextVar[tuple[HeldRedisStorage, str, _Line] | None] = ContextVar(
-    "holding", default=None
-)
-
-
-async def before_speaking() -> None:
-    """The update is about to speak, its database work committed (`bot.middlewares.LetGo`):
-    what it changed in its conversation is written now, so that what the person is shown is
-    what is stored."""
-    holding = _holding.get()
-    if holding is not None:
-        storage, name, line = holding
-        await storage.write(name, line)
-
-
-# Each of KEYS from the `first` on set to its ARGV ("": deleted).
-_SETTING = """
-for i = {first}, #KEYS do
-    if ARGV[i] == '' then
-        redis.call('del', KEYS[i])
-    else
-        redis.call('set', KEYS[i], ARGV[i])
-    end
-end
-"""
-_WRITING = _SETTING.format(first=1)
-
-# KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms; KEYS[2], KEYS[3]:
-# the conversation's state and data, read once it is taken (already this token's: a retry whose
-# first try was carried out, its reply lost).
+# KEYS[1]: the lock, ARGV[1]: its token, ARGV[2]: how long it holds, in ms; KEYS[2]: the mark of
+# the conversation held; KEYS[3], KEYS[4]: its state and data, read once the lock is taken
+# (already this token's: a retry whose first try was carried out, its reply lost). Another
+# holder's mark left: that holder never released the lock, what it showed was never written
+# (see the module's note), the conversation is lost.
 _ACQUIRE_READING = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
         and redis.call('get', KEYS[1]) ~= ARGV[1] then
     return {0}
 end
-return {1, redis.call('get', KEYS[2]), redis.call('get', KEYS[3])}
+local mark = redis.call('get', KEYS[2])
+if mark and mark ~= ARGV[1] then
+    redis.call('del', KEYS[3], KEYS[4])
+end
+redis.call('set', KEYS[2], ARGV[1])
+return {1, redis.call('get', KEYS[3]), redis.call('get', KEYS[4])}
 """
 
-# KEYS[1]: the lock, ARGV[1]: its token; KEYS[2…], ARGV[2…]: values to set first ("": delete).
-_RELEASE_WRITING = f"""
+# KEYS[1]: the lock, ARGV[1]: its token; KEYS[2]: the mark; KEYS[3…], ARGV[2…]: values to set
+# first ("": delete).
+_RELEASE_WRITING = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
     return 0
 end
-{_SETTING.format(first=2)}
-redis.call('del', KEYS[1])
+for i = 3, #KEYS do
+    if ARGV[i - 1] == '' then
+        redis.call('del', KEYS[i])
+    else
+        redis.call('set', KEYS[i], ARGV[i - 1])
+    end
+end
+redis.call('del', KEYS[1], KEYS[2])
 return 1
 """
 
@@ -187,8 +163,8 @@ class _Line:
     in `idle` for the next update's (at most `KEPT`), not checked again: a script whose reply is
     not read in full disconnects it (`_eval`), so a connected one has nothing unread. A script
     whose connection broke (the server closed it meanwhile) is tried once more on a new one
-    (taking the lock and writing may run twice; a release run twice says the lock was not this
-    update's)."""
+    (taking the lock may run twice, the retry finding it this update's; a release run twice
+    says the lock was not this update's)."""
 
     retry = Retry(NoBackoff(), 1)
     KEPT = 64
@@ -251,20 +227,19 @@ class HeldRedisIsolation(RedisEventIsolation):
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         build, storage = self.key_builder.build, self.storage
         name, token = build(key, "lock"), f"{_INSTANCE}-{next(_LOCKS)}"
-        keys, args = (name, build(key, "state"), build(key, "data")), (token, self.holds)
+        mark = f"{name}:held"  # see the module's note
+        keys = (name, mark, build(key, "state"), build(key, "data"))
+        args = (token, self.holds)
         async with _Line(self.redis, self.idle) as line:
             while not (read := await line.eval(_ACQUIRE_READING, keys, args))[0]:
                 await asyncio.sleep(self.wait)
             storage.held[name] = storage.stored[name] = (_text(read[1]), _text(read[2]))
-            held = _holding.set((storage, name, line))
             try:
                 yield None
             finally:
-                _holding.reset(held)
                 storage.held.pop(name, None)
                 storage.stored.pop(name, None)
-                storage.speaking.discard(name)
                 writes = storage.unwritten.pop(name, {})
-                keys, values = (name, *writes), (token, *writes.values())
+                keys, values = (name, mark, *writes), (token, *writes.values())
                 if not await line.eval(_RELEASE_WRITING, keys, values):
                     raise LockNotOwnedError("Cannot release a lock that's no longer owned")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockNotOwnedError
 from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
@@ -337,8 +339,9 @@ async def test_an_update_reads_its_conversation_from_redis_as_it_takes_the_lock(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An update reads its conversation's state and data in the script that takes the
-    conversation's lock, and writes the id of the message its screen became as it releases it
-    (`storage.shared_fsm`): three round trips; what it wrote is what the next update reads."""
+    conversation's lock, and writes what it changed in it (its screen, the id of the message the
+    screen became) as it releases it (`storage.shared_fsm`): two round trips; what it wrote is
+    what the next update reads."""
     _, person = await bound(world)
     commands: list[str] = []
     original = AbstractConnection.send_command
@@ -351,10 +354,9 @@ async def test_an_update_reads_its_conversation_from_redis_as_it_takes_the_lock(
         patched.setattr(AbstractConnection, "send_command", counted)
         await person.press("全部正确")  # now at 联系人姓名
         await person.send("张伟")
-    # each: the lock taken with the conversation read, the screen's state once the database
-    # has committed and before the screen is sent; the message id it became goes with the lock's
-    # release, in the same script
-    assert commands == ["EVAL", "EVAL", "EVAL"] * 2
+    # each: the lock taken with the conversation read; the screen's state and the message id it
+    # became written with the lock's release, in the same script
+    assert commands == ["EVAL", "EVAL"] * 2
     assert (await conversation(world, person)).get("message")
     assert (await stored(world))["contact_name"].value == "张伟"
     said = texts(await person.send("13812345678"))
@@ -393,6 +395,44 @@ async def test_a_persons_next_update_on_another_instance_waits_for_the_first(
     said = texts(await other.send("13812345678"))
     assert "联系人手机号：13812345678（已记录）" in said[-1]
     assert (await stored(world))["contact_name"].value == "张伟"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
+async def test_an_instance_killed_before_letting_go_leaves_the_conversation_to_resume(
+    world: World,
+) -> None:
+    """An instance dies after its answer was committed and while its next question is being
+    sent, before it let go of the conversation (whose state it writes as it lets go): once its
+    lock has expired, the person's next message, on another instance, is not taken as an answer
+    to the question before; they are shown where they are, and answering goes on from there."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    storage, isolation = app.shared_state(os.environ["TEST_REDIS_URL"])
+    other = OfflineChat(
+        app.dispatcher(world.sessions, world.catalog, world.notifier, storage, isolation=isolation),
+        world.bot,
+        person.user.id,
+    )
+    slow = world.bot.session.holds[person.chat.id] = Hold()  # type: ignore[attr-defined]
+    world.failures_expected = True  # the killed instance's update, if it ever ended
+    dying = asyncio.create_task(person.send("张伟"))
+    try:
+        await asyncio.wait_for(slow.arrived.wait(), 5)  # 联系人手机号 on its way: the kill
+        del world.bot.session.holds[person.chat.id]  # type: ignore[attr-defined]
+        for lock in await storage.redis.keys("*:lock"):
+            await storage.redis.pexpire(lock, 1)  # as its 60 s would end
+        await asyncio.sleep(0.01)
+        said = texts(await asyncio.wait_for(other.send("13812345678"), 5))
+        assert len(said) == 1 and "请填写联系人手机号" in said[0]
+        assert (await stored(world))["contact_name"].value == "张伟"
+        assert "contact_mobile" not in await stored(world)
+        said = texts(await other.send("13812345678"))
+        assert "联系人手机号：13812345678（已记录）" in said[-1]
+    finally:
+        dying.cancel()
+        with suppress(asyncio.CancelledError, LockNotOwnedError):
+            await dying  # the killed instance's last words, never heard
+        await storage.close()
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
