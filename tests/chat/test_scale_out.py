@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import SendMessage
 from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
@@ -363,13 +364,9 @@ async def test_an_update_reads_its_conversation_from_redis_as_it_takes_the_lock(
     assert "联系人手机号：13812345678（已记录）" in said[-1]
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
-async def test_a_persons_next_update_on_another_instance_waits_for_the_first(
-    world: World,
-) -> None:
-    """Two instances behind a load balancer: the person's second message, on the other one,
-    is handled once the first has spoken and let go of the conversation, with all it wrote: typed
-    before the next question appeared, it is not taken as its answer."""
+async def _two_instances(world: World) -> tuple[OfflineChat, OfflineChat, RedisStorage, Hold]:
+    """A contact at 联系人姓名; the same person to another instance (its own Dispatcher and Redis
+    storage, the same database and Bot API), its storage, and Telegram held for their chat."""
     _, person = await bound(world)
     await person.press("全部正确")  # now at 联系人姓名
     storage, isolation = app.shared_state(os.environ["TEST_REDIS_URL"])
@@ -379,6 +376,17 @@ async def test_a_persons_next_update_on_another_instance_waits_for_the_first(
         person.user.id,
     )
     slow = world.bot.session.holds[person.chat.id] = Hold()  # type: ignore[attr-defined]
+    return person, other, storage, slow
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
+async def test_a_persons_next_update_on_another_instance_waits_for_the_first(
+    world: World,
+) -> None:
+    """Two instances behind a load balancer: the person's second message, on the other one,
+    is handled once the first has spoken and let go of the conversation, with all it wrote: typed
+    before the next question appeared, it is not taken as its answer."""
+    person, other, storage, slow = await _two_instances(world)
     try:
         answering = asyncio.create_task(person.send("张伟"))
         await asyncio.wait_for(slow.arrived.wait(), 5)  # 联系人手机号 on its way, lock held
@@ -405,15 +413,7 @@ async def test_an_instance_killed_before_letting_go_leaves_the_conversation_to_r
     sent, before it let go of the conversation (whose state it writes as it lets go): once its
     lock has expired, the person's next message, on another instance, is not taken as an answer
     to the question before; they are shown where they are, and answering goes on from there."""
-    _, person = await bound(world)
-    await person.press("全部正确")  # now at 联系人姓名
-    storage, isolation = app.shared_state(os.environ["TEST_REDIS_URL"])
-    other = OfflineChat(
-        app.dispatcher(world.sessions, world.catalog, world.notifier, storage, isolation=isolation),
-        world.bot,
-        person.user.id,
-    )
-    slow = world.bot.session.holds[person.chat.id] = Hold()  # type: ignore[attr-defined]
+    person, other, storage, slow = await _two_instances(world)
     world.failures_expected = True  # the killed instance's update, if it ever ended
     dying = asyncio.create_task(person.send("张伟"))
     try:
