@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 from weakref import WeakSet, ref
 
@@ -224,15 +224,23 @@ def _send(
         parts.append(then)
     if not parts:
         return []
+    sql = _joined(tuple((sql, len(values)) for sql, values in parts))
+    return _execute(connection, sql, [a for _, values in parts for a in values], alone)
+
+
+@lru_cache(maxsize=256)
+def _joined(parts: tuple[tuple[str, int], ...]) -> str:
+    """The parts (each its SQL and how many parameters it takes) as one statement, the last
+    one's rows its own: each part's `$1` is the whole statement's `$(n + 1)`, n the parameters
+    of the parts before it. An answer's statement is the same every time: made once."""
     sqls: list[str] = []
-    arguments: list[Any] = []
-    for sql, values in parts:
-        after = len(arguments)  # its $1 is the whole statement's $(after + 1)
+    after = 0
+    for sql, taken in parts:
         sqls.append(_PLACE.sub(lambda m, n=after: f"${int(m[1]) + n}", sql))  # type: ignore[misc]
-        arguments.extend(values)
+        after += taken
     *first, last = sqls
     ahead = ", ".join(f"q{i} AS ({part})" for i, part in enumerate(first))
-    return _execute(connection, f"WITH {ahead} {last}" if first else last, arguments, alone)
+    return f"WITH {ahead} {last}" if first else last
 
 
 _PLACE = re.compile(r"\$(\d+)")  # PostgreSQL's numbered parameters, in statements of our own
