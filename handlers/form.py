@@ -93,9 +93,11 @@ class Flow:
         the message it became, so text typed before it was shown is not taken as its answer.
         That second write is not committed on its own: it goes with the next write of the
         conversation's state, or with Redis as the update releases the conversation's lock
-        (`storage.fsm.set_data_soon`: one statement and one commit fewer per screen, or one
-        round trip). A process killed before then loses it for the one screen shown at the
-        kill: a message typed before that screen appeared is taken as its answer.
+        (`storage.fsm.set_data_soon`: one statement and one commit fewer per screen). A process
+        killed before then loses it for the one screen shown at the kill: a message typed before
+        that screen appeared is taken as its answer. (With Redis everything the update wrote
+        goes as it releases the lock; an instance killed before then leaves the conversation to
+        be read as lost, and the form resumes where the person is: `storage.shared_fsm`.)
 
         A screen Telegram did not take (the person blocked the bot, Telegram was down, slow or
         limiting) is marked unseen: the person's next message is not an answer to it; they are

@@ -116,8 +116,8 @@ class SqlStorage(BaseStorage):
 async def set_data_soon(state: FSMContext, data: Mapping[str, Any]) -> None:
     """Conversation data whose loss with a killed process costs little: in the database with
     the next write of the conversation's state (`SqlStorage.set_data_soon`), one statement and
-    one commit fewer for the update; in Redis with the release of the conversation's lock, as
-    the next update may reach another instance (`storage.shared_fsm`); elsewhere at once."""
+    one commit fewer for the update; elsewhere as any data (in Redis, in an update, as it
+    releases the conversation's lock: `storage.shared_fsm`)."""
     soon = getattr(state.storage, "set_data_soon", None)
     if soon is not None:
         await soon(state.key, data)

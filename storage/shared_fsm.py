@@ -103,10 +103,6 @@ class HeldRedisStorage(RedisStorage):
         self.held[name] = (state, written)
         self._later(name, self.key_builder.build(key, "data"), written)
 
-    async def set_data_soon(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        """As `set_data`: what it writes waits for the release of the conversation's lock."""
-        await self.set_data(key, data)
-
     def _later(self, name: str, key: str, value: str | None) -> None:
         """`value` for `key` as the lock is released; never if the update's database work is
         not committed."""
