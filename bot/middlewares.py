@@ -34,7 +34,7 @@ from domain.catalog import Catalog
 from services import chats
 from services.admins import Admins
 from services.notifier import Notifier
-from storage import greenlets, updates
+from storage import hooks, hot, updates
 from storage.db import connections, update_session
 from storage.repositories import Sender, Store
 
@@ -107,8 +107,7 @@ class Services(BaseMiddleware):
                 data["contact"] = contact
                 data["contact_form"] = form
                 result = await handler(event, data)
-                if session.in_transaction():  # what it did since it last spoke (`LetGo`)
-                    await greenlets.commit(session)
+                await hot.commit(session)  # what it did since it last spoke (`LetGo`)
                 return result
             finally:
                 turn.give_up()
@@ -140,7 +139,8 @@ async def _close(session: AsyncSession) -> None:
     if session.in_transaction():
         async with session:
             pass
-    else:
+    else:  # what waits for a commit that did not come (`storage.hot`) is not committed
+        hooks.not_committed(session.sync_session)
         session.sync_session.close()
 
 
@@ -165,8 +165,8 @@ class LetGo(BaseRequestMiddleware):
         turn = _turn.get()
         if turn is not None:
             session = update_session.get()
-            if session is not None and session.in_transaction():
-                await greenlets.commit(session)
+            if session is not None:
+                await hot.commit(session)
             turn.give_up()
         return await make_request(bot, method)
 

@@ -36,7 +36,8 @@ from domain.validation import check_values, evaluate
 from services import deadlines, review
 from services.notifier import Notifier
 from storage.codec import decode, encode
-from storage.db import after_commit, kept
+from storage.db import kept
+from storage.hooks import after_commit
 from storage.models import (
     AuditEntry,
     Commitment,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState, QueuePool
 
 from storage import hot
@@ -50,32 +49,6 @@ def kept(session: AsyncSession, name: str) -> dict[Any, Any]:
     if stores is None:
         stores = _kept[engine] = {}
     return stores.setdefault(name, {})
-
-
-def after_commit(session: AsyncSession, then: Callable[[], None]) -> None:
-    """`then()` once the session's transaction is committed; forgotten if it is not."""
-    session.sync_session.info.setdefault("after_commit", []).append(then)
-
-
-def unless_committed(session: AsyncSession, then: Callable[[], None]) -> None:
-    """`then()` if the session's transaction ends without being committed: rolled back, or
-    closed after its commit failed (as late as the COMMIT itself)."""
-    session.sync_session.info.setdefault("unless_committed", []).append(then)
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    session.info.pop("unless_committed", None)
-    for then in session.info.pop("after_commit", ()):
-        then()
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the transaction, not a savepoint in it
-        session.info.pop("after_commit", None)
-        for then in session.info.pop("unless_committed", ()):
-            then()
 
 
 def is_sqlite(url: str) -> bool:

@@ -26,7 +26,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import hot
-from storage.db import unless_committed, update_session
+from storage.db import update_session
+from storage.hooks import unless_committed
 from storage.models import ConversationState, now
 from storage.repositories import upsert
 

@@ -47,7 +47,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import LockNotOwnedError
 
-from storage.db import unless_committed, update_session
+from storage.db import update_session
+from storage.hooks import unless_committed
 
 Held = tuple[str | None, str | None]  # the state, the data as JSON (None: none stored)
 

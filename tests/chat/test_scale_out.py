@@ -23,15 +23,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockNotOwnedError
 from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
 
-from bot import app
+from bot import app, middlewares
 from bot.app import Running
 from bot.offline import Hold, OfflineChat, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
 from services import form
+from storage import hot
 from storage.db import create_engine, session_factory
+from storage.hooks import after_commit, unless_committed
 from storage.leader import Leader
 from storage.models import AuditEntry, ConversationState, Delivery
 from storage.repositories import Outgoing, Store, enqueue
@@ -287,7 +290,7 @@ async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     """What PostgreSQL receives: for an answer, the sender's read, then the answer, its audit
     entry, the update's record and the form's hold in one statement that is its own transaction
     (no BEGIN or COMMIT in asyncpg's log of its plain queries); for 上一项, the sender's read
-    only."""
+    only. Neither begins the session's transaction (`storage.hot`)."""
     _, person = await bound(world)
     await person.press("全部正确")  # now at 联系人姓名
     statements: list[str] = []
@@ -309,9 +312,15 @@ async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     async def idle() -> None:  # the delivery queue's polling after each update is not its own
         pass
 
+    begun: list[object] = []
+
+    def begin(session: Session, *_: object) -> None:
+        begun.append(session)
+
     monkeypatch.setattr(world.sender, "drain", idle)
     event.listen(engine, "before_cursor_execute", statement)
     event.listen(engine.pool, "checkout", checkout)
+    event.listen(Session, "after_begin", begin)
     try:
         await person.send("张伟")
         await asyncio.sleep(0)  # asyncpg logs once the loop comes round
@@ -324,13 +333,42 @@ async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     finally:
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine.pool, "checkout", checkout)
+        event.remove(Session, "after_begin", begin)
         for connection in logged:
             connection.remove_query_logger(log)
     assert answered == (["SELECT", "WITH"], [])
+    assert not begun
     assert all(f"INSERT INTO {t} " in written for t in ("answers", "audit_log", "handled_updates"))
     assert "UPDATE submissions SET version" in written
     assert statements[0].split()[0] == "SELECT" and len(statements) == 1 and plain == []
     assert "当前：张伟" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="SQLite's statements run in the transaction"
+)
+async def test_writes_waiting_in_a_session_not_begun_go_with_its_commit_or_not_at_all(
+    world: World,
+) -> None:
+    """On PostgreSQL a write whose rows nobody reads waits in a session whose transaction has
+    not begun (`storage.hot`): the update's commit sends it and settles what waited for it; an
+    update that ends without one (it failed) leaves it unwritten and says so to what waited."""
+    told: list[str] = []
+    for committing in (True, False):
+        session = world.sessions()
+        await Store(session).audit.record("test.waiting", 1, committing=committing)
+        unless_committed(session, lambda c=committing: told.append(f"not committed {c}"))
+        after_commit(session, lambda c=committing: told.append(f"committed {c}"))
+        assert not session.in_transaction()
+        if committing:
+            await hot.commit(session)
+        await middlewares._close(session)
+    assert told == ["committed True", "not committed False"]
+    async with world.sessions() as session:
+        entries = await session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "test.waiting")
+        )
+        assert entries.all() == [{"committing": True}]
 
 
 @pytest.mark.skipif(
