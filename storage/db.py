@@ -112,7 +112,7 @@ def connections(engine: AsyncEngine) -> int:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=hot.Waiting)
 
 
 def alembic_config(url: str) -> Config:

@@ -43,7 +43,8 @@ the statement costs the server (~100–250 µs of socket and event-loop work in 
   waits in the session, and a read or a `last` write with what waits runs as a transaction of
   its own on a connection of the pool (`_alone`), settling what waits for the session's commit
   (`storage.hooks`) as it ends. The update's commits (`commit`: before it speaks, as it ends)
-  send what still waits; a session begun meanwhile takes it to its connection.
+  send what still waits; a session begun meanwhile takes it to its connection; one rolled back
+  or closed forgets it (`Waiting`).
 """
 
 from __future__ import annotations
@@ -307,6 +308,25 @@ def _with_cursor(
         cursor.close()
 
 
+class Waiting(Session):
+    """An update's session (`storage.db.session_factory`): on PostgreSQL, writes may wait in it
+    while its transaction has not begun (`_waits`). Rolled back or closed meanwhile, it forgets
+    them, as its transaction would have, and tells what waited for their commit
+    (`storage.hooks`); a rollback of a session not begun is otherwise nothing to SQLAlchemy."""
+
+    def rollback(self) -> None:
+        self._forget_waiting()
+        super().rollback()
+
+    def close(self) -> None:
+        self._forget_waiting()
+        super().close()
+
+    def _forget_waiting(self) -> None:
+        if self.info.pop(_QUEUED, None):
+            hooks.not_committed(self)
+
+
 def _waits(session: Session, statement: Statement, values: Mapping[str, Any]) -> bool:
     """A `later` write of a session whose transaction has not begun waits in the session, for
     the statement that carries it or for the session's commit (not two writes of one row: the
@@ -390,7 +410,7 @@ async def run(
     server, it and the writes it carries are a transaction of their own (`_with_cursor`). It
     must then fail, not merely write nothing, where its writes must not stand."""
     sync = session.sync_session
-    if sync.bind in _batching and not sync.in_transaction():  # PostgreSQL: see the note
+    if isinstance(sync, Waiting) and sync.bind in _batching and not sync.in_transaction():
         if _waits(sync, statement, values or {}):
             return []
         if (statement.carries and last) or not (statement.writes or sync.info.get(_QUEUED)):

@@ -352,23 +352,26 @@ async def test_writes_waiting_in_a_session_not_begun_go_with_its_commit_or_not_a
 ) -> None:
     """On PostgreSQL a write whose rows nobody reads waits in a session whose transaction has
     not begun (`storage.hot`): the update's commit sends it and settles what waited for it; an
-    update that ends without one (it failed) leaves it unwritten and says so to what waited."""
+    update that ends without one (it failed), or rolls back, leaves it unwritten and says so to
+    what waited, and a commit after the rollback writes nothing."""
     told: list[str] = []
-    for committing in (True, False):
+    for ending in ("commit", "close", "rollback"):
         session = world.sessions()
-        await Store(session).audit.record("test.waiting", 1, committing=committing)
-        unless_committed(session, lambda c=committing: told.append(f"not committed {c}"))
-        after_commit(session, lambda c=committing: told.append(f"committed {c}"))
+        await Store(session).audit.record("test.waiting", 1, ending=ending)
+        unless_committed(session, lambda e=ending: told.append(f"not committed: {e}"))
+        after_commit(session, lambda e=ending: told.append(f"committed: {e}"))
         assert not session.in_transaction()
-        if committing:
+        if ending == "rollback":
+            await Store(session).rollback()
+        if ending != "close":
             await hot.commit(session)
         await middlewares._close(session)
-    assert told == ["committed True", "not committed False"]
+    assert told == ["committed: commit", "not committed: close", "not committed: rollback"]
     async with world.sessions() as session:
         entries = await session.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "test.waiting")
         )
-        assert entries.all() == [{"committing": True}]
+        assert entries.all() == [{"ending": "commit"}]
 
 
 @pytest.mark.skipif(
