@@ -34,7 +34,7 @@ from domain.catalog import Catalog
 from services import chats
 from services.admins import Admins
 from services.notifier import Notifier
-from storage import hooks, hot, updates
+from storage import hot, updates
 from storage.db import connections, update_session
 from storage.repositories import Sender, Store
 
@@ -139,8 +139,7 @@ async def _close(session: AsyncSession) -> None:
     if session.in_transaction():
         async with session:
             pass
-    else:  # what waits for a commit that did not come (`storage.hot`) is not committed
-        hooks.not_committed(session.sync_session)
+    else:  # what still waits for a commit is told it will not come (`storage.hot.Waiting`)
         session.sync_session.close()
 
 

@@ -67,7 +67,7 @@ from storage import greenlets, hooks
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
-_QUEUED = "hot.queued"  # in a connection's `info`: the `later` writes not yet sent
+_QUEUED = "hot.queued"  # in a connection's `info` (or a session's: `_waits`): `later` writes
 _batching: WeakSet[Engine] = WeakSet()  # the engines whose `later` writes wait (`batching`)
 
 
@@ -310,21 +310,22 @@ def _with_cursor(
 
 class Waiting(Session):
     """An update's session (`storage.db.session_factory`): on PostgreSQL, writes may wait in it
-    while its transaction has not begun (`_waits`). Rolled back or closed meanwhile, it forgets
-    them, as its transaction would have, and tells what waited for their commit
-    (`storage.hooks`); a rollback of a session not begun is otherwise nothing to SQLAlchemy."""
+    while its transaction has not begun (`_waits`). Rolled back meanwhile, it forgets them, as
+    its transaction would have, and tells what waited for their commit (`storage.hooks`); a
+    rollback of a session not begun is otherwise nothing to SQLAlchemy. Closed without a
+    transaction, it tells whatever still waits for a commit that it will not come (a closed
+    transaction tells it as it rolls back)."""
 
     def rollback(self) -> None:
-        self._forget_waiting()
+        if self.info.pop(_QUEUED, None):
+            hooks.not_committed(self)
         super().rollback()
 
     def close(self) -> None:
-        self._forget_waiting()
-        super().close()
-
-    def _forget_waiting(self) -> None:
-        if self.info.pop(_QUEUED, None):
+        if not self.in_transaction():
+            self.info.pop(_QUEUED, None)
             hooks.not_committed(self)
+        super().close()
 
 
 def _waits(session: Session, statement: Statement, values: Mapping[str, Any]) -> bool:
