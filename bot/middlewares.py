@@ -133,9 +133,10 @@ class Services(BaseMiddleware):
 
 async def _close(session: AsyncSession) -> None:
     """`async with session` closes it in a task of its own, shielded from a cancellation, which
-    costs more than closing it does when it no longer holds a connection (the update committed,
-    the usual end): then it is closed in place, with nothing to wait for on the way (no
-    connection to give back: not even a trip through SQLAlchemy's greenlet)."""
+    costs more than closing it does outside a transaction (the update committed, the usual
+    end): then it is closed in place, with nothing to wait for on the way (not even a trip
+    through SQLAlchemy's greenlet; a connection it still holds on SQLite, the update having
+    failed, is rolled back and given back at once: `storage.hot.Waiting`)."""
     if session.in_transaction():
         async with session:
             pass

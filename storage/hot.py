@@ -1,6 +1,7 @@
 """The statements every update runs (the sender's query) and every answer (its writes), below the
 ORM session: compiled once per dialect and run on the session's own connection, in its
-transaction, through the driver's cursor.
+transaction, through the driver's cursor (an update's session on SQLite: on a connection it
+holds, in the driver's transaction, which the session's commit commits: `Waiting`).
 
 `session.execute` of a Core statement costs ~60 µs of SQLAlchemy's work (the ORM's execute
 events, the compiled-statement cache key, the execution context, the result) where SQLite takes
@@ -61,6 +62,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import ClauseElement, Select
 
 from storage import greenlets, hooks
@@ -156,11 +158,15 @@ def run_sync(
 ) -> list[Row]:
     """Run it in the session's transaction (from synchronous code in SQLAlchemy's greenlet: an
     event of the session); the rows it returns, if any. `last`: see `run`."""
-    connection: Connection = session.connection()
-    if hasattr(connection.connection.driver_connection, "run_now"):  # SQLite: see `run`
-        # the transaction by a weak reference: it refers to the session, whose `info` this is,
-        # and a cycle would leave the session for the garbage collector (~40 objects an update)
-        session.info["held"] = (ref(session.get_transaction()), connection)
+    connection: Connection | None = None
+    if not session.in_transaction():
+        connection = session.info.get(_CONNECTION)  # SQLite, an update's session: see `Waiting`
+    if connection is None:
+        connection = session.connection()
+        if hasattr(connection.connection.driver_connection, "run_now"):  # SQLite: see `run`
+            # the transaction by a weak reference: it refers to the session, whose `info` this
+            # is, and a cycle would leave the session for the garbage collector (~40 objects)
+            session.info["held"] = (ref(session.get_transaction()), connection)
     rows = _run(session, connection, statement, values, in_place=False, last=last)
     assert rows is not None
     return rows
@@ -309,23 +315,104 @@ def _with_cursor(
 
 
 class Waiting(Session):
-    """An update's session (`storage.db.session_factory`): on PostgreSQL, writes may wait in it
-    while its transaction has not begun (`_waits`). Rolled back meanwhile, it forgets them, as
-    its transaction would have, and tells what waited for their commit (`storage.hooks`); a
-    rollback of a session not begun is otherwise nothing to SQLAlchemy. Closed without a
-    transaction, it tells whatever still waits for a commit that it will not come (a closed
-    transaction tells it as it rolls back)."""
+    """An update's session (`storage.db.session_factory`), whose statements below the ORM
+    (`run`) do not begin its transaction: making, beginning, committing and closing one cost
+    SQLAlchemy's session ~80–300 µs an update, for nothing the database sees.
+
+    On PostgreSQL, writes may wait in it while its transaction has not begun (`_waits`).
+    Rolled back meanwhile, it forgets them, as its transaction would have, and tells what waited
+    for their commit (`storage.hooks`); a rollback of a session not begun is otherwise nothing
+    to SQLAlchemy. Closed without a transaction, it tells whatever still waits for a commit that
+    it will not come (a closed transaction tells it as it rolls back).
+
+    On SQLite, the statements run on a connection of the pool the session holds
+    (`_CONNECTION`), in the driver's transaction, not the session's. Whatever begins the
+    session's transaction meanwhile begins it on that connection (`get_bind`), so that it
+    commits or rolls back with what ran there; its commit commits that, as the session's
+    transaction would, with the session's `before_commit` and `after_commit` events, and gives
+    the connection back; a rollback or a close undoes it, with `after_rollback`, and gives the
+    connection back."""
+
+    def get_bind(self, *arguments: Any, **options: Any) -> Any:
+        held = self.info.get(_CONNECTION)
+        return held if held is not None else super().get_bind(*arguments, **options)
+
+    def commit(self) -> None:
+        held = self.info.get(_CONNECTION)
+        if held is not None and not self.in_transaction():
+            if not (self.new or self.dirty or self.deleted):
+                _commit_held(self, held)
+                return
+            self.connection()  # what the flush writes goes on the held connection
+        super().commit()
+        _let_go(self)
 
     def rollback(self) -> None:
         if self.info.pop(_QUEUED, None):
             hooks.not_committed(self)
         super().rollback()
+        _let_go(self)
 
     def close(self) -> None:
         if not self.in_transaction():
             self.info.pop(_QUEUED, None)
             hooks.not_committed(self)
         super().close()
+        _let_go(self)
+
+
+_CONNECTION = "hot.connection"  # in an update's session's `info` (SQLite): what it holds
+
+
+def _hold(session: Waiting) -> Connection:
+    """A connection of the pool for the session's statements (SQLite: see `Waiting`)."""
+    engine = session.bind
+    assert isinstance(engine, Engine)
+    connection = session.info[_CONNECTION] = engine.connect()
+    return connection
+
+
+async def _held(session: Waiting) -> Connection:
+    """The connection the session holds, or one taken now: in place if the pool has one
+    waiting (taking it then waits for nothing), else in SQLAlchemy's greenlet."""
+    connection = session.info.get(_CONNECTION)
+    if connection is None:
+        pool = session.bind.pool  # type: ignore[union-attr]
+        ready = isinstance(pool, QueuePool) and pool.checkedin() > 0
+        connection = _hold(session) if ready else await greenlets.run(_hold, session)
+    return connection
+
+
+def _commit_held(session: Waiting, connection: Connection) -> None:
+    """What ran on the held connection, committed as the session's commit would (its events
+    and the engine's `commit`), and the connection given back; rolled back if it fails."""
+    try:
+        session.dispatch.before_commit(session)  # the update's record (`storage.updates`)
+        if connection.dispatch.commit:
+            connection.dispatch.commit(connection)
+        if not connection.connection.driver_connection.commit_now():
+            connection.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+    except BaseException:
+        _let_go(session)
+        raise
+    session.dispatch.after_commit(session)
+    _let_go(session)
+
+
+def _let_go(session: Session) -> None:
+    """The held connection given back to the pool; what ran on it since its last commit
+    undone, and told so (`after_rollback`, `storage.hooks`)."""
+    connection: Connection | None = session.info.pop(_CONNECTION, None)
+    if connection is None:
+        return
+    try:
+        driver = connection.connection.driver_connection
+        if driver is not None and driver.in_transaction:
+            driver.rollback_now()
+            session.dispatch.after_rollback(session)
+            hooks.not_committed(session)
+    finally:
+        connection.close()
 
 
 def _waits(session: Session, statement: Statement, values: Mapping[str, Any]) -> bool:
@@ -374,8 +461,8 @@ async def commit(session: AsyncSession) -> None:
     writes waiting in it; else all it wrote went in statements of their own (`_alone`), or it
     wrote nothing, and what waits for a commit is settled as committed (`storage.hooks`)."""
     sync = session.sync_session
-    if sync.in_transaction() or sync.info.get(_QUEUED):
-        await greenlets.commit(session)  # waiting writes: `_sent_at_commit`
+    if sync.in_transaction() or sync.info.get(_QUEUED) or _CONNECTION in sync.info:
+        await greenlets.commit(session)  # waiting writes: `_sent_at_commit`; held: `Waiting`
     else:
         hooks.committed(sync)
 
@@ -402,16 +489,23 @@ async def run(
     *,
     last: bool = False,
 ) -> Sequence[Row]:
-    """Run it in the session's transaction; the rows it returns, if any. Once the transaction
+    """Run it in the session's transaction; the rows it returns, if any. Once the session
     holds its connection, a statement SQLite runs at once needs no trip through SQLAlchemy's
-    greenlet (`run_sync`, ~20 µs): it runs here.
+    greenlet (`run_sync`, ~20 µs): it runs here. An update's session on SQLite takes one of
+    the pool without beginning its own transaction (`Waiting`).
 
     `last` (a `carries` statement): nothing the transaction writes after it must be applied
     with it or under its locks; on PostgreSQL, if nothing has begun the transaction on the
     server, it and the writes it carries are a transaction of their own (`_with_cursor`). It
     must then fail, not merely write nothing, where its writes must not stand."""
     sync = session.sync_session
-    if isinstance(sync, Waiting) and sync.bind in _batching and not sync.in_transaction():
+    if isinstance(sync, Waiting) and not sync.in_transaction():
+        if sync.bind not in _batching:  # SQLite: on the connection the session holds
+            connection = await _held(sync)
+            rows = _run(sync, connection, statement, values or {}, in_place=True)
+            if rows is not None:
+                return rows
+            return await greenlets.run(run_sync, sync, statement, values or {}, last)
         if _waits(sync, statement, values or {}):
             return []
         if (statement.carries and last) or not (statement.writes or sync.info.get(_QUEUED)):

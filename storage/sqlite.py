@@ -48,6 +48,24 @@ class InPlaceConnection(aiosqlite.Connection):
             await asyncio.sleep(pause)
             attempt, waited = attempt + 1, waited + pause
 
+    def commit_now(self) -> bool:
+        """The open transaction committed at once: False if the file is locked by another
+        process (SQLITE_BUSY: nothing committed yet), to be committed the way that waits."""
+        try:
+            self._open().commit()
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                return False
+            raise
+        return True
+
+    def rollback_now(self) -> None:
+        """What the open transaction wrote, undone at once (SQLite never refuses a rollback as
+        busy): from code that may not wait, such as a session's `close` (`storage.hot`)."""
+        connection = self._open()
+        if connection.in_transaction:
+            connection.rollback()
+
     def run_now(self, sql: str, arguments: Sequence[Any]) -> list[tuple[Any, ...]] | None:
         """One statement run at once, without a coroutine or a cursor object in between
         (`storage.hot`): the rows it returns; None when the file is locked by another process,

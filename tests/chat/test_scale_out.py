@@ -36,7 +36,7 @@ from storage import hot
 from storage.db import create_engine, session_factory
 from storage.hooks import after_commit, unless_committed
 from storage.leader import Leader
-from storage.models import AuditEntry, ConversationState, Delivery
+from storage.models import AuditEntry, ConversationState, Delivery, now
 from storage.repositories import Outgoing, Store, enqueue
 from tests.chat.conftest import World
 from tests.chat.helpers import conversation
@@ -217,6 +217,32 @@ async def test_a_commit_that_fails_leaves_the_conversation_where_it_was(world: W
 SORRY = "抱歉，刚才出了点问题，您的上一步可能没有保存，请重试。"
 
 
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")), reason="an answer has no COMMIT on PostgreSQL"
+)
+async def test_an_answer_whose_commit_fails_is_not_kept(world: World) -> None:
+    """On SQLite an answer commits what ran on the connection its session holds, outside the
+    session's transaction (`storage.hot.Waiting`): refused at the COMMIT, neither the answer
+    nor its audit entry stands, the connection goes back to the pool, and typing it again is
+    taken as the answer to the same question."""
+    failing = [True]
+
+    def refuse(conn: Connection) -> None:
+        if failing[0]:
+            failing[0] = False
+            raise OperationalError("COMMIT", None, ConnectionError("disk I/O error"))
+
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    said = await _failing(world, "commit", refuse, person.send("王五"))
+    assert said[-1] == SORRY and not failing[0]
+    assert "contact_name" not in await stored(world)
+    assert await _audited(world, "answer") == 0
+    assert world.sessions.kw["bind"].sync_engine.pool.checkedout() == 0
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
 async def _failing(
     world: World, name: str, failing: Callable[..., None], step: Awaitable[list[Any]]
 ) -> list[str]:
@@ -344,18 +370,45 @@ async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     assert "当前：张伟" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
 
 
-@pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL"), reason="SQLite's statements run in the transaction"
-)
-async def test_writes_waiting_in_a_session_not_begun_go_with_its_commit_or_not_at_all(
+async def test_an_answer_and_a_step_back_begin_no_session_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update's statements run below its session without beginning the session's
+    transaction (`storage.hot.Waiting`): on SQLite on a connection the session holds, on
+    PostgreSQL each a transaction of its own; what they wrote is stored all the same."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    begun: list[object] = []
+
+    def begin(session: Session, *_: object) -> None:
+        begun.append(session)
+
+    async def idle() -> None:  # the delivery queue's polling after each update is not its own
+        pass
+
+    monkeypatch.setattr(world.sender, "drain", idle)
+    event.listen(Session, "after_begin", begin)
+    try:
+        await person.send("张伟")
+        said = texts(await person.press("上一项"))
+    finally:
+        event.remove(Session, "after_begin", begin)
+    assert not begun
+    assert "当前：张伟" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
+    assert await _audited(world, "answer") == 1
+
+
+async def test_writes_in_a_session_not_begun_go_with_its_commit_or_not_at_all(
     world: World,
 ) -> None:
-    """On PostgreSQL a write whose rows nobody reads waits in a session whose transaction has
-    not begun (`storage.hot`): the update's commit sends it and settles what waited for it; an
-    update that ends without one (it failed), or rolls back, leaves it unwritten and says so to
-    what waited, and a commit after the rollback writes nothing."""
+    """A write below an update's session whose transaction has not begun (`storage.hot`: on
+    PostgreSQL it waits in the session, on SQLite it ran on the connection the session holds):
+    the update's commit, or the session's own, keeps it and settles what waited for it, with
+    an object added through the ORM meanwhile; an update that ends without one (it failed), or
+    rolls back, leaves it unwritten and says so to what waited, and a commit after the rollback
+    writes nothing. The connection goes back to the pool each time."""
     told: list[str] = []
-    for ending in ("commit", "close", "rollback"):
+    for ending in ("commit", "close", "rollback", "orm"):
         session = world.sessions()
         await Store(session).audit.record("test.waiting", 1, ending=ending)
         unless_committed(session, lambda e=ending: told.append(f"not committed: {e}"))
@@ -363,15 +416,25 @@ async def test_writes_waiting_in_a_session_not_begun_go_with_its_commit_or_not_a
         assert not session.in_transaction()
         if ending == "rollback":
             await Store(session).rollback()
-        if ending != "close":
+        if ending == "orm":
+            session.add(AuditEntry(action="test.added", detail={}, at=now()))
+            await session.commit()
+        elif ending != "close":
             await hot.commit(session)
         await middlewares._close(session)
-    assert told == ["committed: commit", "not committed: close", "not committed: rollback"]
+    assert told == [
+        "committed: commit",
+        "not committed: close",
+        "not committed: rollback",
+        "committed: orm",
+    ]
     async with world.sessions() as session:
         entries = await session.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "test.waiting")
         )
-        assert entries.all() == [{"ending": "commit"}]
+        assert entries.all() == [{"ending": "commit"}, {"ending": "orm"}]
+    assert await _audited(world, "test.added") == 1
+    assert world.sessions.kw["bind"].sync_engine.pool.checkedout() == 0
 
 
 @pytest.mark.skipif(
