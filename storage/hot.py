@@ -357,8 +357,10 @@ class Waiting(Session):
         if not self.in_transaction():
             self.info.pop(_QUEUED, None)
             hooks.not_committed(self)
-        super().close()
-        _let_go(self)
+        try:
+            super().close()
+        finally:
+            _let_go(self)  # the connection goes back to the pool whatever the close met
 
 
 _CONNECTION = "hot.connection"  # in an update's session's `info` (SQLite): what it holds

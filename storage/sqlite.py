@@ -62,9 +62,7 @@ class InPlaceConnection(aiosqlite.Connection):
     def rollback_now(self) -> None:
         """What the open transaction wrote, undone at once (SQLite never refuses a rollback as
         busy): from code that may not wait, such as a session's `close` (`storage.hot`)."""
-        connection = self._open()
-        if connection.in_transaction:
-            connection.rollback()
+        self._open().rollback()
 
     def run_now(self, sql: str, arguments: Sequence[Any]) -> list[tuple[Any, ...]] | None:
         """One statement run at once, without a coroutine or a cursor object in between
