@@ -287,6 +287,44 @@ async def test_connections_the_server_closed_are_replaced_before_use(world: Worl
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
 
 
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="SQLite has no server to close connections"
+)
+async def test_a_connection_lost_mid_answer_is_not_used_again(world: World) -> None:
+    """The server ends the connection while it runs an answer's statement (a trigger on the
+    audit log terminating its own backend): the contact is asked to try again, nothing of the
+    answer is stored, the connection is not given to another update, and the answer typed again
+    is stored."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    gone = (
+        "CREATE FUNCTION test_gone() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$",
+        "CREATE TRIGGER test_gone BEFORE INSERT ON audit_log"
+        " FOR EACH ROW EXECUTE FUNCTION test_gone()",
+    )
+    async with world.sessions() as session:
+        for statement in gone:
+            await session.execute(text(statement))
+        await session.commit()
+    pool = world.sessions.kw["bind"].sync_engine.pool
+    lost: list[object] = []
+    event.listen(pool, "invalidate", lambda connection, *_: lost.append(connection))
+    world.failures_expected = True
+    try:
+        said = texts(await person.send("王五"))
+    finally:
+        async with world.sessions() as session:
+            await session.execute(text("DROP FUNCTION test_gone() CASCADE"))
+            await session.commit()
+    assert said[-1] == SORRY
+    assert "contact_name" not in await stored(world)
+    assert await _audited(world, "answer") == 0
+    assert len(lost) == 1  # the lost one closed by the pool, not given to the next update
+    said = texts(await person.send("王五"))
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
 async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: World) -> None:
     """An update gives up the database once it speaks to Telegram (with SQLite's one connection
     the bot would otherwise serve one update per Telegram round trip), and what it says is
@@ -313,22 +351,20 @@ async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: W
 async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What PostgreSQL receives: for an answer, the sender's read, then the answer, its audit
-    entry, the update's record and the form's hold in one statement that is its own transaction
-    (no BEGIN or COMMIT in asyncpg's log of its plain queries); for 上一项, the sender's read
-    only. Neither begins the session's transaction (`storage.hot`)."""
+    """What PostgreSQL receives, as asyncpg's log of the queries its connections run shows it:
+    for an answer, the sender's read, then the answer, its audit entry, the update's record and
+    the form's hold in one statement that is its own transaction (no BEGIN or COMMIT); for
+    上一项, the sender's read only. Each is sent by asyncpg's connection itself (the log shows no
+    statement SQLAlchemy's adapter prepares and runs), and neither begins the session's
+    transaction (`storage.hot`)."""
     _, person = await bound(world)
     await person.press("全部正确")  # now at 联系人姓名
-    statements: list[str] = []
-    plain: list[str] = []  # BEGIN and COMMIT, which SQLAlchemy's events do not show
+    queries: list[str] = []
     engine = world.sessions.kw["bind"].sync_engine
     logged: list[Any] = []  # the driver's connections whose queries `log` records
 
     def log(query: Any) -> None:
-        plain.append(query.query)
-
-    def statement(_: object, __: object, sql: str, *___: object) -> None:
-        statements.append(sql)
+        queries.append(query.query)
 
     def checkout(_: object, __: object, proxy: PoolProxiedConnection) -> None:
         if proxy.driver_connection not in logged:
@@ -344,29 +380,26 @@ async def test_an_answer_is_two_round_trips_to_postgresql_and_a_step_back_one(
         begun.append(session)
 
     monkeypatch.setattr(world.sender, "drain", idle)
-    event.listen(engine, "before_cursor_execute", statement)
     event.listen(engine.pool, "checkout", checkout)
     event.listen(Session, "after_begin", begin)
     try:
         await person.send("张伟")
         await asyncio.sleep(0)  # asyncpg logs once the loop comes round
-        answered = [s.split()[0] for s in statements], [p.split()[0] for p in plain]
-        written = statements[-1]
-        statements.clear()
-        plain.clear()
+        answered = [q.split()[0] for q in queries]
+        written = queries[-1]
+        queries.clear()
         said = texts(await person.press("上一项"))
         await asyncio.sleep(0)
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine.pool, "checkout", checkout)
         event.remove(Session, "after_begin", begin)
         for connection in logged:
             connection.remove_query_logger(log)
-    assert answered == (["SELECT", "WITH"], [])
+    assert answered == ["SELECT", "WITH"]
     assert not begun
     assert all(f"INSERT INTO {t} " in written for t in ("answers", "audit_log", "handled_updates"))
     assert "UPDATE submissions SET version" in written
-    assert statements[0].split()[0] == "SELECT" and len(statements) == 1 and plain == []
+    assert [q.split()[0] for q in queries] == ["SELECT"]
     assert "当前：张伟" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
 
 
