@@ -26,12 +26,22 @@ The update's two scripts (take, release) go over one connection it keeps until i
 (`_Line`): redis-py's commands each take a connection from the pool and check it before use,
 ~60 µs of the ~140 a command costs here. Once let go, the connection waits for the next update
 here, not in the pool, whose checkout (a lock, a check for unread data, its counters) cost ~25 µs
-an update more: nothing is left unread on a connection that comes back (see `_Line`).
+an update more.
+
+The update does not wait for the release's reply: the script is on its way (in the kernel's
+hands) before the update ends, and Redis runs a connection's scripts in the order they came,
+so whoever takes the conversation next, here on any connection or on another instance, finds
+it released, or waits its turn as for any holder. The reply is read by the next update that
+uses the connection, behind its own script's (one round trip fewer to wait for, and with one
+person the event loop's sleep and wake-up that went with it). A release that found the lock
+no longer the update's (held past its 60 s) is logged then; the person was answered already,
+and the conversation is read as lost by its next holder, as the note above says.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -45,11 +55,11 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import LockNotOwnedError
 
 from storage.db import update_session
 from storage.hooks import unless_committed
 
+log = logging.getLogger(__name__)
 Held = tuple[str | None, str | None]  # the state, the data as JSON (None: none stored)
 
 
@@ -158,48 +168,82 @@ return 1
 class _Line:
     """A connection of the pool, kept by an update for its conversation's scripts; then kept
     in `idle` for the next update's (at most `KEPT`), not checked again: a script whose reply is
-    not read in full disconnects it (`_eval`), so a connected one has nothing unread. A script
-    whose connection broke (the server closed it meanwhile) is tried once more on a new one
-    (taking the lock may run twice, the retry finding it this update's; a release run twice
-    says the lock was not this update's)."""
+    not read in full disconnects it (`_eval`), so a connected one has nothing unread but the
+    reply to the release it was let go with, named beside it, which its next script reads
+    first (`_settle`; see the module's note). A script whose connection broke (the server
+    closed it meanwhile) is tried once more on a new one (taking the lock may run twice, the
+    retry finding it this update's; a release run twice says the lock was not this update's)."""
 
     retry = Retry(NoBackoff(), 1)
     KEPT = 64
 
-    def __init__(self, redis: Redis, idle: list[AbstractConnection]) -> None:
+    def __init__(self, redis: Redis, idle: list[tuple[AbstractConnection, str]]) -> None:
         self.pool, self.idle = redis.connection_pool, idle
         self.connection: AbstractConnection | None = None
+        self.released = ""  # the lock whose release's reply is still to be read ("": none)
 
     async def __aenter__(self) -> _Line:
         idle = self.idle
-        self.connection = idle.pop() if idle else await self.pool.get_connection()
+        if idle:
+            self.connection, self.released = idle.pop()
+        else:
+            self.connection = await self.pool.get_connection()
         return self
 
     async def __aexit__(self, *_: object) -> None:
         connection = self.connection
         assert connection is not None
         if connection.is_connected and len(self.idle) < self.KEPT:
-            self.idle.append(connection)
-        else:
-            await self.pool.release(connection)
+            self.idle.append((connection, self.released))
+            return
+        if self.released and connection.is_connected:  # the pool's next user expects nothing
+            await self._eval(connection, None, wait=False)
+        await self.pool.release(connection)
 
     async def eval(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        return await self._retried(("EVAL", script, len(keys), *keys, *args))
+
+    async def release(self, script: str, keys: Sequence[str], args: Sequence[str]) -> None:
+        """The script sent, its reply not waited for: read before the connection's next."""
+        await self._retried(("EVAL", script, len(keys), *keys, *args), wait=False)
+        self.released = keys[0]
+
+    async def _retried(self, command: tuple[Any, ...], wait: bool = True) -> Any:
         connection = self.connection
         assert connection is not None
         return await self.retry.call_with_retry(
-            lambda: self._eval(connection, ("EVAL", script, len(keys), *keys, *args)),
-            lambda _: connection.disconnect(),  # done already: the next try connects anew
+            lambda: self._eval(connection, command, wait),
+            lambda _: self._lost(connection),  # the next try connects anew
         )
 
-    @staticmethod
-    async def _eval(connection: AbstractConnection, command: tuple[Any, ...]) -> Any:
+    async def _lost(self, connection: AbstractConnection) -> None:
+        if self.released:
+            log.warning("the release of %s: its reply lost with the connection", self.released)
+            self.released = ""
+        await connection.disconnect()
+
+    async def _eval(
+        self, connection: AbstractConnection, command: tuple[Any, ...] | None, wait: bool = True
+    ) -> Any:
+        """`command` sent (if any), the reply to the release before it read (if any), then its
+        own (if `wait`)."""
+        if not connection.is_connected:  # a release's reply went with the socket it was sent on
+            self.released = ""
         try:
-            await connection.send_command(*command)
-            return await connection.read_response()
+            if command is not None:
+                await connection.send_command(*command)
+            if self.released:
+                await self._settle(connection)
+            return await connection.read_response() if wait else None
         except BaseException:
             # a reply half read, or never read (cancelled), must not be taken for the next's
             await connection.disconnect()
             raise
+
+    async def _settle(self, connection: AbstractConnection) -> None:
+        released, self.released = self.released, ""
+        if not await connection.read_response():
+            log.warning("%s was no longer this instance's as it let go of it", released)
 
 
 # A lock's token: this process's, one number each (not a system call per update for 16 random
@@ -218,7 +262,7 @@ class HeldRedisIsolation(RedisEventIsolation):
         super().__init__(storage.redis, key_builder=storage.key_builder, **kwargs)
         self.storage = storage
         self.holds = str(int(self.lock_kwargs["timeout"] * 1000))  # ms
-        self.idle: list[AbstractConnection] = []  # connections between updates (`_Line`)
+        self.idle: list[tuple[AbstractConnection, str]] = []  # between updates (`_Line`)
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
@@ -237,6 +281,6 @@ class HeldRedisIsolation(RedisEventIsolation):
                 storage.held.pop(name, None)
                 storage.stored.pop(name, None)
                 writes = storage.unwritten.pop(name, {})
-                keys, values = (name, mark, *writes), (token, *writes.values())
-                if not await line.eval(_RELEASE_WRITING, keys, values):
-                    raise LockNotOwnedError("Cannot release a lock that's no longer owned")
+                await line.release(
+                    _RELEASE_WRITING, (name, mark, *writes), (token, *writes.values())
+                )

@@ -7,6 +7,7 @@ connections PostgreSQL closed are not handed to an update."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -20,7 +21,6 @@ from aiogram.types import Chat, Message, Update, User
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockNotOwnedError
 from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -567,9 +567,48 @@ async def test_an_instance_killed_before_letting_go_leaves_the_conversation_to_r
         assert "联系人手机号：13812345678（已记录）" in said[-1]
     finally:
         dying.cancel()
-        with suppress(asyncio.CancelledError, LockNotOwnedError):
+        with suppress(asyncio.CancelledError):
             await dying  # the killed instance's last words, never heard
         await storage.close()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
+async def test_an_update_ends_without_waiting_for_its_release_whose_reply_the_next_reads(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An update does not wait for the reply to the script that lets go of its conversation
+    (`storage.shared_fsm`): the next update reads it behind its own. One held past its lock
+    (another took the lock meanwhile) is answered all the same, its release refused and
+    logged; its conversation is then read as lost, and the person is shown where they are."""
+    _, person = await bound(world)
+    await person.press("全部正确")  # now at 联系人姓名
+    replies: list[object] = []
+    original = AbstractConnection.read_response
+
+    async def read(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        replies.append(reply := await original(self, *args, **kwargs))
+        return reply
+
+    monkeypatch.setattr(AbstractConnection, "read_response", read)
+    redis = world.dispatcher.storage.redis  # type: ignore[attr-defined]
+    slow = world.bot.session.holds[person.chat.id] = Hold()  # type: ignore[attr-defined]
+    answering = asyncio.create_task(person.send("张伟"))
+    await asyncio.wait_for(slow.arrived.wait(), 5)  # 联系人手机号 on its way, the lock held
+    (lock,) = await redis.keys("*:lock")
+    await redis.set(lock, "another's")  # as if its 60 s had ended and another took it
+    replies.clear()
+    slow.released.set()
+    said = texts(await answering)
+    assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "张伟"
+    assert replies == []  # the release sent, its reply not waited for
+    await redis.delete(lock)  # the other holder let go
+    replies.clear()
+    with caplog.at_level(logging.WARNING, "storage.shared_fsm"):
+        said = texts(await person.send("13812345678"))
+    assert replies[:2] == [0, [1, None, None]]  # the release refused, then this one's take
+    assert "was no longer this instance's" in caplog.text
+    assert len(said) == 1 and "请填写联系人手机号" in said[0]
+    assert "contact_mobile" not in await stored(world)
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="one process: its own lock")
