@@ -496,7 +496,16 @@ async def _direct(engine: Engine, sql: str, arguments: list[Any]) -> list[Row]:
             raise DBAPIError.instance(sql, arguments, raised, dbapi.Error) from error
         raise
     finally:
+        await _give_back(engine.pool, fairy)
+
+
+async def _give_back(pool: Any, fairy: Any) -> None:
+    """The connection back to the pool: in place where the pool keeps it, in the greenlet where
+    the pool closes it (an overflow connection: asyncpg's close is a coroutine)."""
+    if isinstance(pool, QueuePool) and pool.checkedin() < pool.size():
         fairy.close()
+    else:
+        await greenlets.run(fairy.close)
 
 
 def _pep_249(error: BaseException) -> str:

@@ -32,7 +32,7 @@ from bot.offline import Hold, OfflineChat, texts
 from bot.webhook import WebhookError, check, web_app
 from reminders.tick import Ticker
 from services import form
-from storage import hot
+from storage import greenlets, hot
 from storage.db import create_engine, session_factory
 from storage.hooks import after_commit, unless_committed
 from storage.leader import Leader
@@ -323,6 +323,33 @@ async def test_a_connection_lost_mid_answer_is_not_used_again(world: World) -> N
     assert len(lost) == 1  # the lost one closed by the pool, not given to the next update
     said = texts(await person.send("王五"))
     assert "联系人手机号" in said[-1] and (await stored(world))["contact_name"].value == "王五"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="SQLite's pool keeps its one connection"
+)
+async def test_a_connection_the_pool_has_no_room_for_is_closed_cleanly(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An update's statement goes on a connection the pool then has no room to keep (the others
+    came back meanwhile): it is closed as it comes back, without an error (asyncpg's close is a
+    coroutine: `storage.hot._give_back`), and the person is answered."""
+    _, person = await bound(world)
+    pool = world.sessions.kw["bind"].sync_engine.pool
+    taken = [await greenlets.run(pool.connect) for _ in range(pool.size() + 1)]  # one extra
+    for fairy in taken[:-1]:
+        fairy.close()  # kept: the pool full, one opened beyond it still out
+
+    async def back_meanwhile() -> None:  # while the update's statement runs, the extra returns
+        while pool.checkedout() < 2:
+            await asyncio.sleep(0)
+        await greenlets.run(taken[-1].close)
+
+    with caplog.at_level(logging.ERROR):
+        said, _ = await asyncio.gather(person.send("/start"), back_meanwhile())
+    assert texts(said)
+    assert "Exception closing connection" not in caplog.text
+    assert pool.checkedout() == 0 and pool.checkedin() == pool.size()
 
 
 async def test_while_telegram_is_slow_for_one_contact_others_are_served(world: World) -> None:
