@@ -67,7 +67,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 from sqlalchemy.sql import ClauseElement, Select
 
 from storage import greenlets, hooks
@@ -499,7 +499,7 @@ async def _direct(engine: Engine, sql: str, arguments: list[Any]) -> list[Row]:
         await _give_back(engine.pool, fairy)
 
 
-async def _give_back(pool: Any, fairy: Any) -> None:
+async def _give_back(pool: Pool, fairy: PoolProxiedConnection) -> None:
     """The connection back to the pool: in place where the pool keeps it, in the greenlet where
     the pool closes it (an overflow connection: asyncpg's close is a coroutine)."""
     if isinstance(pool, QueuePool) and pool.checkedin() < pool.size():

@@ -196,9 +196,11 @@ class _Line:
         if connection.is_connected and len(self.idle) < self.KEPT:
             self.idle.append((connection, self.released))
             return
-        if self.released and connection.is_connected:  # the pool's next user expects nothing
-            await self._eval(connection, None, wait=False)
-        await self.pool.release(connection)
+        try:
+            if self.released and connection.is_connected:  # the pool's next user expects nothing
+                await self._eval(connection, None, wait=False)
+        finally:  # back to the pool even if reading the reply broke the connection
+            await self.pool.release(connection)
 
     async def eval(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
         return await self._retried(("EVAL", script, len(keys), *keys, *args))
